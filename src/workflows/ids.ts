@@ -1,0 +1,28 @@
+// Deterministic ids shared by workflows and activities (pure functions: safe in the workflow sandbox).
+
+/** Version of a remote file: its modification time in ms and its size. */
+export function fileVersion(mtimeMs: number, size: number): string {
+  return `${mtimeMs}-${size}`;
+}
+
+// Temporal accepts any UTF-8 id up to 1,000 bytes; we keep ids readable and escape only what would make them
+// ambiguous ('@' and '#' separate the parts, '%' escapes) or hard to read (control characters).
+function escapeIdPart(part: string): string {
+  // eslint-disable-next-line no-control-regex
+  return part.replace(/[%@#\u0000-\u001f\u007f]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/** `ftp/<sourceId>/<path>@<mtime>-<size>`: one file version; the claim attempt is appended by the ledger. */
+export function fileWorkflowIdBase(sourceId: string, path: string, version: string): string {
+  return `ftp/${escapeIdPart(sourceId)}/${escapeIdPart(path.replace(/^\/+/, ''))}@${version}`;
+}
+
+/** `ftp/<sourceId>/<path>@<mtime>-<size>#<tries>`: one workflow per claim attempt (DESIGN.md §3). */
+export function fileWorkflowId(sourceId: string, path: string, version: string, tries: number): string {
+  return `${fileWorkflowIdBase(sourceId, path, version)}#${tries}`;
+}
+
+/** Id of the schedule that polls a source. */
+export function pollScheduleId(sourceId: string): string {
+  return `ftp-poll/${sourceId}`;
+}

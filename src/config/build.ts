@@ -1,0 +1,60 @@
+// From the validated file shape to AppConfig: ids attached, `…Ms` names, absolute local paths, frozen.
+import path from 'node:path';
+import type { ParsedConfig, ParsedSource } from './schema';
+import type { AppConfig, SourceConfig } from './types';
+
+const FTP_PORT = 21;
+const IMPLICIT_FTPS_PORT = 990;
+
+/** `baseDir` anchors relative local paths: the config file's directory, or the working directory. */
+export function buildConfig(parsed: ParsedConfig, baseDir: string): AppConfig {
+  const { temporal, redis, worker } = parsed;
+  const config: AppConfig = {
+    clusterId: parsed.clusterId,
+    temporal: { ...temporal, ...localFile('apiKeyFile', temporal.apiKeyFile, baseDir) },
+    redis: { ...redis, ...localFile('passwordFile', redis.passwordFile, baseDir) },
+    workDir: path.resolve(baseDir, parsed.workDir),
+    processedDir: path.resolve(baseDir, parsed.processedDir),
+    sharedWorkDir: parsed.sharedWorkDir,
+    worker: {
+      maxConcurrentActivities: worker.maxConcurrentActivities,
+      maxConcurrentWorkflowTasks: worker.maxConcurrentWorkflowTasks,
+      shutdownGraceMs: worker.shutdownGrace,
+    },
+    sources: sourceList(parsed.sources).map(([id, source]) => buildSource(id, source, baseDir)),
+  };
+  return deepFreeze(config);
+}
+
+function sourceList(sources: ParsedConfig['sources']): [string, ParsedSource][] {
+  // The rules guarantee list items have an id; in the map form the key is the id.
+  return Array.isArray(sources) ? sources.map((s) => [s.id ?? '', s]) : Object.entries(sources);
+}
+
+function buildSource(id: string, s: ParsedSource, baseDir: string): SourceConfig {
+  const { minFileAge, pollInterval, retryTimeout, heartbeatTimeout, activityMaxInterval, ...rest } = s;
+  return {
+    ...rest,
+    id,
+    port: s.port ?? (s.secure === 'implicit' ? IMPLICIT_FTPS_PORT : FTP_PORT),
+    ...localFile('passwordFile', s.passwordFile, baseDir),
+    minFileAgeMs: minFileAge,
+    pollIntervalMs: pollInterval,
+    retryTimeoutMs: retryTimeout,
+    heartbeatTimeoutMs: heartbeatTimeout,
+    activityMaxIntervalMs: activityMaxInterval,
+  };
+}
+
+/** `{ [key]: absolute path }`, or nothing when unset (keeps the key absent rather than undefined). */
+function localFile<K extends string>(key: K, file: string | undefined, baseDir: string): Partial<Record<K, string>> {
+  return file === undefined ? {} : ({ [key]: path.resolve(baseDir, file) } as Record<K, string>);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,131 @@
+// Rules across fields (DESIGN.md §5 and friends). They run on the raw input, beside the schema, so that one
+// pass reports them together with the field errors; a rule whose inputs are themselves invalid stays silent.
+import path from 'node:path';
+import { DEFAULT_PROCESSED_DIR, DEFAULT_WORK_DIR } from './defaults';
+import { formatDuration } from './durations';
+import { formatPath } from './errors';
+import { checkId, remoteDir } from './fields';
+import { isRecord, type Problem, type Raw } from './problems';
+import { leaseFields, type SourcesForm } from './schema';
+
+/** Margin of the lease rule: time for a worker to notice a lost heartbeat and renew. */
+export const LEASE_MARGIN_MS = 5_000;
+
+export function crossFieldProblems(raw: Raw, form: SourcesForm, baseDir: string): Problem[] {
+  return [
+    ...sourceEntries(raw.sources, form).flatMap(([key, source]) => sourceProblems(['sources', key], source)),
+    ...idProblems(raw.sources, form),
+    ...secretRefProblems(['redis'], raw.redis, 'passwordEnv', 'passwordFile'),
+    ...secretRefProblems(['temporal'], raw.temporal, 'apiKeyEnv', 'apiKeyFile'),
+    ...localDirProblems(raw, baseDir),
+  ];
+}
+
+function sourceEntries(sources: unknown, form: SourcesForm): [string | number, unknown][] {
+  if (form === 'list') return Array.isArray(sources) ? sources.map((s, i) => [i, s]) : [];
+  return isRecord(sources) ? Object.entries(sources) : [];
+}
+
+function sourceProblems(at: PropertyKey[], source: unknown): Problem[] {
+  if (!isRecord(source)) return [];
+  return [
+    ...leaseProblems(at, source),
+    ...secretRefProblems(at, source, 'passwordEnv', 'passwordFile'),
+    ...renameProblems(at, source),
+  ];
+}
+
+/**
+ * The lease must outlive the gaps in which nothing renews it: a heartbeat timeout, then a retry backoff of up
+ * to activityMaxInterval. Otherwise another cluster may claim a file this cluster is still retrying.
+ */
+function leaseProblems(at: PropertyKey[], source: Raw): Problem[] {
+  const retry = leaseFields.retryTimeout.safeParse(source.retryTimeout);
+  const heartbeat = leaseFields.heartbeatTimeout.safeParse(source.heartbeatTimeout);
+  const maxInterval = leaseFields.activityMaxInterval.safeParse(source.activityMaxInterval);
+  if (!retry.success || !heartbeat.success || !maxInterval.success) return [];
+  const floor = heartbeat.data + maxInterval.data + LEASE_MARGIN_MS;
+  if (retry.data > floor) return [];
+  const [r, h, m] = [retry.data, heartbeat.data, maxInterval.data].map(formatDuration);
+  return [
+    {
+      path: [...at, 'retryTimeout'],
+      problem:
+        `retryTimeout (${r}) must be longer than heartbeatTimeout (${h}) + activityMaxInterval (${m}) + ` +
+        `${formatDuration(LEASE_MARGIN_MS)} margin = ${formatDuration(floor)}, so a file still being retried keeps its lease`,
+      allowed: `more than ${formatDuration(floor)} (or shorten heartbeatTimeout / activityMaxInterval)`,
+    },
+  ];
+}
+
+function secretRefProblems(at: PropertyKey[], section: unknown, envKey: string, fileKey: string): Problem[] {
+  if (!isRecord(section) || section[envKey] === undefined || section[fileKey] === undefined) return [];
+  return [
+    { path: [...at, fileKey], problem: `set together with ${envKey}`, allowed: `${envKey} or ${fileKey}, not both` },
+  ];
+}
+
+function renameProblems(at: PropertyKey[], source: Raw): Problem[] {
+  const action = source.remoteAction;
+  if (!isRecord(action) || action.type !== 'rename-to-dir') return [];
+  const dir = remoteDir.safeParse(action.dir);
+  const from = remoteDir.safeParse(source.remoteDir ?? '/');
+  if (!dir.success || !from.success || dir.data !== from.data) return [];
+  return [{ path: [...at, 'remoteAction', 'dir'], problem: 'is the remoteDir itself', allowed: 'another directory' }];
+}
+
+/** Ids key the ledger, schedules and local dirs: present, unique (also ignoring case, for case-blind disks). */
+function idProblems(sources: unknown, form: SourcesForm): Problem[] {
+  const problems: Problem[] = [];
+  const seen = new Map<string, string>();
+  for (const [key, source] of sourceEntries(sources, form)) {
+    const at = form === 'map' ? ['sources', key] : ['sources', key, 'id'];
+    const id = form === 'map' ? String(key) : isRecord(source) ? source.id : undefined;
+    problems.push(...(typeof key === 'string' ? mapKeyProblems(at, key, source) : listIdProblems(at, id, source)));
+    if (typeof id !== 'string') continue;
+    const first = seen.get(id.toLowerCase());
+    if (first === undefined) seen.set(id.toLowerCase(), formatPath(at));
+    else problems.push({ path: at, problem: `duplicate source id (already used by ${first})`, allowed: 'a unique id' });
+  }
+  return problems;
+}
+
+function listIdProblems(at: PropertyKey[], id: unknown, source: unknown): Problem[] {
+  return isRecord(source) && id === undefined ? [{ path: at, problem: 'required', allowed: 'a unique source id' }] : [];
+}
+
+function mapKeyProblems(at: PropertyKey[], key: string, source: unknown): Problem[] {
+  const problems: Problem[] = [];
+  const bad = checkId(key);
+  if (bad) problems.push({ path: at, problem: 'the key of this source is not a valid id', allowed: bad });
+  if (isRecord(source) && source.id !== undefined && source.id !== key) {
+    problems.push({
+      path: [...at, 'id'],
+      problem: 'differs from its key in the sources map',
+      allowed: `"${key}" or no id`,
+    });
+  }
+  return problems;
+}
+
+/** Committing renames from workDir into processedDir: the two must be distinct trees. */
+function localDirProblems(raw: Raw, baseDir: string): Problem[] {
+  const workDir = raw.workDir ?? DEFAULT_WORK_DIR;
+  const processedDir = raw.processedDir ?? DEFAULT_PROCESSED_DIR;
+  if (typeof workDir !== 'string' || typeof processedDir !== 'string') return [];
+  const work = path.resolve(baseDir, workDir);
+  const processed = path.resolve(baseDir, processedDir);
+  if (!isInside(work, processed) && !isInside(processed, work)) return [];
+  return [
+    {
+      path: ['processedDir'],
+      problem: 'is, contains or lies inside workDir',
+      allowed: 'a directory apart from workDir',
+    },
+  ];
+}
+
+function isInside(parent: string, child: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}

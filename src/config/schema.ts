@@ -1,0 +1,133 @@
+// The shape of the configuration file: strict objects (a misspelled key is an error, never ignored), a default
+// for every field, durations as "90s" or ms. File keys have no unit suffix; build.ts renames them to `…Ms`.
+import { z } from 'zod';
+import { DEFAULT_PROCESSED_DIR, DEFAULT_SOURCES, DEFAULT_WORK_DIR } from './defaults';
+import {
+  duration,
+  envVarName,
+  hostField,
+  hostPort,
+  idField,
+  intRange,
+  invalid,
+  matching,
+  nonEmpty,
+  oneOf,
+  redisUrl,
+  regexSource,
+  remoteDir,
+  timeZone,
+} from './fields';
+
+/** The three durations of the lease rule (rules.ts checks them together). */
+export const leaseFields = {
+  retryTimeout: duration(1_000).default(60_000),
+  heartbeatTimeout: duration(1_000).default(20_000),
+  activityMaxInterval: duration(1_000).default(10_000),
+};
+
+const markerSuffix = matching(/^[^/\s]+$/, 'a non-empty suffix without "/" or spaces, e.g. ".done"');
+
+const readyMarker = z.strictObject({
+  suffixes: z.array(markerSuffix).min(1),
+});
+
+function processor(known: readonly string[]) {
+  return z.strictObject({
+    name: z.string().superRefine((name, ctx) => {
+      if (!known.includes(name)) invalid(ctx, 'unknown processor', `one of ${known.join(', ')}`);
+    }),
+    options: z.record(z.string(), z.unknown()).default({}),
+  });
+}
+
+const remoteAction = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('none') }),
+  z.strictObject({ type: z.literal('delete') }),
+  z.strictObject({ type: z.literal('rename-to-dir'), dir: remoteDir }),
+]);
+
+export function sourceSchema(processors: readonly string[]) {
+  return z.strictObject({
+    id: idField.optional(), // required in a list, the key in a map: rules.ts checks
+    host: hostField.default('127.0.0.1'),
+    port: intRange(1, 65_535).optional(), // 21, or 990 for implicit FTPS (build.ts)
+    user: nonEmpty.default('anonymous'),
+    passwordEnv: envVarName.optional(),
+    passwordFile: nonEmpty.optional(),
+    secure: oneOf([false, true, 'implicit']).default(false),
+    remoteDir: remoteDir.default('/'),
+    recursive: z.boolean().default(false),
+    maxDepth: intRange(1, 32).default(5),
+    include: z.array(nonEmpty).min(1).default(['**']),
+    exclude: z.array(nonEmpty).default([]),
+    pattern: regexSource.nullable().default(null),
+    includeHidden: z.boolean().default(false),
+    minFileAge: duration().default(0),
+    requireStableSize: z.boolean().default(true),
+    readyMarker: readyMarker.nullable().default(null),
+    order: oneOf(['none', 'name', 'mtime']).default('none'),
+    versionPolicy: oneOf(['reprocess', 'ignore']).default('reprocess'),
+    pollInterval: duration(1_000).default(30_000),
+    // Each claimed file adds events to the poll workflow's history (DESIGN.md §7): keep a poll bounded.
+    maxAcceptPerPoll: intRange(1, 1_000).default(100),
+    maxInFlight: intRange(1).default(1_000),
+    ...leaseFields,
+    maxTries: intRange(1).default(3),
+    maxConnections: intRange(1, 64).default(4),
+    processor: processor(processors).prefault({ name: 'checksum' }),
+    remoteAction: remoteAction.default({ type: 'none' }),
+    timeZone: timeZone.default('UTC'),
+  });
+}
+
+export type SourceInput = z.input<ReturnType<typeof sourceSchema>>;
+export type ParsedSource = z.output<ReturnType<typeof sourceSchema>>;
+
+/** `sources` is a list (each with an `id`) or a map from id to source; the form decides the error paths. */
+export type SourcesForm = 'list' | 'map';
+
+export function configSchema(processors: readonly string[], form: SourcesForm) {
+  const source = sourceSchema(processors);
+  const sources = form === 'map' ? z.record(z.string(), source) : z.array(source).min(1);
+  return z.strictObject({
+    clusterId: idField.default('local'),
+    temporal: z
+      .strictObject({
+        address: hostPort.default('127.0.0.1:7233'),
+        namespace: nonEmpty.default('default'),
+        taskQueue: nonEmpty.default('ftp-ingest'),
+        apiKeyEnv: envVarName.optional(),
+        apiKeyFile: nonEmpty.optional(),
+        tls: z.boolean().default(false),
+      })
+      .prefault({}),
+    redis: z
+      .strictObject({
+        url: redisUrl.default('redis://127.0.0.1:6379'),
+        // Braces are refused: `{sourceId}` is the hash tag that keeps a source's keys on one cluster slot.
+        keyPrefix: matching(/^[A-Za-z0-9_.:-]{1,64}$/, '1 to 64 characters from A-Z a-z 0-9 _ . : -').default('ftpi'),
+        passwordEnv: envVarName.optional(),
+        passwordFile: nonEmpty.optional(),
+      })
+      .prefault({}),
+    workDir: nonEmpty.default(DEFAULT_WORK_DIR),
+    processedDir: nonEmpty.default(DEFAULT_PROCESSED_DIR),
+    sharedWorkDir: z.boolean().default(true),
+    worker: z
+      .strictObject({
+        maxConcurrentActivities: intRange(1).default(20),
+        // The SDK needs at least 2 (normal and sticky queue) while the workflow cache is on.
+        maxConcurrentWorkflowTasks: intRange(2).default(40),
+        shutdownGrace: duration().default(30_000),
+      })
+      .prefault({}),
+    sources: (sources as z.ZodType<ParsedSource[] | Record<string, ParsedSource>, unknown>).prefault(DEFAULT_SOURCES),
+  });
+}
+
+/** What the file (plus environment and overrides) may contain. */
+export type ConfigInput = Omit<z.input<ReturnType<typeof configSchema>>, 'sources'> & {
+  sources?: SourceInput[] | Record<string, SourceInput>;
+};
+export type ParsedConfig = z.output<ReturnType<typeof configSchema>>;

@@ -1,0 +1,77 @@
+// Secrets are read when they are used, from an environment variable or a file, and never stored in the config
+// object (so logging or serializing the config cannot leak them). Errors name the variable or file, never
+// the value.
+import fs from 'node:fs';
+import { ConfigError, type ConfigIssue } from './errors';
+import type { AppConfig, RedisConfig, SourceConfig, TemporalConfig } from './types';
+
+/** Where a secret lives. `setting` names the config setting that pointed here, for error messages. */
+export type SecretRef = ({ readonly env: string } | { readonly file: string }) & { readonly setting?: string };
+
+export class SecretError extends Error {
+  override readonly name = 'SecretError';
+}
+
+/** The secret's value. A file's trailing newline is dropped (secret files usually end with one). */
+export function resolveSecret(ref: SecretRef, env: NodeJS.ProcessEnv = process.env): string {
+  const by = ref.setting ? ` (${ref.setting})` : '';
+  if ('env' in ref) {
+    const value = env[ref.env];
+    if (value === undefined || value === '') throw new SecretError(`environment variable ${ref.env}${by} is not set`);
+    return value;
+  }
+  let text: string;
+  try {
+    text = fs.readFileSync(ref.file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new SecretError(`cannot read secret file ${ref.file}${by}: ${code}`);
+  }
+  const value = text.replace(/\r?\n$/, '');
+  if (value === '') throw new SecretError(`secret file ${ref.file}${by} is empty`);
+  return value;
+}
+
+/** The FTP password of a source; '' when it names none (anonymous login). */
+export function sourcePassword(source: SourceConfig, env: NodeJS.ProcessEnv = process.env): string {
+  const ref = secretRef(source.passwordEnv, source.passwordFile, `sources.${source.id}.password`);
+  return ref ? resolveSecret(ref, env) : '';
+}
+
+/** The Redis password, or undefined when none is configured. */
+export function redisPassword(redis: RedisConfig, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const ref = secretRef(redis.passwordEnv, redis.passwordFile, 'redis.password');
+  return ref ? resolveSecret(ref, env) : undefined;
+}
+
+/** The Temporal API key, or undefined when none is configured. */
+export function temporalApiKey(temporal: TemporalConfig, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const ref = secretRef(temporal.apiKeyEnv, temporal.apiKeyFile, 'temporal.apiKey');
+  return ref ? resolveSecret(ref, env) : undefined;
+}
+
+function secretRef(envName: string | undefined, file: string | undefined, setting: string): SecretRef | undefined {
+  if (envName !== undefined) return { env: envName, setting: `${setting}Env` };
+  if (file !== undefined) return { file, setting: `${setting}File` };
+  return undefined;
+}
+
+/**
+ * Resolves every configured secret once, so that a worker fails at start-up rather than at its first file.
+ * Throws one ConfigError listing every missing secret (by variable or file name only).
+ */
+export function checkSecrets(config: AppConfig, env: NodeJS.ProcessEnv = process.env): void {
+  const issues: ConfigIssue[] = [];
+  const attempt = (path: string, resolve: () => unknown): void => {
+    try {
+      resolve();
+    } catch (err) {
+      if (!(err instanceof SecretError)) throw err;
+      issues.push({ path, message: err.message });
+    }
+  };
+  attempt('temporal', () => temporalApiKey(config.temporal, env));
+  attempt('redis', () => redisPassword(config.redis, env));
+  for (const source of config.sources) attempt(`sources.${source.id}`, () => sourcePassword(source, env));
+  if (issues.length > 0) throw new ConfigError(issues, 'secrets');
+}

@@ -1,0 +1,110 @@
+// The validated configuration as the rest of the program sees it. Types only (no runtime code), so workflow
+// code may `import type` from here. Durations are milliseconds (`…Ms`); paths are absolute; secrets appear only
+// as references (the name of an environment variable or the path of a file), never as values.
+
+/** `false` plain FTP, `true` explicit FTPS (AUTH TLS), `'implicit'` implicit FTPS (basic-ftp's `secure`). */
+export type FtpSecure = boolean | 'implicit';
+
+/** What happens to the remote file after a committed ingestion. */
+export type RemoteAction = { readonly type: 'none' } | { readonly type: 'delete' } | RenameToDirAction;
+
+export interface RenameToDirAction {
+  readonly type: 'rename-to-dir';
+  /** Absolute remote directory the file is moved into (keeping its path relative to `remoteDir`). */
+  readonly dir: string;
+}
+
+export interface ReadyMarker {
+  /** A file is taken only once `<name><suffix>` exists beside it, for any of these suffixes. */
+  readonly suffixes: readonly string[];
+}
+
+export interface ProcessorRef {
+  /** Registered processor name (built-ins: checksum, delay, command). */
+  readonly name: string;
+  /** Processor-specific options, passed through unchanged. */
+  readonly options: Readonly<Record<string, unknown>>;
+}
+
+/** One FTP source. The ledger, schedules and workflow ids are keyed by `id`. */
+export interface SourceConfig {
+  readonly id: string;
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  /** Name of the environment variable holding the password (see `sourcePassword`). */
+  readonly passwordEnv?: string;
+  /** Absolute path of a file holding the password (see `sourcePassword`). */
+  readonly passwordFile?: string;
+  readonly secure: FtpSecure;
+  /** Absolute, normalized remote directory ('/' or '/a/b', no trailing slash). */
+  readonly remoteDir: string;
+  readonly recursive: boolean;
+  readonly maxDepth: number;
+  /** Globs (picomatch) on the path relative to `remoteDir`. */
+  readonly include: readonly string[];
+  readonly exclude: readonly string[];
+  /** Regular expression source, tested against the path relative to `remoteDir`; null = no filter. */
+  readonly pattern: string | null;
+  readonly includeHidden: boolean;
+  readonly minFileAgeMs: number;
+  readonly requireStableSize: boolean;
+  readonly readyMarker: ReadyMarker | null;
+  readonly order: 'none' | 'name' | 'mtime';
+  readonly versionPolicy: 'reprocess' | 'ignore';
+  readonly pollIntervalMs: number;
+  readonly maxAcceptPerPoll: number;
+  readonly maxInFlight: number;
+  /** Lease length in the ledger and retry delay after a failed attempt. */
+  readonly retryTimeoutMs: number;
+  readonly maxTries: number;
+  readonly maxConnections: number;
+  readonly heartbeatTimeoutMs: number;
+  /** Retry policy `maximumInterval` of the file activities. */
+  readonly activityMaxIntervalMs: number;
+  readonly processor: ProcessorRef;
+  readonly remoteAction: RemoteAction;
+  /** IANA time zone of LIST timestamps on servers without MDTM/MLSD. */
+  readonly timeZone: string;
+}
+
+export interface TemporalConfig {
+  readonly address: string;
+  readonly namespace: string;
+  readonly taskQueue: string;
+  /** Name of the environment variable holding an API key (Temporal Cloud). */
+  readonly apiKeyEnv?: string;
+  /** Absolute path of a file holding an API key. */
+  readonly apiKeyFile?: string;
+  readonly tls: boolean;
+}
+
+export interface RedisConfig {
+  /** redis:// or rediss:// URL, never with a password in it. */
+  readonly url: string;
+  readonly keyPrefix: string;
+  readonly passwordEnv?: string;
+  readonly passwordFile?: string;
+}
+
+export interface WorkerConfig {
+  readonly maxConcurrentActivities: number;
+  readonly maxConcurrentWorkflowTasks: number;
+  readonly shutdownGraceMs: number;
+}
+
+export interface AppConfig {
+  /** Id of this cluster in the shared ledger (`owner` field). */
+  readonly clusterId: string;
+  readonly temporal: TemporalConfig;
+  readonly redis: RedisConfig;
+  /** Absolute local directory for downloads in progress. */
+  readonly workDir: string;
+  /** Absolute local directory for committed files. */
+  readonly processedDir: string;
+  /** false → activities after download run on a host-specific task queue (DESIGN.md §6). */
+  readonly sharedWorkDir: boolean;
+  readonly worker: WorkerConfig;
+  /** At least one; ids unique. */
+  readonly sources: readonly SourceConfig[];
+}

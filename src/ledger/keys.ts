@@ -1,0 +1,40 @@
+// Key names of the ledger (DESIGN.md §4). Every key of a source carries the hash tag `{<sourceId>}`, so all keys
+// one script touches live in one Redis Cluster slot.
+
+export const DEFAULT_PREFIX = 'ftpi';
+
+/** The keys of one source; `file(path)` is the hash of one remote path. */
+export interface SourceKeys {
+  /** INCR counter issuing fencing tokens, shared by all clusters. */
+  token: string;
+  /** SET of every path that has a record. */
+  paths: string;
+  /** HASH clusterId → number of IN_PROGRESS records that cluster owns. */
+  inflight: string;
+  /** STREAM of dead letters, one entry per transition to REJECTED. */
+  dlq: string;
+  /** HASH path → version at the last poll (the stable-size check). */
+  seen: string;
+  file(path: string): string;
+}
+
+// Braces would move or split the hash tag (Redis hashes the text between the first '{' and the next '}').
+function assertNoBraces(what: string, value: string): void {
+  if (value === '' || /[{}]/.test(value)) throw new Error(`ledger ${what} must be non-empty and without braces`);
+}
+
+export const assertPrefix = (prefix: string): void => assertNoBraces('prefix', prefix);
+
+export function sourceKeys(prefix: string, sourceId: string): SourceKeys {
+  assertPrefix(prefix);
+  assertNoBraces('sourceId', sourceId);
+  const base = `${prefix}:{${sourceId}}`;
+  return {
+    token: `${base}:token`,
+    paths: `${base}:paths`,
+    inflight: `${base}:inflight`,
+    dlq: `${base}:dlq`,
+    seen: `${base}:seen`,
+    file: (path: string) => `${base}:file:${path}`,
+  };
+}

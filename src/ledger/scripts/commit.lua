@@ -1,0 +1,27 @@
+-- commit.lua: the fenced commit. IN_PROGRESS with this token -> DONE; DONE with this token -> ok again
+-- (a retried commit activity); anything else is reported and left as it is.
+-- KEYS[1] file hash, KEYS[2] inflight hash. ARGV[1] token, ARGV[2] result ('' for none).
+-- Returns JSON { ok = true, alreadyCommitted, record } or { ok = false, reason, record? }.
+local file_key, inflight_key = KEYS[1], KEYS[2]
+local token, result = ARGV[1], ARGV[2]
+local rec = read_record(file_key)
+
+local reason = fence_failure(rec, token)
+if reason == nil and rec.status == 'DONE' then
+  return cjson.encode({ ok = true, alreadyCommitted = true, record = rec })
+end
+if reason == nil and rec.status ~= 'IN_PROGRESS' then
+  reason = 'not-in-progress'
+end
+if reason ~= nil then
+  return failure(reason, rec)
+end
+
+rec.status, rec.doneAt = 'DONE', tostring(now_ms())
+redis.call('HSET', file_key, 'status', 'DONE', 'doneAt', rec.doneAt)
+if result ~= '' then
+  rec.result = result
+  redis.call('HSET', file_key, 'result', result)
+end
+add_inflight(inflight_key, rec.owner, -1)
+return cjson.encode({ ok = true, alreadyCommitted = false, record = rec })

@@ -1,0 +1,68 @@
+-- common.lua: helpers prepended to every ledger script (scripts.ts joins them), so each transition stays one
+-- atomic script without repeating the bookkeeping. Defines no KEYS/ARGV of its own.
+
+-- Server time in ms: the one clock every cluster shares (workers' clocks drift).
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- The file hash as a Lua table ({} when the path has no record).
+local function read_record(key)
+  local flat = redis.call('HGETALL', key)
+  local rec = {}
+  for i = 1, #flat, 2 do
+    rec[flat[i]] = flat[i + 1]
+  end
+  return rec
+end
+
+-- Keeps the per-cluster IN_PROGRESS count exact; empty entries are dropped so the hash lists only busy clusters.
+local function add_inflight(inflight_key, owner, delta)
+  if owner == nil or owner == '' or delta == 0 then
+    return
+  end
+  if redis.call('HINCRBY', inflight_key, owner, delta) <= 0 then
+    redis.call('HDEL', inflight_key, owner)
+  end
+end
+
+-- The dead-letter stream is for visibility (the REJECTED record is the truth), so it is trimmed to a bound.
+local DLQ_MAXLEN = 100000
+
+local function push_dead_letter(dlq_key, path, rec)
+  redis.call('XADD', dlq_key, 'MAXLEN', '~', DLQ_MAXLEN, '*',
+    'path', path, 'version', rec.version or '', 'tries', rec.tries or '0', 'error', rec.error or '',
+    'owner', rec.owner or '', 'workflowId', rec.workflowId or '')
+end
+
+-- Turns a record REJECTED (in place, fields of rec updated too) and dead-letters it once.
+local function reject_record(file_key, inflight_key, dlq_key, path, rec, error_text)
+  if rec.status == 'IN_PROGRESS' then
+    add_inflight(inflight_key, rec.owner, -1)
+  end
+  rec.status = 'REJECTED'
+  rec.error = error_text
+  redis.call('HSET', file_key, 'status', 'REJECTED', 'error', error_text)
+  redis.call('HDEL', file_key, 'retryAt')
+  rec.retryAt = nil
+  push_dead_letter(dlq_key, path, rec)
+end
+
+-- Why `token` may not act on `rec`, or nil when it is the record's current claim.
+local function fence_failure(rec, token)
+  if rec.status == nil then
+    return 'missing'
+  end
+  if rec.token ~= token then
+    return 'superseded'
+  end
+  return nil
+end
+
+local function failure(reason, rec)
+  if rec.status == nil then
+    return cjson.encode({ ok = false, reason = reason })
+  end
+  return cjson.encode({ ok = false, reason = reason, record = rec })
+end

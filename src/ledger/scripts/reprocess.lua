@@ -1,0 +1,17 @@
+-- reprocess.lua: operator `--reprocess`, the only way to run a finished version again (DESIGN.md §3).
+-- DONE or REJECTED -> RETRY_WAIT due now with tries 0; the attempt number is kept so the next workflow id is new.
+-- KEYS[1] file hash. No ARGV.
+-- Returns JSON { ok = true, record } or { ok = false, reason, record? }.
+local file_key = KEYS[1]
+local rec = read_record(file_key)
+
+if rec.status == nil then
+  return failure('missing', rec)
+end
+if rec.status ~= 'DONE' and rec.status ~= 'REJECTED' then
+  return failure('not-finished', rec)
+end
+
+redis.call('HSET', file_key, 'status', 'RETRY_WAIT', 'tries', 0, 'retryAt', now_ms())
+redis.call('HDEL', file_key, 'doneAt', 'result', 'error')
+return cjson.encode({ ok = true, record = read_record(file_key) })

@@ -1,0 +1,140 @@
+// Types of the claim ledger's API (DESIGN.md §4).
+
+export const STATUSES = ['IN_PROGRESS', 'DONE', 'REJECTED', 'RETRY_WAIT'] as const;
+export type Status = (typeof STATUSES)[number];
+
+/** A listed remote file; `path` is already normalized and checked safe by the caller. */
+export interface Candidate {
+  path: string;
+  mtimeMs: number;
+  size: number;
+}
+
+/** What to do with a modified file (a new version) of a path that is DONE or REJECTED. */
+export type VersionPolicy = 'reprocess' | 'ignore';
+
+export interface ClaimBatchOptions {
+  clusterId: string;
+  /** Id of the poll run: a retried listing with the same id gets back the same claims and tokens. */
+  pollRun: string;
+  leaseMs: number;
+  maxTries: number;
+  maxAcceptPerPoll: number;
+  maxInFlight: number;
+  versionPolicy: VersionPolicy;
+}
+
+/** One claim attempt of one file version. */
+export interface Claim {
+  sourceId: string;
+  path: string;
+  version: string;
+  mtimeMs: number;
+  size: number;
+  /** Fencing token: only this attempt may renew, commit, release or reject. */
+  token: number;
+  /** Claims of this version since it was new or last reset by an operator; REJECTED at maxTries. */
+  tries: number;
+  /** Claims of this version ever (never reset): names the attempt in `workflowId`, so each id is new. */
+  attempt: number;
+  /** `<fileWorkflowIdBase>#<attempt>`. */
+  workflowId: string;
+  leaseUntil: number;
+}
+
+/** Why a candidate was not claimed, as counted in `ClaimBatchResult.skipped`. */
+export type SkipReason = 'done' | 'rejected' | 'in-flight' | 'leased' | 'retry-wait' | 'cap' | 'duplicate';
+
+export interface RejectedFile {
+  path: string;
+  version: string;
+  tries: number;
+  error: string;
+}
+
+export interface ClaimBatchResult {
+  claims: Claim[];
+  skipped: Partial<Record<SkipReason, number>>;
+  /** Candidates this call turned REJECTED (max tries reached). */
+  rejected: RejectedFile[];
+}
+
+/** The hash of one remote path. Times are Redis server time in ms since the epoch. */
+export interface LedgerRecord {
+  sourceId: string;
+  path: string;
+  version: string;
+  status: Status;
+  tries: number;
+  mtimeMs?: number;
+  size?: number;
+  attempt?: number;
+  /** Absent on records that never had a claim (unsafe names). */
+  token?: number;
+  /** Cluster id of the last claim. */
+  owner?: string;
+  pollRun?: string;
+  leaseUntil?: number;
+  retryAt?: number;
+  lastTryAt?: number;
+  workflowId?: string;
+  doneAt?: number;
+  error?: string;
+  result?: string;
+}
+
+/** Why a fenced call was refused. */
+export type FenceFailureReason = 'missing' | 'superseded' | 'not-in-progress';
+
+export interface FenceFailure {
+  ok: false;
+  reason: FenceFailureReason;
+  /** The record as it is (unchanged by the refused call). */
+  record?: LedgerRecord;
+}
+
+export type RenewResult = { ok: true; leaseUntil: number } | FenceFailure;
+
+export type FenceResult = { ok: true; alreadyCommitted: boolean; record: LedgerRecord } | FenceFailure;
+
+export type ReleaseResult = { ok: true; status: 'RETRY_WAIT' | 'REJECTED'; record: LedgerRecord } | FenceFailure;
+
+export interface ReleaseOptions {
+  retryDelayMs: number;
+  maxTries: number;
+}
+
+export interface RejectUnsafeResult {
+  /** False when this version was already REJECTED or DONE: nothing changed, no dead letter added. */
+  recorded: boolean;
+  record: LedgerRecord;
+}
+
+export type OperatorResult =
+  | { ok: true; record: LedgerRecord }
+  | { ok: false; reason: 'missing' | 'not-rejected' | 'not-finished'; record?: LedgerRecord };
+
+export interface ListOptions {
+  status?: Status;
+  /** From the previous page; '0' (the default) starts a scan. */
+  cursor?: string;
+  /** SSCAN COUNT hint per page (default 100). */
+  count?: number;
+}
+
+export interface ListPage {
+  records: LedgerRecord[];
+  /** '0' when the scan is complete. */
+  cursor: string;
+}
+
+export interface DeadLetter {
+  /** Stream entry id (its first part is the server time in ms). */
+  id: string;
+  path: string;
+  version: string;
+  tries: number;
+  error: string;
+  owner: string;
+  workflowId: string;
+}

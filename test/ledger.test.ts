@@ -1,0 +1,565 @@
+// The claim rules of DESIGN.md §4, one per test, against a real Redis: each asserts the ledger's state after.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { Claim, ClaimBatchOptions } from '../src/ledger';
+import { fileVersion, fileWorkflowId } from '../src/workflows/ids';
+import { claimOptions, file, freshSource, serverNow, sleep, useLedgerFixture } from './helpers/ledger';
+
+const fx = useLedgerFixture();
+
+const RETRY_NOW = { retryDelayMs: 0, maxTries: 3 };
+
+/** Claims one candidate and returns the claim (fails when the rules gave none). */
+async function claimOne(src: string, path: string, overrides: Partial<ClaimBatchOptions> = {}, mtimeMs?: number) {
+  const result = await fx.ledger.claimBatch(src, [file(path, mtimeMs)], claimOptions(overrides));
+  assert.equal(result.claims.length, 1, `expected a claim, got ${JSON.stringify(result)}`);
+  return result.claims[0] as Claim;
+}
+
+async function skipReason(src: string, path: string, overrides: Partial<ClaimBatchOptions> = {}, mtimeMs?: number) {
+  const result = await fx.ledger.claimBatch(src, [file(path, mtimeMs)], claimOptions(overrides));
+  assert.deepEqual(result.claims, []);
+  return result.skipped;
+}
+
+async function tokenCounter(src: string): Promise<number> {
+  return Number(await fx.redis.get(fx.ledger.keys(src)[0] ?? ''));
+}
+
+describe('claimBatch', () => {
+  test('a new file becomes IN_PROGRESS with tries 1, a fresh token and a lease in server time', async () => {
+    const src = freshSource();
+    const before = await serverNow(fx.redis);
+    const claim = await claimOne(src, 'in/a.csv', { leaseMs: 5_000 });
+    const version = fileVersion(1_700_000_000_000, 100);
+
+    assert.deepEqual(
+      { ...claim, leaseUntil: 0 },
+      {
+        sourceId: src,
+        path: 'in/a.csv',
+        version,
+        mtimeMs: 1_700_000_000_000,
+        size: 100,
+        token: 1,
+        tries: 1,
+        attempt: 1,
+        workflowId: fileWorkflowId(src, 'in/a.csv', version, 1),
+        leaseUntil: 0,
+      },
+    );
+    assert.ok(claim.leaseUntil >= before + 5_000 && claim.leaseUntil < before + 6_000);
+    const record = await fx.ledger.get(src, 'in/a.csv');
+    assert.equal(record?.status, 'IN_PROGRESS');
+    assert.equal(record?.owner, 'A');
+    assert.equal(record?.pollRun, 'run-1');
+    assert.equal(record?.token, 1);
+    assert.equal(record?.leaseUntil, claim.leaseUntil);
+    assert.equal(await fx.ledger.inFlight(src, 'A'), 1);
+  });
+
+  test('a retried listing (same cluster, same pollRun) gets the same claim back without a new token', async () => {
+    const src = freshSource();
+    const first = await claimOne(src, 'a');
+    const again = await claimOne(src, 'a');
+    assert.deepEqual(again, first);
+    assert.equal(await tokenCounter(src), 1);
+    assert.equal(await fx.ledger.inFlight(src, 'A'), 1);
+  });
+
+  test('a claim of the same cluster from an earlier pollRun is skipped as in-flight', async () => {
+    const src = freshSource();
+    await claimOne(src, 'a', { pollRun: 'run-1' });
+    const before = await fx.ledger.get(src, 'a');
+    assert.deepEqual(await skipReason(src, 'a', { pollRun: 'run-2' }), { 'in-flight': 1 });
+    assert.deepEqual(await fx.ledger.get(src, 'a'), before);
+  });
+
+  test("another cluster's live lease is skipped as leased", async () => {
+    const src = freshSource();
+    await claimOne(src, 'a', { clusterId: 'A' });
+    const before = await fx.ledger.get(src, 'a');
+    assert.deepEqual(await skipReason(src, 'a', { clusterId: 'B', pollRun: 'b-1' }), { leased: 1 });
+    assert.deepEqual(await fx.ledger.get(src, 'a'), before);
+    assert.equal(await fx.ledger.inFlight(src, 'B'), 0);
+  });
+
+  test('an expired lease is taken over by another cluster with a higher token and the next attempt', async () => {
+    const src = freshSource();
+    const first = await claimOne(src, 'a', { clusterId: 'A', leaseMs: 150 });
+    await sleep(200);
+    const second = await claimOne(src, 'a', { clusterId: 'B', pollRun: 'b-1' });
+
+    assert.ok(second.token > first.token);
+    assert.equal(second.tries, 2);
+    assert.equal(second.workflowId, fileWorkflowId(src, 'a', first.version, 2));
+    const record = await fx.ledger.get(src, 'a');
+    assert.equal(record?.owner, 'B');
+    assert.equal(record?.token, second.token);
+    assert.equal(record?.error, 'lease expired');
+    assert.equal(await fx.ledger.inFlight(src, 'A'), 0);
+    assert.equal(await fx.ledger.inFlight(src, 'B'), 1);
+  });
+
+  test('a cluster takes over its own expired lease (also from the same pollRun), its in-flight count unchanged', async () => {
+    const src = freshSource();
+    const first = await claimOne(src, 'a', { leaseMs: 150 });
+    await sleep(200);
+    const second = await claimOne(src, 'a', { maxInFlight: 1 });
+    assert.ok(second.token > first.token);
+    assert.equal(second.tries, 2);
+    assert.equal(await fx.ledger.inFlight(src, 'A'), 1);
+  });
+
+  test('RETRY_WAIT is skipped until retryAt, then claimed with tries + 1', async () => {
+    const src = freshSource();
+    const first = await claimOne(src, 'a');
+    const released = await fx.ledger.release(src, 'a', first.token, 'timeout', { retryDelayMs: 300, maxTries: 3 });
+    assert.equal(released.ok && released.status, 'RETRY_WAIT');
+    assert.equal(await fx.ledger.inFlight(src, 'A'), 0);
+
+    assert.deepEqual(await skipReason(src, 'a', { pollRun: 'run-2' }), { 'retry-wait': 1 });
+    await sleep(350);
+    const second = await claimOne(src, 'a', { pollRun: 'run-3' });
+    assert.equal(second.tries, 2);
+    assert.ok(second.token > first.token);
+    const record = await fx.ledger.get(src, 'a');
+    assert.equal(record?.status, 'IN_PROGRESS');
+    assert.equal(record?.retryAt, undefined);
+    assert.equal(record?.error, 'timeout', 'the last error stays visible during the next attempt');
+  });
+
+  test('maxTries reached on takeover of an expired lease: REJECTED with exactly one dead letter', async () => {
+    const src = freshSource();
+    const opts = { maxTries: 2, leaseMs: 100 };
+    await claimOne(src, 'a', opts);
+    await sleep(150);
+    const second = await claimOne(src, 'a', { ...opts, pollRun: 'run-2' });
+    assert.equal(second.tries, 2);
+    await sleep(150);
+
+    const third = await fx.ledger.claimBatch(src, [file('a')], claimOptions({ ...opts, pollRun: 'run-3' }));
+    assert.deepEqual(third.claims, []);
+    assert.deepEqual(third.rejected, [
+      { path: 'a', version: second.version, tries: 2, error: 'max tries reached: lease expired' },
+    ]);
+    const record = await fx.ledger.get(src, 'a');
+    assert.equal(record?.status, 'REJECTED');
+    assert.equal(await fx.ledger.inFlight(src, 'A'), 0);
+
+    assert.deepEqual(await skipReason(src, 'a', { ...opts, pollRun: 'run-4' }), { rejected: 1 });
+    const letters = await fx.ledger.deadLetters(src);
+    assert.equal(letters.length, 1);
+    assert.deepEqual(
+      { ...letters[0], id: '' },
+      {
+        id: '',
+        path: 'a',
+        version: second.version,
+        tries: 2,
+        error: 'max tries reached: lease expired',
+        owner: 'A',
+        workflowId: second.workflowId,
+      },
+    );
+  });
+
+  test('maxTries reached on release: REJECTED with exactly one dead letter, a repeated release changes nothing', async () => {
+    const src = freshSource();
+    const first = await claimOne(src, 'a', { maxTries: 2 });
+    await fx.ledger.release(src, 'a', first.token, 'boom 1', { retryDelayMs: 0, maxTries: 2 });
+    const second = await claimOne(src, 'a', { maxTries: 2, pollRun: 'run-2' });
+    assert.equal(second.tries, 2);
+
+    const released = await fx.ledger.release(src, 'a', second.token, 'boom 2', { retryDelayMs: 0, maxTries: 2 });
+    assert.equal(released.ok && released.status, 'REJECTED');
+    const again = await fx.ledger.release(src, 'a', second.token, 'boom 2', { retryDelayMs: 0, maxTries: 2 });
+    assert.equal(again.ok && again.status, 'REJECTED');
+
+    const record = await fx.ledger.get(src, 'a');
+    assert.equal(record?.status, 'REJECTED');
+    assert.equal(record?.error, 'boom 2');
+    assert.equal((await fx.ledger.deadLetters(src)).length, 1);
+    assert.equal(await fx.ledger.inFlight(src, 'A'), 0);
+  });
+
+  test('a due RETRY_WAIT at maxTries is rejected by the claim with the previous error', async () => {
+    const src = freshSource();
+    const first = await claimOne(src, 'a');
+    await fx.ledger.release(src, 'a', first.token, 'disk full', { retryDelayMs: 0, maxTries: 3 });
+    const result = await fx.ledger.claimBatch(src, [file('a')], claimOptions({ maxTries: 1, pollRun: 'run-2' }));
+    assert.deepEqual(result.rejected, [
+      { path: 'a', version: first.version, tries: 1, error: 'max tries reached: disk full' },
+    ]);
+    assert.equal((await fx.ledger.get(src, 'a'))?.status, 'REJECTED');
+    assert.equal((await fx.ledger.deadLetters(src)).length, 1);
+  });
+
+  test('maxAcceptPerPoll bounds the claims of one call; the rest are skipped as cap', async () => {
+    const src = freshSource();
+    const files = ['a', 'b', 'c', 'd', 'e'].map((p) => file(p));
+    const first = await fx.ledger.claimBatch(src, files, claimOptions({ maxAcceptPerPoll: 2 }));
+    assert.deepEqual(
+      first.claims.map((c) => c.path),
+      ['a', 'b'],
+    );
+    assert.deepEqual(first.skipped, { cap: 3 });
+    assert.equal(await tokenCounter(src), 2);
+
+    const second = await fx.ledger.claimBatch(src, files, claimOptions({ maxAcceptPerPoll: 2, pollRun: 'run-2' }));
+    assert.deepEqual(
+      second.claims.map((c) => c.path),
+      ['c', 'd'],
+    );
+    assert.deepEqual(second.skipped, { 'in-flight': 2, cap: 1 });
+    assert.equal((await fx.ledger.counts(src)).IN_PROGRESS, 4);
+  });
+
+  test('maxInFlight bounds what a cluster holds, and a commit makes room again', async () => {
+    const src = freshSource();
+    const files = ['a', 'b', 'c', 'd'].map((p) => file(p));
+    const first = await fx.ledger.claimBatch(src, files, claimOptions({ maxInFlight: 3 }));
+    assert.equal(first.claims.length, 3);
+    assert.deepEqual(first.skipped, { cap: 1 });
+    assert.equal(await fx.ledger.inFlight(src, 'A'), 3);
+
+    const full = await fx.ledger.claimBatch(src, files, claimOptions({ maxInFlight: 3, pollRun: 'run-2' }));
+    assert.deepEqual(full.claims, []);
+    assert.deepEqual(full.skipped, { 'in-flight': 3, cap: 1 });
+
+    const other = await fx.ledger.claimBatch(src, files, claimOptions({ maxInFlight: 3, clusterId: 'B' }));
+    assert.deepEqual(
+      other.claims.map((c) => c.path),
+      ['d'],
+      'the cap is per cluster',
+    );
+
+    const committed = await fx.ledger.commit(src, 'a', first.claims[0]?.token ?? 0);
+    assert.ok(committed.ok);
+    assert.equal(await fx.ledger.inFlight(src, 'A'), 2);
+    const e = await fx.ledger.claimBatch(
+      src,
+      [...files, file('e')],
+      claimOptions({ maxInFlight: 3, pollRun: 'run-3' }),
+    );
+    assert.deepEqual(
+      e.claims.map((c) => c.path),
+      ['e'],
+    );
+    assert.equal(await fx.ledger.inFlight(src, 'A'), 3);
+  });
+
+  test('a retried listing gets all its claims back first, even at the caps and in another order', async () => {
+    const src = freshSource();
+    const opts = claimOptions({ maxAcceptPerPoll: 2, maxInFlight: 2 });
+    const first = await fx.ledger.claimBatch(src, [file('a'), file('b'), file('c')], opts);
+    const retried = await fx.ledger.claimBatch(src, [file('x'), file('b'), file('a')], opts);
+    assert.deepEqual(
+      retried.claims.map((c) => [c.path, c.token]),
+      [
+        ['b', first.claims[1]?.token],
+        ['a', first.claims[0]?.token],
+      ],
+    );
+    assert.deepEqual(retried.skipped, { cap: 1 });
+    assert.equal(await fx.ledger.inFlight(src, 'A'), 2);
+  });
+
+  test('a new version of a DONE file is claimable as a new unit of work; the same version is not', async () => {
+    const src = freshSource();
+    const old = await claimOne(src, 'a', {}, 1000);
+    await fx.ledger.commit(src, 'a', old.token, '{"bytes":100}');
+    assert.deepEqual(await skipReason(src, 'a', { pollRun: 'run-2' }, 1000), { done: 1 });
+
+    const modified = await claimOne(src, 'a', { pollRun: 'run-3' }, 2000);
+    assert.equal(modified.version, fileVersion(2000, 100));
+    assert.equal(modified.tries, 1);
+    assert.equal(modified.workflowId, fileWorkflowId(src, 'a', modified.version, 1));
+    const record = await fx.ledger.get(src, 'a');
+    assert.equal(record?.mtimeMs, 2000);
+    assert.equal(record?.result, undefined);
+    assert.equal(record?.doneAt, undefined);
+  });
+
+  test("versionPolicy 'ignore' never takes a DONE or REJECTED path again", async () => {
+    const src = freshSource();
+    const done = await claimOne(src, 'done', {}, 1000);
+    await fx.ledger.commit(src, 'done', done.token);
+    const bad = await claimOne(src, 'bad', {}, 1000);
+    await fx.ledger.reject(src, 'bad', bad.token, 'corrupt');
+
+    const later = claimOptions({ pollRun: 'run-2', versionPolicy: 'ignore' });
+    const result = await fx.ledger.claimBatch(src, [file('done', 2000), file('bad', 2000)], later);
+    assert.deepEqual(result.claims, []);
+    assert.deepEqual(result.skipped, { done: 1, rejected: 1 });
+    assert.equal((await fx.ledger.get(src, 'done'))?.version, fileVersion(1000, 100));
+  });
+
+  test('REJECTED of this version is skipped; a new version of it is claimed', async () => {
+    const src = freshSource();
+    const bad = await claimOne(src, 'a', {}, 1000);
+    await fx.ledger.reject(src, 'a', bad.token, 'corrupt');
+    assert.deepEqual(await skipReason(src, 'a', { pollRun: 'run-2' }, 1000), { rejected: 1 });
+    const fixed = await claimOne(src, 'a', { pollRun: 'run-3' }, 2000);
+    assert.equal(fixed.tries, 1);
+    assert.equal((await fx.ledger.get(src, 'a'))?.error, undefined);
+  });
+
+  test('a new version of an IN_PROGRESS file waits for the lease, then starts over at tries 1', async () => {
+    const src = freshSource();
+    const old = await claimOne(src, 'a', { leaseMs: 150 }, 1000);
+    assert.deepEqual(await skipReason(src, 'a', { pollRun: 'run-2' }, 2000), { 'in-flight': 1 });
+    assert.deepEqual(await skipReason(src, 'a', { clusterId: 'B' }, 2000), { leased: 1 });
+    await sleep(200);
+    const fresh = await claimOne(src, 'a', { clusterId: 'B' }, 2000);
+    assert.equal(fresh.tries, 1);
+    assert.ok(fresh.token > old.token);
+    assert.equal(fresh.version, fileVersion(2000, 100));
+    assert.equal(await fx.ledger.inFlight(src, 'A'), 0);
+    assert.equal(await fx.ledger.inFlight(src, 'B'), 1);
+  });
+
+  test('a new version of a RETRY_WAIT file is claimed at once with tries 1', async () => {
+    const src = freshSource();
+    const old = await claimOne(src, 'a', {}, 1000);
+    await fx.ledger.release(src, 'a', old.token, 'boom', { retryDelayMs: 60_000, maxTries: 3 });
+    const fresh = await claimOne(src, 'a', { pollRun: 'run-2' }, 2000);
+    assert.equal(fresh.tries, 1);
+    assert.equal(fresh.version, fileVersion(2000, 100));
+  });
+
+  test('a path listed twice in one batch is claimed once', async () => {
+    const src = freshSource();
+    const result = await fx.ledger.claimBatch(src, [file('a'), file('a'), file('b')], claimOptions());
+    assert.deepEqual(
+      result.claims.map((c) => c.path),
+      ['a', 'b'],
+    );
+    assert.deepEqual(result.skipped, { duplicate: 1 });
+  });
+
+  test('bad arguments are refused before they reach Redis', async () => {
+    const src = freshSource();
+    await assert.rejects(fx.ledger.claimBatch(src, [file('a')], claimOptions({ leaseMs: Number.NaN })), RangeError);
+    await assert.rejects(fx.ledger.claimBatch(src, [file('a')], claimOptions({ clusterId: '' })), TypeError);
+    await assert.rejects(fx.ledger.claimBatch('x}y', [file('a')], claimOptions()), /braces/);
+    assert.equal(await fx.ledger.get(src, 'a'), undefined);
+  });
+});
+
+describe('fencing', () => {
+  test('renew extends the lease of the current token only', async () => {
+    const src = freshSource();
+    const claim = await claimOne(src, 'a', { leaseMs: 1_000 });
+    const renewed = await fx.ledger.renew(src, 'a', claim.token, 10_000);
+    assert.ok(renewed.ok && renewed.leaseUntil > claim.leaseUntil + 8_000);
+    assert.equal((await fx.ledger.get(src, 'a'))?.leaseUntil, renewed.ok ? renewed.leaseUntil : -1);
+    assert.deepEqual(await fx.ledger.renew(src, 'missing', 1, 1_000), { ok: false, reason: 'missing' });
+  });
+
+  test('a stale token can neither renew nor commit, and the record stays as it is', async () => {
+    const src = freshSource();
+    const stale = await claimOne(src, 'a', { leaseMs: 100 });
+    await sleep(150);
+    await claimOne(src, 'a', { clusterId: 'B' });
+    const before = await fx.ledger.get(src, 'a');
+
+    const renewed = await fx.ledger.renew(src, 'a', stale.token, 60_000);
+    assert.deepEqual(renewed, { ok: false, reason: 'superseded', record: before });
+    const committed = await fx.ledger.commit(src, 'a', stale.token, 'late');
+    assert.deepEqual(committed, { ok: false, reason: 'superseded', record: before });
+    const released = await fx.ledger.release(src, 'a', stale.token, 'late', RETRY_NOW);
+    assert.equal(!released.ok && released.reason, 'superseded');
+    const rejected = await fx.ledger.reject(src, 'a', stale.token, 'late');
+    assert.equal(!rejected.ok && rejected.reason, 'superseded');
+
+    assert.deepEqual(await fx.ledger.get(src, 'a'), before);
+    assert.equal(await fx.ledger.inFlight(src, 'B'), 1);
+    assert.equal((await fx.ledger.deadLetters(src)).length, 0);
+  });
+
+  test('commit is idempotent for the same token and decrements in-flight once', async () => {
+    const src = freshSource();
+    const claim = await claimOne(src, 'a');
+    const first = await fx.ledger.commit(src, 'a', claim.token, '{"lines":3}');
+    assert.ok(first.ok && !first.alreadyCommitted);
+    assert.equal(first.record.status, 'DONE');
+    assert.equal(first.record.result, '{"lines":3}');
+    assert.ok((first.record.doneAt ?? 0) > 0);
+
+    const again = await fx.ledger.commit(src, 'a', claim.token, '{"lines":3}');
+    assert.ok(again.ok && again.alreadyCommitted);
+    assert.deepEqual(again.record, first.record);
+    assert.equal(await fx.ledger.inFlight(src, 'A'), 0);
+    assert.equal((await fx.ledger.renew(src, 'a', claim.token, 1_000)).ok, false, 'a DONE record has no lease');
+  });
+
+  test('a released claim can no longer commit; the release itself is idempotent', async () => {
+    const src = freshSource();
+    const claim = await claimOne(src, 'a');
+    const released = await fx.ledger.release(src, 'a', claim.token, 'boom', { retryDelayMs: 60_000, maxTries: 3 });
+    const again = await fx.ledger.release(src, 'a', claim.token, 'boom', { retryDelayMs: 60_000, maxTries: 3 });
+    assert.ok(released.ok && again.ok);
+    assert.deepEqual(again.record, released.record);
+    const committed = await fx.ledger.commit(src, 'a', claim.token);
+    assert.equal(!committed.ok && committed.reason, 'not-in-progress');
+    assert.equal((await fx.ledger.get(src, 'a'))?.status, 'RETRY_WAIT');
+    assert.equal(await fx.ledger.inFlight(src, 'A'), 0);
+  });
+
+  test('reject is fenced, dead-letters once and is idempotent', async () => {
+    const src = freshSource();
+    const claim = await claimOne(src, 'a');
+    const first = await fx.ledger.reject(src, 'a', claim.token, 'processor: bad header');
+    const again = await fx.ledger.reject(src, 'a', claim.token, 'processor: bad header');
+    assert.ok(first.ok && again.ok);
+    assert.equal(first.status, 'REJECTED');
+    assert.equal(first.record.error, 'processor: bad header');
+    assert.equal((await fx.ledger.deadLetters(src)).length, 1);
+    assert.equal(await fx.ledger.inFlight(src, 'A'), 0);
+  });
+});
+
+describe('unsafe names and operator actions', () => {
+  test('rejectUnsafe records REJECTED with tries 0 and one dead letter per version', async () => {
+    const src = freshSource();
+    const version = fileVersion(1000, 5);
+    const first = await fx.ledger.rejectUnsafe(src, '../etc/passwd', version, 'unsafe-name: parent directory');
+    const again = await fx.ledger.rejectUnsafe(src, '../etc/passwd', version, 'unsafe-name: parent directory');
+    assert.equal(first.recorded, true);
+    assert.equal(again.recorded, false);
+    assert.deepEqual(first.record, {
+      sourceId: src,
+      path: '../etc/passwd',
+      version,
+      status: 'REJECTED',
+      tries: 0,
+      mtimeMs: 1000,
+      size: 5,
+      error: 'unsafe-name: parent directory',
+    });
+    assert.deepEqual(again.record, first.record);
+    const letters = await fx.ledger.deadLetters(src);
+    assert.deepEqual(
+      letters.map((l) => [l.path, l.tries, l.error]),
+      [['../etc/passwd', 0, 'unsafe-name: parent directory']],
+    );
+
+    const modified = await fx.ledger.rejectUnsafe(
+      src,
+      '../etc/passwd',
+      fileVersion(2000, 5),
+      'unsafe-name: parent directory',
+    );
+    assert.equal(modified.recorded, true);
+    assert.equal((await fx.ledger.deadLetters(src)).length, 2);
+  });
+
+  test('retryRejected gives a REJECTED file a full budget; its next attempt gets a new workflow id', async () => {
+    const src = freshSource();
+    const first = await claimOne(src, 'a', { maxTries: 1 });
+    await fx.ledger.release(src, 'a', first.token, 'boom', { retryDelayMs: 0, maxTries: 1 });
+    assert.equal((await fx.ledger.get(src, 'a'))?.status, 'REJECTED');
+
+    const retried = await fx.ledger.retryRejected(src, 'a');
+    assert.ok(retried.ok);
+    assert.equal(retried.record.status, 'RETRY_WAIT');
+    assert.equal(retried.record.tries, 0);
+    assert.ok((retried.record.retryAt ?? Infinity) <= (await serverNow(fx.redis)));
+
+    const next = await claimOne(src, 'a', { maxTries: 1, pollRun: 'run-2' });
+    assert.equal(next.tries, 1);
+    assert.equal(next.attempt, 2);
+    assert.equal(next.workflowId, fileWorkflowId(src, 'a', first.version, 2), 'never reuses #1');
+
+    assert.deepEqual(await fx.ledger.retryRejected(src, 'a'), {
+      ok: false,
+      reason: 'not-rejected',
+      record: await fx.ledger.get(src, 'a'),
+    });
+    assert.deepEqual(await fx.ledger.retryRejected(src, 'nothing'), { ok: false, reason: 'missing' });
+  });
+
+  test('reprocess runs a DONE version again under a new attempt; unfinished records are refused', async () => {
+    const src = freshSource();
+    const first = await claimOne(src, 'a');
+    await fx.ledger.commit(src, 'a', first.token, 'r1');
+
+    const reprocessed = await fx.ledger.reprocess(src, 'a');
+    assert.ok(reprocessed.ok);
+    assert.equal(reprocessed.record.status, 'RETRY_WAIT');
+    assert.equal(reprocessed.record.result, undefined);
+    assert.equal(reprocessed.record.doneAt, undefined);
+
+    const again = await claimOne(src, 'a', { pollRun: 'run-2' });
+    assert.equal(again.version, first.version);
+    assert.equal(again.tries, 1);
+    assert.equal(again.workflowId, fileWorkflowId(src, 'a', first.version, 2));
+    assert.ok(again.token > first.token);
+    const refused = await fx.ledger.reprocess(src, 'a');
+    assert.equal(!refused.ok && refused.reason, 'not-finished');
+  });
+});
+
+describe('listing helpers', () => {
+  test('observeVersions reports a path stable once two polls in a row saw the same version', async () => {
+    const src = freshSource();
+    assert.deepEqual(await fx.ledger.observeVersions(src, [file('a', 1000, 10), file('b', 1000, 10)]), new Set());
+    const second = await fx.ledger.observeVersions(src, [file('a', 1000, 10), file('b', 1000, 20)]);
+    assert.deepEqual(second, new Set(['a']), 'b grew: still uploading');
+    assert.deepEqual(await fx.ledger.observeVersions(src, [file('b', 1000, 20)]), new Set(['b']));
+    assert.deepEqual(await fx.ledger.observeVersions(src, []), new Set());
+  });
+
+  test('unfinished lists the paths that still have work to do, per version policy', async () => {
+    const src = freshSource();
+    const files = ['done', 'rejected', 'running', 'waiting'].map((p) => file(p, 1000));
+    const { claims } = await fx.ledger.claimBatch(src, files, claimOptions());
+    const token = (path: string): number => claims.find((c) => c.path === path)?.token ?? 0;
+    await fx.ledger.commit(src, 'done', token('done'));
+    await fx.ledger.reject(src, 'rejected', token('rejected'), 'bad');
+    await fx.ledger.release(src, 'waiting', token('waiting'), 'later', RETRY_NOW);
+
+    const listed = [...files, file('new', 1000)];
+    assert.deepEqual(await fx.ledger.unfinished(src, listed), new Set(['running', 'waiting', 'new']));
+    const modified = [file('done', 2000), file('rejected', 2000)];
+    assert.deepEqual(await fx.ledger.unfinished(src, modified), new Set(['done', 'rejected']));
+    assert.deepEqual(await fx.ledger.unfinished(src, modified, 'ignore'), new Set());
+  });
+});
+
+describe('reading', () => {
+  test('list pages through every record (filtered by status) and counts totals per status', async () => {
+    const src = freshSource();
+    const names = Array.from({ length: 25 }, (_, i) => `f${String(i).padStart(2, '0')}`);
+    const { claims } = await fx.ledger.claimBatch(
+      src,
+      names.map((n) => file(n)),
+      claimOptions(),
+    );
+    for (const claim of claims.slice(0, 10)) await fx.ledger.commit(src, claim.path, claim.token);
+    for (const claim of claims.slice(10, 13)) await fx.ledger.reject(src, claim.path, claim.token, 'bad');
+    for (const claim of claims.slice(13, 15)) await fx.ledger.release(src, claim.path, claim.token, 'later', RETRY_NOW);
+
+    assert.deepEqual(await fx.ledger.counts(src), { IN_PROGRESS: 10, DONE: 10, REJECTED: 3, RETRY_WAIT: 2 });
+
+    const seen: string[] = [];
+    let cursor = '0';
+    do {
+      const page = await fx.ledger.list(src, { status: 'DONE', cursor, count: 4 });
+      assert.ok(page.records.every((r) => r.status === 'DONE' && r.sourceId === src));
+      seen.push(...page.records.map((r) => r.path));
+      cursor = page.cursor;
+    } while (cursor !== '0');
+    assert.deepEqual(seen.sort(), names.slice(0, 10));
+  });
+
+  test('an unknown source reads as empty', async () => {
+    const src = freshSource();
+    assert.deepEqual(await fx.ledger.counts(src), { IN_PROGRESS: 0, DONE: 0, REJECTED: 0, RETRY_WAIT: 0 });
+    assert.deepEqual(await fx.ledger.list(src), { records: [], cursor: '0' });
+    assert.deepEqual(await fx.ledger.deadLetters(src), []);
+    assert.equal(await fx.ledger.inFlight(src, 'A'), 0);
+    assert.deepEqual(await fx.ledger.claimBatch(src, [], claimOptions()), { claims: [], skipped: {}, rejected: [] });
+  });
+});

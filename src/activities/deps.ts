@@ -1,0 +1,46 @@
+import type { AppConfig, SourceConfig } from '../config';
+import { getSource, sourcePassword } from '../config';
+import type { FtpPool, FtpPools } from '../ftp/pool';
+import type { Ledger } from '../ledger';
+import type { FilePlan } from '../workflows/types';
+
+/** What the activities share in one worker process: built once at worker start, never in workflow code. */
+export interface ActivityDeps {
+  config: AppConfig;
+  ledger: Ledger;
+  ftp: FtpPools;
+  /** Task queue served only by this host's worker (for a workDir that is not shared between hosts). */
+  hostTaskQueue: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function sourceOf(deps: ActivityDeps, sourceId: string): SourceConfig {
+  return getSource(deps.config, sourceId);
+}
+
+/** The source's connection pool; the password is read at use time and never leaves this process. */
+export function ftpPoolOf(deps: ActivityDeps, source: SourceConfig): FtpPool {
+  const endpoint = {
+    host: source.host,
+    port: source.port,
+    user: source.user,
+    password: sourcePassword(source, deps.env),
+    secure: source.secure,
+  };
+  return deps.ftp.get(endpoint, { maxConnections: source.maxConnections });
+}
+
+/** Activity settings of a source's file workflows. */
+export function filePlanOf(deps: ActivityDeps, source: SourceConfig): FilePlan {
+  return {
+    heartbeatTimeoutMs: source.heartbeatTimeoutMs,
+    activityMaxIntervalMs: source.activityMaxIntervalMs,
+    activityTimeoutMs: Math.max(source.retryTimeoutMs, 60 * 60_000),
+    sharedWorkDir: deps.config.sharedWorkDir,
+  };
+}
+
+/** The remote path of a file of a source. */
+export function remotePathOf(source: SourceConfig, path: string): string {
+  return source.remoteDir === '/' ? `/${path}` : `${source.remoteDir}/${path}`;
+}

@@ -1,0 +1,73 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { FtpFileError, FtpSizeMismatchError } from '../ftp/errors';
+import { downloadToFile, finalizeDownload } from '../ftp/download';
+import type { ClaimedFile, DownloadResult } from '../workflows/types';
+import { ftpPoolOf, remotePathOf, sourceOf, type ActivityDeps } from './deps';
+import { attemptFailed, retryOrFail } from './failures';
+import { withLease } from './lease-keeper';
+import { downloadedRelativePath, inside } from './local-paths';
+import { isTransient } from './transient';
+
+interface DownloadProgress {
+  progress: { done: number; total: number; unit: 'bytes' };
+}
+
+/**
+ * Fetches the remote file into `<name>.part` under the attempt's folder, resuming after the bytes a killed
+ * run left there (REST), checks the size, then renames it into place. Heartbeats bytes done and renews the lease.
+ */
+export async function downloadFile(deps: ActivityDeps, { file }: { file: ClaimedFile }): Promise<DownloadResult> {
+  const source = sourceOf(deps, file.sourceId);
+  const localPath = downloadedRelativePath(file);
+  const finalPath = inside(deps.config.workDir, localPath);
+  const partPath = `${finalPath}.part`;
+  const done = (resumedFrom: number): DownloadResult => ({
+    localPath,
+    bytes: file.size,
+    resumedFrom,
+    hostTaskQueue: deps.hostTaskQueue,
+  });
+
+  const leaseOptions = {
+    ledger: deps.ledger,
+    file,
+    leaseMs: source.retryTimeoutMs,
+    heartbeatTimeoutMs: source.heartbeatTimeoutMs,
+  };
+  return withLease<DownloadProgress, DownloadResult>(leaseOptions, async (lease) => {
+    // A run that finished the rename but died before reporting: the work is done.
+    if ((await sizeOf(finalPath)) === file.size) return done(file.size);
+    await fs.mkdir(path.dirname(finalPath), { recursive: true });
+    try {
+      const fetched = await ftpPoolOf(deps, source).withClient(
+        (client) =>
+          downloadToFile(client, remotePathOf(source, file.path), partPath, {
+            expectedSize: file.size,
+            signal: lease.signal,
+            onProgress: (bytes) => lease.heartbeat({ progress: { done: bytes, total: file.size, unit: 'bytes' } }),
+          }),
+        lease.signal,
+      );
+      await finalizeDownload(partPath, finalPath);
+      return done(fetched.resumedFrom);
+    } catch (err) {
+      throw downloadFailure(err, file);
+    }
+  }).catch((err: unknown) => retryOrFail(err, isTransient));
+}
+
+function downloadFailure(err: unknown, file: ClaimedFile): unknown {
+  // The remote file is no longer the version we claimed: this attempt is over; the next poll sees the new one.
+  if (err instanceof FtpSizeMismatchError) return attemptFailed(`remote file changed during download: ${err.message}`);
+  if (err instanceof FtpFileError) return attemptFailed(`cannot read ${file.path}: ${err.message}`);
+  return err;
+}
+
+async function sizeOf(file: string): Promise<number | undefined> {
+  try {
+    return (await fs.stat(file)).size;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,73 @@
+import { Context } from '@temporalio/activity';
+import type { Ledger } from '../ledger';
+import type { ClaimedFile } from '../workflows/types';
+import { claimLost } from './failures';
+
+export interface LeaseKeeperOptions {
+  ledger: Ledger;
+  file: ClaimedFile;
+  leaseMs: number;
+  heartbeatTimeoutMs: number;
+}
+
+export interface HeldLease<Details> {
+  /** Aborted when Temporal cancels the activity or the claim is lost. */
+  readonly signal: AbortSignal;
+  /** Heartbeat details of an earlier run of this activity (after a crash or retry), if any. */
+  readonly previous: Details | undefined;
+  /** Records progress/checkpoint details; they go to Temporal with every heartbeat. */
+  heartbeat(details: Details): void;
+}
+
+/**
+ * Runs `work` while keeping the claim alive: renews the Redis lease at about a third of its length and
+ * heartbeats Temporal with the latest details, so a killed worker's activity moves elsewhere within
+ * heartbeatTimeout and resumes from those details. Fails with ClaimLost as soon as the token stops owning
+ * the record, including at the start (a retry after another attempt took over does no work).
+ */
+export async function withLease<Details, T>(
+  options: LeaseKeeperOptions,
+  work: (lease: HeldLease<Details>) => Promise<T>,
+): Promise<T> {
+  const ctx = Context.current();
+  const lost = new AbortController();
+  let lostReason: string | undefined;
+  let details = ctx.info.heartbeatDetails as Details | undefined;
+
+  const renew = async (): Promise<void> => {
+    const { ledger, file, leaseMs } = options;
+    const renewed = await ledger.renew(file.sourceId, file.path, file.token, leaseMs);
+    if (!renewed.ok && lostReason === undefined) {
+      lostReason = renewed.reason;
+      lost.abort(claimLost(renewed.reason));
+    }
+  };
+  await renew();
+  if (lostReason !== undefined) throw claimLost(lostReason);
+
+  const everyMs = Math.max(200, Math.min(options.leaseMs / 3, options.heartbeatTimeoutMs / 3));
+  const timer = setInterval(() => {
+    ctx.heartbeat(details);
+    // Redis being away is not a lost claim: the fenced commit decides later. Keep trying.
+    renew().catch((err: unknown) => {
+      ctx.log.warn('lease renewal failed', { error: String(err) });
+    });
+  }, everyMs);
+  try {
+    const result = await work({
+      signal: AbortSignal.any([ctx.cancellationSignal, lost.signal]),
+      previous: details,
+      heartbeat(next) {
+        details = next;
+        ctx.heartbeat(next);
+      },
+    });
+    if (lostReason !== undefined) throw claimLost(lostReason);
+    return result;
+  } catch (err) {
+    if (lostReason !== undefined) throw claimLost(lostReason);
+    throw err;
+  } finally {
+    clearInterval(timer);
+  }
+}

@@ -1,0 +1,80 @@
+import fs from 'node:fs/promises';
+import { getProcessor, PermanentProcessorError, type Progress } from '../processors';
+import type { ClaimedFile, ProcessResult } from '../workflows/types';
+import { sourceOf, type ActivityDeps } from './deps';
+import { attemptFailed, permanentFailure, retryOrFail } from './failures';
+import { withLease } from './lease-keeper';
+import { inside } from './local-paths';
+import { isTransient } from './transient';
+
+interface ProcessDetails {
+  progress?: Progress;
+  checkpoint?: unknown;
+}
+
+/** Results are stored in the ledger and in workflow history: keep them short. */
+const MAX_RESULT_BYTES = 4_096;
+
+/**
+ * Runs the source's processor on the downloaded file. A run on another worker after a crash gets the last
+ * checkpoint the processor saved, so it resumes instead of starting over.
+ */
+export async function processFile(
+  deps: ActivityDeps,
+  { file, localPath }: { file: ClaimedFile; localPath: string },
+): Promise<ProcessResult> {
+  const source = sourceOf(deps, file.sourceId);
+  const processor = getProcessor(source.processor.name);
+  const absolute = inside(deps.config.workDir, localPath);
+  const leaseOptions = {
+    ledger: deps.ledger,
+    file,
+    leaseMs: source.retryTimeoutMs,
+    heartbeatTimeoutMs: source.heartbeatTimeoutMs,
+  };
+  return withLease<ProcessDetails, ProcessResult>(leaseOptions, async (lease) => {
+    await assertLocalCopy(absolute, file);
+    let checkpoint = lease.previous?.checkpoint;
+    try {
+      const result = await processor({
+        localPath: absolute,
+        file: {
+          sourceId: file.sourceId,
+          path: file.path,
+          version: file.version,
+          mtimeMs: file.mtimeMs,
+          size: file.size,
+        },
+        idempotencyKey: `${file.sourceId}:${file.path}@${file.version}`,
+        token: file.token,
+        checkpoint,
+        options: source.processor.options,
+        signal: lease.signal,
+        heartbeat(progress, next) {
+          if (next !== undefined) checkpoint = next;
+          lease.heartbeat({ progress, checkpoint });
+        },
+      });
+      return { processor: source.processor.name, result: shortResult(result) };
+    } catch (err) {
+      if (err instanceof PermanentProcessorError) throw permanentFailure(err.message);
+      throw err;
+    }
+  }).catch((err: unknown) => retryOrFail(err, isTransient));
+}
+
+async function assertLocalCopy(absolute: string, file: ClaimedFile): Promise<void> {
+  const size = await fs.stat(absolute).then(
+    (s) => s.size,
+    () => undefined,
+  );
+  if (size !== file.size) throw attemptFailed(`local copy of ${file.path} is missing or incomplete`);
+}
+
+function shortResult(result: object): Record<string, unknown> {
+  const json = JSON.stringify(result);
+  if (Buffer.byteLength(json) > MAX_RESULT_BYTES) {
+    throw attemptFailed(`processor result is over ${MAX_RESULT_BYTES} bytes: store large outputs yourself`);
+  }
+  return JSON.parse(json) as Record<string, unknown>;
+}

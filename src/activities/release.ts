@@ -1,0 +1,24 @@
+import fs from 'node:fs/promises';
+import type { ReleaseInput, ReleaseResult } from '../workflows/types';
+import { sourceOf, type ActivityDeps } from './deps';
+import { attemptFolder, inside } from './local-paths';
+
+/**
+ * Ends a failed attempt in the ledger: RETRY_WAIT until retryTimeout, or REJECTED (with a dead letter) at
+ * maxTries or for a permanent failure. A token that no longer owns the record changes nothing: 'superseded'.
+ * Removes the attempt's local files either way.
+ */
+export async function releaseFile(
+  deps: ActivityDeps,
+  { file, error, permanent }: ReleaseInput,
+): Promise<ReleaseResult> {
+  const source = sourceOf(deps, file.sourceId);
+  const released = permanent
+    ? await deps.ledger.reject(file.sourceId, file.path, file.token, error)
+    : await deps.ledger.release(file.sourceId, file.path, file.token, error, {
+        retryDelayMs: source.retryTimeoutMs,
+        maxTries: source.maxTries,
+      });
+  await fs.rm(inside(deps.config.workDir, attemptFolder(file)), { recursive: true, force: true });
+  return { status: released.ok ? released.status : 'superseded' };
+}

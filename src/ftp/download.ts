@@ -1,0 +1,115 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Client } from 'basic-ftp';
+import { classifyFtpError, FtpSizeMismatchError } from './errors';
+import { assertSafeCommandArg } from './names';
+
+export interface DownloadOptions {
+  /** The size the file was listed (and claimed) with. */
+  expectedSize: number;
+  /** Total bytes in the `.part` file so far (resumed bytes included); called about twice a second. */
+  onProgress?: (bytesDone: number) => void;
+  /** Aborting closes the client (the only way to stop a basic-ftp transfer); the pool then discards it. */
+  signal?: AbortSignal;
+}
+
+export interface DownloadResult {
+  /** Bytes transferred by this call. */
+  bytesFetched: number;
+  /** Offset the transfer restarted at (REST), 0 for a fresh download. */
+  resumedFrom: number;
+}
+
+/**
+ * Downloads `remotePath` into `localPartPath`, resuming after the bytes already there (REST), and checks
+ * that the result has the listed size. The caller renames the part file with `finalizeDownload`.
+ */
+export async function downloadToFile(
+  client: Client,
+  remotePath: string,
+  localPartPath: string,
+  opts: DownloadOptions,
+): Promise<DownloadResult> {
+  assertSafeCommandArg(remotePath);
+  opts.signal?.throwIfAborted();
+  let resumedFrom = await partSize(localPartPath);
+  // A part longer than the file cannot be a prefix of it (an older version's leftover): start over.
+  if (resumedFrom > opts.expectedSize) resumedFrom = 0;
+  try {
+    // Appending to a prefix of a file that has since changed would splice two versions; SIZE is one cheap check.
+    if (resumedFrom > 0) await assertRemoteSize(client, remotePath, opts.expectedSize);
+    if (resumedFrom < opts.expectedSize || opts.expectedSize === 0) {
+      await transfer(client, remotePath, localPartPath, resumedFrom, opts);
+    }
+  } catch (err) {
+    throw opts.signal?.aborted ? opts.signal.reason : classifyFtpError(err);
+  }
+  const finalSize = await partSize(localPartPath);
+  if (finalSize !== opts.expectedSize) throw new FtpSizeMismatchError(remotePath, opts.expectedSize, finalSize);
+  return { bytesFetched: finalSize - resumedFrom, resumedFrom };
+}
+
+async function transfer(
+  client: Client,
+  remotePath: string,
+  localPartPath: string,
+  startAt: number,
+  opts: DownloadOptions,
+): Promise<void> {
+  const out = fs.createWriteStream(localPartPath, { flags: startAt > 0 ? 'a' : 'w' });
+  let writeError: Error | undefined;
+  out.on('error', (err) => (writeError ??= err)); // e.g. a missing directory, before basic-ftp listens
+  const closed = new Promise<void>((resolve) => out.once('close', resolve));
+  const abort = (): void => client.close();
+  opts.signal?.addEventListener('abort', abort, { once: true });
+  client.trackProgress((info) => opts.onProgress?.(startAt + info.bytes));
+  try {
+    await client.downloadTo(out, remotePath, startAt);
+  } finally {
+    client.trackProgress();
+    opts.signal?.removeEventListener('abort', abort);
+    out.end(); // basic-ftp ends the stream too, but not if it failed before the transfer started
+    await closed; // the size check below must see every byte on disk
+  }
+  if (writeError) throw writeError;
+}
+
+async function assertRemoteSize(client: Client, remotePath: string, expectedSize: number): Promise<void> {
+  const size = await client.size(remotePath);
+  if (size !== expectedSize) throw new FtpSizeMismatchError(remotePath, expectedSize, size);
+}
+
+async function partSize(localPartPath: string): Promise<number> {
+  try {
+    return (await fs.promises.stat(localPartPath)).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw err;
+  }
+}
+
+/**
+ * Makes a finished part file durable and gives it its final name atomically (same file system). Idempotent:
+ * a retry after the rename went through (part gone, final there) succeeds.
+ */
+export async function finalizeDownload(partPath: string, finalPath: string): Promise<void> {
+  if (!fs.existsSync(partPath) && fs.existsSync(finalPath)) return;
+  const file = await fs.promises.open(partPath, 'r+');
+  try {
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await fs.promises.rename(partPath, finalPath);
+  await syncDirectory(path.dirname(finalPath));
+}
+
+// The rename itself lives in the directory entry; without this a crash can forget it.
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await fs.promises.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

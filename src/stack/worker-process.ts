@@ -1,0 +1,38 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { spawnManaged, type ManagedChild } from './child';
+import { projectRoot } from './tools';
+
+/** Names a prebuilt workflow bundle for `ftp-ingest worker` (skips bundling at every worker start). */
+export const WORKFLOW_BUNDLE_ENV = 'FTP_INGEST_WORKFLOW_BUNDLE';
+
+/** Bundles src/workflows once into `file`, for many worker processes to load. */
+export async function writeWorkflowBundle(file: string): Promise<string> {
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../workflows'),
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
+  });
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, code);
+  return file;
+}
+
+export interface WorkerProcessOptions {
+  configFile: string;
+  env: NodeJS.ProcessEnv;
+  /** Appends the worker's output (JSON log lines) here. */
+  logFile: string;
+}
+
+/** Starts `ftp-ingest worker` as a child process (killed when this process exits). */
+export function spawnWorkerProcess(options: WorkerProcessOptions): ManagedChild {
+  const out = fs.openSync(options.logFile, 'a');
+  const child = spawnManaged(
+    process.execPath,
+    [path.join(projectRoot, 'bin', 'ftp-ingest.js'), '--config', options.configFile, 'worker'],
+    { stdio: ['ignore', out, out], env: { ...process.env, ...options.env } },
+  );
+  fs.closeSync(out);
+  return child;
+}

@@ -1,0 +1,25 @@
+import type { Command } from 'commander';
+import { pollWorkflow } from '../../workflows';
+import { FTP_SOURCE } from '../../workflows/search-attributes';
+import { configFrom, printJson, selectSources, withClient, type GlobalOptions } from '../context';
+
+export function registerPollCommand(program: Command): void {
+  program
+    .command('poll')
+    .description('poll now (a pollWorkflow outside the schedule) and print each summary as one JSON line')
+    .option('-s, --source <id>', 'only this source')
+    .action(async (options: { source?: string }) => {
+      const config = configFrom(program.opts<GlobalOptions>());
+      await withClient(config, async (client) => {
+        for (const source of selectSources(config, options.source)) {
+          const summary = await client.workflow.execute(pollWorkflow, {
+            taskQueue: config.temporal.taskQueue,
+            workflowId: `ftp-poll/${source.id}/manual-${new Date().toISOString()}`,
+            args: [{ sourceId: source.id }],
+            typedSearchAttributes: [{ key: FTP_SOURCE, value: source.id }],
+          });
+          printJson(summary);
+        }
+      });
+    });
+}

@@ -1,0 +1,62 @@
+import {
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleDescription,
+} from '@temporalio/client';
+import type { AppConfig, SourceConfig } from '../config';
+import { pollScheduleId } from '../workflows/ids';
+import { FTP_SOURCE } from '../workflows/search-attributes';
+import type { pollWorkflow } from '../workflows';
+
+/** Creates the source's poll schedule, or updates it to the current config (interval, task queue). */
+export async function upsertPollSchedule(
+  client: Client,
+  config: AppConfig,
+  source: SourceConfig,
+): Promise<'created' | 'updated'> {
+  const scheduleId = pollScheduleId(source.id);
+  const action = {
+    type: 'startWorkflow' as const,
+    workflowType: 'pollWorkflow' as const,
+    args: [{ sourceId: source.id }] as Parameters<typeof pollWorkflow>,
+    taskQueue: config.temporal.taskQueue,
+    workflowId: `ftp-poll/${source.id}`,
+    typedSearchAttributes: [{ key: FTP_SOURCE, value: source.id }],
+  };
+  const spec = { intervals: [{ every: source.pollIntervalMs }] };
+  // A poll still running when the next one is due is not doubled: polls of one source never overlap.
+  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: source.pollIntervalMs * 2 };
+  try {
+    await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec, action, policies }));
+    return 'updated';
+  } catch (err) {
+    if (!(err instanceof ScheduleNotFoundError)) throw err;
+  }
+  await client.schedule.create({ scheduleId, spec, action, policies, memo: { sourceId: source.id } });
+  return 'created';
+}
+
+export async function describePollSchedule(client: Client, sourceId: string): Promise<ScheduleDescription | undefined> {
+  try {
+    return await client.schedule.getHandle(pollScheduleId(sourceId)).describe();
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+export async function deletePollSchedule(client: Client, sourceId: string): Promise<boolean> {
+  try {
+    await client.schedule.getHandle(pollScheduleId(sourceId)).delete();
+    return true;
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return false;
+    throw err;
+  }
+}
+
+/** Runs one poll now through the schedule (respecting its overlap policy). */
+export async function triggerPollSchedule(client: Client, sourceId: string): Promise<void> {
+  await client.schedule.getHandle(pollScheduleId(sourceId)).trigger(ScheduleOverlapPolicy.SKIP);
+}

@@ -1,0 +1,74 @@
+import os from 'node:os';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type Redis from 'ioredis';
+import type { AppConfig } from '../config';
+import { createActivities } from '../activities';
+import { FtpPools } from '../ftp/pool';
+import { Ledger } from '../ledger';
+
+export interface IngestWorkerOptions {
+  config: AppConfig;
+  connection: NativeConnection;
+  redis: Redis;
+  env?: NodeJS.ProcessEnv;
+  /** A prebuilt workflow bundle (faster start); bundled from src/workflows when absent. */
+  workflowBundle?: { codePath: string };
+}
+
+export interface IngestWorker {
+  /** Runs until shutdown() (or a fatal error); resolves when every worker has drained. */
+  run(): Promise<void>;
+  shutdown(): void;
+}
+
+/** Task queue served only by this host: the workDir of a host that does not share it (DESIGN.md §6). */
+export function hostTaskQueue(config: AppConfig): string {
+  return `${config.temporal.taskQueue}@${os.hostname()}`;
+}
+
+/**
+ * The worker of one process: workflows and activities on the cluster's task queue, plus a host-specific
+ * activity worker when the workDir is local to each host.
+ */
+export async function createIngestWorker(options: IngestWorkerOptions): Promise<IngestWorker> {
+  const { config, connection } = options;
+  const ftp = new FtpPools();
+  const activities = createActivities({
+    config,
+    ledger: new Ledger(options.redis, { prefix: config.redis.keyPrefix }),
+    ftp,
+    hostTaskQueue: hostTaskQueue(config),
+    env: options.env,
+  });
+  const common = {
+    connection,
+    namespace: config.temporal.namespace,
+    activities,
+    maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
+    shutdownGraceTime: config.worker.shutdownGraceMs,
+  };
+  const workflowCode = options.workflowBundle
+    ? { workflowBundle: options.workflowBundle }
+    : { workflowsPath: require.resolve('../workflows') };
+  const workers = [
+    await Worker.create({
+      ...common,
+      ...workflowCode,
+      taskQueue: config.temporal.taskQueue,
+      maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
+    }),
+  ];
+  if (!config.sharedWorkDir) workers.push(await Worker.create({ ...common, taskQueue: hostTaskQueue(config) }));
+  return {
+    async run() {
+      try {
+        await Promise.all(workers.map((worker) => worker.run()));
+      } finally {
+        await ftp.closeAll();
+      }
+    },
+    shutdown() {
+      for (const worker of workers) worker.shutdown();
+    },
+  };
+}

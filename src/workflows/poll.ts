@@ -1,0 +1,54 @@
+import {
+  ParentClosePolicy,
+  proxyActivities,
+  startChild,
+  workflowInfo,
+  WorkflowIdReusePolicy,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { PollActivities } from '../activities';
+import { fileWorkflow } from './file';
+import { FTP_PATH, FTP_SOURCE, FTP_STAGE } from './search-attributes';
+import type { ClaimedFile, FilePlan, PollSummary, PollWorkflowInput } from './types';
+
+const { listAndClaim } = proxyActivities<PollActivities>({
+  startToCloseTimeout: '10m',
+  heartbeatTimeout: '1m',
+  retry: { initialInterval: '1s', maximumInterval: '30s' },
+});
+
+/**
+ * One poll of one source, started by its Schedule: list and claim in one activity, then start one file
+ * workflow per claimed file and return. Children are abandoned: they outlive this short run.
+ */
+export async function pollWorkflow({ sourceId }: PollWorkflowInput): Promise<PollSummary> {
+  const { claims, plan, ...counts } = await listAndClaim({ sourceId, pollRun: workflowInfo().runId });
+  let started = 0;
+  let alreadyStarted = 0;
+  for (const file of claims) {
+    if (await startFileWorkflow(file, plan)) started++;
+    else alreadyStarted++;
+  }
+  return { sourceId, ...counts, claimed: claims.length, started, alreadyStarted };
+}
+
+/** Starts the file workflow of a claim attempt; false when it already exists (a retried poll). */
+async function startFileWorkflow(file: ClaimedFile, plan: FilePlan): Promise<boolean> {
+  try {
+    await startChild(fileWorkflow, {
+      workflowId: file.workflowId,
+      args: [{ file, plan }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      typedSearchAttributes: [
+        { key: FTP_SOURCE, value: file.sourceId },
+        { key: FTP_PATH, value: file.path },
+        { key: FTP_STAGE, value: 'download' },
+      ],
+    });
+    return true;
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
+    throw err;
+  }
+}

@@ -1,0 +1,116 @@
+// Arguments and results of the workflows and their activities: only ids, paths, sizes, versions, tokens,
+// counters and short results ever enter workflow history (DESIGN.md §7).
+
+/** A file version claimed in the ledger for one attempt. */
+export interface ClaimedFile {
+  sourceId: string;
+  /** Remote path relative to the source's remoteDir, normalized and checked safe. */
+  path: string;
+  version: string;
+  mtimeMs: number;
+  size: number;
+  /** Fencing token of this claim attempt. */
+  token: number;
+  /** Claim attempt number (1 for the first). */
+  tries: number;
+  workflowId: string;
+}
+
+/** Per-source settings the file workflow needs for its activity options (from config, on the worker side). */
+export interface FilePlan {
+  heartbeatTimeoutMs: number;
+  activityMaxIntervalMs: number;
+  /** Bounds one run of download or process that keeps heartbeating. */
+  activityTimeoutMs: number;
+  /** False when each worker host has its own workDir: process and move then run on the downloading host. */
+  sharedWorkDir: boolean;
+}
+
+export interface PollWorkflowInput {
+  sourceId: string;
+}
+
+export interface ListAndClaimInput {
+  sourceId: string;
+  /** Run id of the poll workflow: a retried listing claims the same files again with the same tokens. */
+  pollRun: string;
+}
+
+export interface ListAndClaimResult {
+  listed: number;
+  filteredOut: Record<string, number>;
+  skipped: Record<string, number>;
+  /** Files turned REJECTED by this poll (unsafe names, or max tries reached). */
+  rejected: number;
+  /** At most maxAcceptPerPoll entries. */
+  claims: ClaimedFile[];
+  plan: FilePlan;
+}
+
+export interface PollSummary extends Omit<ListAndClaimResult, 'claims' | 'plan'> {
+  sourceId: string;
+  claimed: number;
+  started: number;
+  /** Children whose workflow id already existed: a retried poll, nothing to do. */
+  alreadyStarted: number;
+}
+
+export interface FileWorkflowInput {
+  file: ClaimedFile;
+  plan: FilePlan;
+}
+
+export interface DownloadResult {
+  /** Local file, relative to the worker's workDir. */
+  localPath: string;
+  bytes: number;
+  /** Bytes that were already on disk from an earlier run of this attempt. */
+  resumedFrom: number;
+  /** Task queue of the worker host that holds the file (used when the workDir is not shared). */
+  hostTaskQueue: string;
+}
+
+export interface ProcessResult {
+  processor: string;
+  /** The processor's short JSON result. */
+  result: Record<string, unknown>;
+}
+
+export interface MoveResult {
+  /** Local file under processedDir, relative to it. */
+  processedPath: string;
+  remoteAction: string;
+}
+
+export type FileOutcome = 'done' | 'superseded' | 'released' | 'rejected';
+
+export interface FileWorkflowResult {
+  outcome: FileOutcome;
+  path: string;
+  version: string;
+  token: number;
+  tries: number;
+  result?: Record<string, unknown>;
+  error?: string;
+}
+
+export interface ReleaseInput {
+  file: ClaimedFile;
+  error: string;
+  /** Reject at once (bad input that no retry can fix) instead of waiting for retryTimeout. */
+  permanent: boolean;
+}
+
+export interface ReleaseResult {
+  status: 'RETRY_WAIT' | 'REJECTED' | 'superseded';
+}
+
+/** Error types that the activities raise as non-retryable ApplicationFailures. */
+export const ErrorTypes = {
+  /** The claim's fencing token no longer owns the ledger record: another attempt took over. */
+  claimLost: 'ClaimLost',
+  /** The input can never succeed (bad name, processor's permanent error): reject without more tries. */
+  permanent: 'PermanentFileError',
+  /** This attempt failed for good (retries used up, remote file changed or gone): release for a later try. */
+  attemptFailed: 'AttemptFailed',
+} as const;

@@ -1,6 +1,14 @@
 import fs from 'node:fs';
-import { FtpSrv } from 'ftp-srv';
+import { Transform, type Readable } from 'node:stream';
+import { FileSystem, FtpSrv, type FtpConnection } from 'ftp-srv';
 import { freePort } from './ports';
+
+/** What the server has sent: lets tests and benchmarks count bytes on the server side. */
+export interface ServedBytes {
+  /** File bytes sent in downloads since the start, per remote path and in total. */
+  readonly perPath: Map<string, number>;
+  total: number;
+}
 
 export interface EmbeddedFtpServer {
   readonly host: string;
@@ -9,6 +17,7 @@ export interface EmbeddedFtpServer {
   readonly password: string;
   /** Local folder served as the FTP root. */
   readonly root: string;
+  readonly served: ServedBytes;
   stop(): Promise<void>;
 }
 
@@ -17,6 +26,8 @@ export interface EmbeddedFtpOptions {
   user?: string;
   password?: string;
   port?: number;
+  /** Slows every download to about this many bytes per second (to make a transfer long enough to interrupt). */
+  throttleBytesPerSecond?: number;
 }
 
 /** An in-process FTP server (ftp-srv) over a local folder, for the demo and the tests. */
@@ -35,8 +46,10 @@ export async function startEmbeddedFtpServer(options: EmbeddedFtpOptions): Promi
     greeting: 'ftp-ingest embedded server',
     log: silentLogger(),
   });
-  server.on('login', ({ username, password: given }, resolve, reject) => {
-    if (username === user && given === password) resolve({ root: options.root });
+  const served: ServedBytes = { perPath: new Map(), total: 0 };
+  server.on('login', ({ connection, username, password: given }, resolve, reject) => {
+    const countingFs = new CountingFileSystem(connection, options.root, served, options.throttleBytesPerSecond);
+    if (username === user && given === password) resolve({ fs: countingFs });
     else reject(new Error('invalid credentials'));
   });
   // Connections closing mid-transfer are expected in tests; they must not crash the host process.
@@ -48,6 +61,7 @@ export async function startEmbeddedFtpServer(options: EmbeddedFtpOptions): Promi
     user,
     password,
     root: options.root,
+    served,
     stop: async () => {
       await server.close();
     },
@@ -58,4 +72,40 @@ function silentLogger(): unknown {
   const noop = (): void => undefined;
   const logger = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, fatal: noop, child: () => logger };
   return logger;
+}
+
+/** ftp-srv's file system over `root`, counting (and optionally throttling) the bytes of every download. */
+class CountingFileSystem extends FileSystem {
+  constructor(
+    connection: FtpConnection,
+    root: string,
+    private readonly served: ServedBytes,
+    private readonly bytesPerSecond: number | undefined,
+  ) {
+    super(connection, { root, cwd: '/' });
+  }
+
+  override async read(
+    fileName: string,
+    options?: { start?: unknown },
+  ): Promise<{ stream: Readable; clientPath: string }> {
+    const opened = (await super.read(fileName, options)) as { stream: Readable; clientPath: string };
+    const counter = this.counter(opened.clientPath);
+    // The client may abort mid-transfer: ftp-srv then destroys what we return, so release the file too.
+    counter.once('close', () => opened.stream.destroy());
+    return { ...opened, stream: opened.stream.pipe(counter) };
+  }
+
+  private counter(clientPath: string): Transform {
+    const { served, bytesPerSecond } = this;
+    return new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        served.total += chunk.length;
+        served.perPath.set(clientPath, (served.perPath.get(clientPath) ?? 0) + chunk.length);
+        const delayMs = bytesPerSecond ? (chunk.length / bytesPerSecond) * 1000 : 0;
+        if (delayMs > 0) setTimeout(() => callback(null, chunk), delayMs);
+        else callback(null, chunk);
+      },
+    });
+  }
 }

@@ -1,0 +1,222 @@
+// The whole product on real servers for one test file: Temporal dev server, Redis, ftp-srv, the config,
+// and workers (in this process, or as child processes that a test may SIGKILL).
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import Redis from 'ioredis';
+import { parseConfig, type AppConfig } from '../../src/config';
+import { Ledger, type LedgerRecord, type Status } from '../../src/ledger';
+import type { ManagedChild } from '../../src/stack/child';
+import { startEmbeddedFtpServer, type EmbeddedFtpServer } from '../../src/stack/ftp-server';
+import { startRedisServer, type RedisServer } from '../../src/stack/redis';
+import { startTemporalDevServer, type TemporalDevServer } from '../../src/stack/temporal';
+import { spawnWorkerProcess, writeWorkflowBundle, WORKFLOW_BUNDLE_ENV } from '../../src/stack/worker-process';
+import { createIngestWorker, type IngestWorker } from '../../src/worker/create-worker';
+import { pollWorkflow } from '../../src/workflows';
+import type { PollSummary } from '../../src/workflows/types';
+import { tempDir } from './servers';
+
+export const PASSWORD_ENV = 'FTP_INGEST_TEST_PASSWORD';
+const PASSWORD = 'test-secret-7d1f0c';
+
+/** Settings of a test source; `remoteDir` defaults to `/<id>`. */
+export type TestSource = Record<string, unknown> & { id: string };
+
+export interface PipelineOptions {
+  sources: TestSource[];
+  /** Slows FTP downloads (bytes per second), to interrupt them. */
+  throttleBytesPerSecond?: number;
+  clusterId?: string;
+}
+
+export interface Pipeline {
+  temporal: TemporalDevServer;
+  redisServer: RedisServer;
+  ftp: EmbeddedFtpServer;
+  client: Client;
+  redis: Redis;
+  ledger: Ledger;
+  config: AppConfig;
+  configFile: string;
+  password: string;
+  /** Absolute path of a remote file of a source in the FTP root. */
+  remote(sourceId: string, name: string): string;
+  putRemote(sourceId: string, name: string, content: string | Buffer): string;
+  processed(sourceId: string, name: string): string;
+  /** A worker in this process; stopped at the end of the file if the test does not stop it. */
+  startWorker(): Promise<IngestWorker>;
+  /** `ftp-ingest worker` as a child process (may be SIGKILLed); resolves once it is spawned. */
+  spawnWorker(name: string): Promise<ManagedChild>;
+  poll(sourceId: string): Promise<PollSummary>;
+  waitForStatus(sourceId: string, path: string, statuses: Status[], timeoutMs?: number): Promise<LedgerRecord>;
+  /** Waits for the workflow of the record's current attempt to close, and returns its result. */
+  fileResult(record: LedgerRecord): Promise<unknown>;
+  dataDir: string;
+}
+
+let runtimeInstalled = false;
+
+/** Call at the top level of a test file. Every server is stopped after the file's tests, pass or fail. */
+export function usePipeline(options: PipelineOptions): Pipeline {
+  const dataDir = tempDir('ftp-ingest-pipeline-');
+  const pipeline = { dataDir, password: PASSWORD } as Pipeline;
+  const stops: (() => Promise<void>)[] = [];
+  let workerConnection: NativeConnection | undefined;
+
+  before(async () => {
+    if (!runtimeInstalled) {
+      Runtime.install({ logger: new DefaultLogger('ERROR') });
+      runtimeInstalled = true;
+    }
+    const [temporal, redisServer, ftp] = await Promise.all([
+      startTemporalDevServer({ dataDir: path.join(dataDir, 'temporal') }),
+      startRedisServer(path.join(dataDir, 'redis')),
+      startEmbeddedFtpServer({
+        root: path.join(dataDir, 'ftp-root'),
+        password: PASSWORD,
+        throttleBytesPerSecond: options.throttleBytesPerSecond,
+      }),
+    ]);
+    stops.push(
+      () => temporal.stop(),
+      () => redisServer.stop(),
+      () => ftp.stop(),
+    );
+    const input = configInput(options, dataDir, temporal, redisServer, ftp);
+    const configFile = path.join(dataDir, 'config.json');
+    fs.writeFileSync(configFile, JSON.stringify(input, null, 2));
+    const connection = await Connection.connect({ address: temporal.address });
+    const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
+    stops.push(
+      () => Promise.resolve(redis.disconnect()),
+      () => connection.close(),
+    );
+    Object.assign(pipeline, {
+      temporal,
+      redisServer,
+      ftp,
+      client: new Client({ connection }),
+      redis,
+      ledger: new Ledger(redis),
+      config: parseConfig(input),
+      configFile,
+    });
+    for (const source of options.sources) fs.mkdirSync(pipeline.remote(source.id, ''), { recursive: true });
+  });
+
+  after(async () => {
+    // Workers and clients first, servers last.
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    await workerConnection?.close();
+  });
+
+  pipeline.remote = (sourceId, name) => path.join(pipeline.ftp.root, remoteDirOf(options, sourceId), name);
+  pipeline.putRemote = (sourceId, name, content) => {
+    const file = pipeline.remote(sourceId, name);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, content);
+    return file;
+  };
+  pipeline.processed = (sourceId, name) => path.join(pipeline.config.processedDir, sourceId, name);
+
+  // Bundled once per test file: every worker of the file loads it, which keeps worker start fast.
+  let bundle: Promise<string> | undefined;
+  const workflowBundle = (): Promise<string> =>
+    (bundle ??= writeWorkflowBundle(path.join(dataDir, 'workflow-bundle.js')));
+
+  pipeline.startWorker = async () => {
+    workerConnection ??= await NativeConnection.connect({ address: pipeline.temporal.address });
+    const worker = await createIngestWorker({
+      config: pipeline.config,
+      connection: workerConnection,
+      redis: pipeline.redis,
+      env: { [PASSWORD_ENV]: PASSWORD },
+      workflowBundle: { codePath: await workflowBundle() },
+    });
+    const running = worker.run();
+    stops.push(async () => {
+      worker.shutdown();
+      await running;
+    });
+    return worker;
+  };
+
+  pipeline.spawnWorker = async (name) => {
+    const child = spawnWorkerProcess({
+      configFile: pipeline.configFile,
+      env: { [PASSWORD_ENV]: PASSWORD, [WORKFLOW_BUNDLE_ENV]: await workflowBundle() },
+      logFile: path.join(dataDir, `${name}.log`),
+    });
+    stops.push(() => child.stop(2_000));
+    return child;
+  };
+
+  pipeline.poll = (sourceId) =>
+    pipeline.client.workflow.execute(pollWorkflow, {
+      taskQueue: pipeline.config.temporal.taskQueue,
+      workflowId: `test-poll/${sourceId}/${Date.now()}-${Math.random().toString(36).slice(2)}`,
+      args: [{ sourceId }],
+    });
+
+  pipeline.waitForStatus = async (sourceId, filePath, statuses, timeoutMs = 60_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const record = await pipeline.ledger.get(sourceId, filePath);
+      if (record && statuses.includes(record.status)) return record;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `${sourceId}:${filePath} is ${record?.status ?? 'absent'} after ${timeoutMs} ms, wanted ${statuses.join('|')}`,
+        );
+      }
+      await sleep(100);
+    }
+  };
+
+  pipeline.fileResult = async (record) => {
+    if (!record.workflowId) throw new Error(`${record.path} has no workflow id`);
+    return pipeline.client.workflow.getHandle(record.workflowId).result();
+  };
+
+  return pipeline;
+}
+
+function remoteDirOf(options: PipelineOptions, sourceId: string): string {
+  const source = options.sources.find((s) => s.id === sourceId);
+  if (!source) throw new Error(`no test source ${sourceId}`);
+  return typeof source.remoteDir === 'string' ? source.remoteDir : `/${sourceId}`;
+}
+
+function configInput(
+  options: PipelineOptions,
+  dataDir: string,
+  temporal: TemporalDevServer,
+  redis: RedisServer,
+  ftp: EmbeddedFtpServer,
+): Record<string, unknown> {
+  return {
+    clusterId: options.clusterId ?? 'test',
+    temporal: { address: temporal.address, namespace: temporal.namespace, taskQueue: 'ftp-ingest-test' },
+    redis: { url: redis.url },
+    workDir: path.join(dataDir, 'work'),
+    processedDir: path.join(dataDir, 'processed'),
+    worker: { maxConcurrentActivities: 8 },
+    sources: options.sources.map((source) => ({
+      host: ftp.host,
+      port: ftp.port,
+      user: ftp.user,
+      passwordEnv: PASSWORD_ENV,
+      remoteDir: `/${source.id}`,
+      pollInterval: '1s',
+      // Short timeouts so that a killed worker's activity moves on quickly; the lease rule still holds.
+      heartbeatTimeout: '1s',
+      activityMaxInterval: '1s',
+      retryTimeout: '8s',
+      requireStableSize: false,
+      processor: { name: 'checksum' },
+      ...source,
+    })),
+  };
+}

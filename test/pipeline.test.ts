@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import { describe, test } from 'node:test';
+import type { LedgerRecord } from '../src/ledger';
+import { usePipeline } from './helpers/pipeline';
+
+const resultOf = (record: LedgerRecord): { sha256?: string } =>
+  JSON.parse(record.result ?? '{}') as { sha256?: string };
+const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
+
+const pipeline = usePipeline({
+  sources: [
+    { id: 'files' },
+    { id: 'stable', requireStableSize: true },
+    { id: 'poison', processor: { name: 'command', options: { command: ['false'] } }, maxTries: 3 },
+  ],
+});
+
+describe('pipeline on real Temporal, Redis and FTP', () => {
+  test('N files → all DONE; each processed once with the source checksum; the ledger agrees', async () => {
+    await pipeline.startWorker();
+    const names = Array.from({ length: 12 }, (_, i) => `batch-${i}.csv`);
+    const contents = new Map(names.map((name, i) => [name, `id,value\n${'row\n'.repeat(i * 50)}${name}\n`]));
+    for (const [name, content] of contents) pipeline.putRemote('files', name, content);
+
+    const summary = await pipeline.poll('files');
+    assert.equal(summary.claimed, 12);
+    assert.equal(summary.started, 12);
+
+    for (const [name, content] of contents) {
+      const record = await pipeline.waitForStatus('files', name, ['DONE']);
+      const result = (await pipeline.fileResult(record)) as { outcome: string };
+      assert.equal(result.outcome, 'done');
+      assert.equal(record.tries, 1);
+      assert.equal(resultOf(record).sha256, sha256(content), `ledger result of ${name}`);
+      assert.equal(sha256(fs.readFileSync(pipeline.processed('files', name))), sha256(content), `processed ${name}`);
+    }
+    assert.deepEqual(fs.readdirSync(pipeline.processed('files', '')).sort(), [...names].sort());
+    assert.deepEqual(fs.readdirSync(pipeline.config.workDir + '/files'), [], 'no leftovers in the work dir');
+    assert.equal((await pipeline.ledger.counts('files')).DONE, 12);
+  });
+
+  test('an unchanged file is never taken again; a modified one is processed as a new version', async () => {
+    const again = await pipeline.poll('files');
+    assert.equal(again.claimed, 0);
+    assert.equal(again.skipped.done, 12);
+
+    const before = await pipeline.ledger.get('files', 'batch-3.csv');
+    const modified = 'id,value\nchanged\n';
+    const file = pipeline.putRemote('files', 'batch-3.csv', modified);
+    fs.utimesSync(file, new Date(), new Date(Date.now() + 120_000));
+    const summary = await pipeline.poll('files');
+    assert.equal(summary.claimed, 1);
+
+    const record = await pipeline.waitForStatus('files', 'batch-3.csv', ['DONE'], 30_000);
+    await pipeline.fileResult(record);
+    assert.notEqual(record.version, before?.version);
+    assert.ok((record.token ?? 0) > (before?.token ?? 0), 'a new version gets a new token');
+    assert.equal(resultOf(record).sha256, sha256(modified));
+    assert.equal(fs.readFileSync(pipeline.processed('files', 'batch-3.csv'), 'utf8'), modified);
+  });
+
+  test('a file still growing between polls is not taken until its size is stable', async () => {
+    const file = pipeline.putRemote('stable', 'upload.bin', 'part one\n');
+    assert.equal((await pipeline.poll('stable')).claimed, 0, 'first sight: not yet known to be stable');
+    fs.appendFileSync(file, 'part two\n');
+    fs.utimesSync(file, new Date(), new Date(Date.now() + 60_000));
+    const growing = await pipeline.poll('stable');
+    assert.equal(growing.claimed, 0, 'changed since the last poll');
+    assert.equal(growing.filteredOut['size-unstable'], 1);
+    assert.equal(await pipeline.ledger.get('stable', 'upload.bin'), undefined);
+
+    const stable = await pipeline.poll('stable');
+    assert.equal(stable.claimed, 1);
+    const record = await pipeline.waitForStatus('stable', 'upload.bin', ['DONE']);
+    assert.equal(resultOf(record).sha256, sha256('part one\npart two\n'));
+  });
+
+  test('a poison file goes RETRY_WAIT → … → REJECTED after maxTries, with one dead letter', async () => {
+    pipeline.putRemote('poison', 'bad.csv', 'this always fails\n');
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      // The next claim is possible only once the retry timeout has passed.
+      const record = await pollUntilClaimed('poison');
+      assert.equal(record.tries, attempt);
+      const after = await pipeline.waitForStatus('poison', 'bad.csv', ['RETRY_WAIT', 'REJECTED'], 60_000);
+      assert.equal(after.status, attempt < 3 ? 'RETRY_WAIT' : 'REJECTED');
+      assert.match(after.error ?? '', /exited with 1/);
+    }
+    const letters = await pipeline.ledger.deadLetters('poison');
+    assert.equal(letters.length, 1);
+    assert.equal(letters[0]?.path, 'bad.csv');
+    assert.equal((await pipeline.poll('poison')).claimed, 0, 'REJECTED stays rejected');
+  });
+});
+
+async function pollUntilClaimed(sourceId: string) {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const summary = await pipeline.poll(sourceId);
+    if (summary.claimed > 0)
+      return pipeline.waitForStatus(sourceId, 'bad.csv', ['IN_PROGRESS', 'RETRY_WAIT', 'REJECTED']);
+    if (Date.now() > deadline) throw new Error('never claimed');
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+}

@@ -1,0 +1,104 @@
+// Records workflow histories for the replay tests (test/replay.test.ts), on real servers:
+//   node --import tsx scripts/record-histories.ts
+// Run it when a workflow gains a new code path worth guarding; keep the old fixtures so that changes to
+// the workflows stay compatible with histories of runs already in flight (use `patched()` where needed).
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import Redis from 'ioredis';
+import { parseConfig } from '../src/config';
+import { Ledger, type Status } from '../src/ledger';
+import { startEmbeddedStack } from '../src/stack/embedded';
+import { projectRoot, temporalBinary } from '../src/stack/tools';
+import { createIngestWorker } from '../src/worker/create-worker';
+import { pollWorkflow } from '../src/workflows';
+
+const fixtures = path.resolve(__dirname, '..', 'test', 'fixtures', 'histories');
+const PASSWORD_ENV = 'FTP_INGEST_RECORD_PASSWORD';
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ftp-ingest-record-'));
+  const stack = await startEmbeddedStack({ dataDir, ftpPassword: 'record', headless: true });
+  const redis = new Redis(stack.redis.url);
+  const connection = await NativeConnection.connect({ address: stack.temporal.address });
+  const client = new Client({ connection: await Connection.connect({ address: stack.temporal.address }) });
+  let worker: Awaited<ReturnType<typeof createIngestWorker>> | undefined;
+  let running: Promise<void> | undefined;
+  try {
+    const source = { host: stack.ftp.host, port: stack.ftp.port, user: stack.ftp.user, passwordEnv: PASSWORD_ENV };
+    const timing = { heartbeatTimeout: '1s', activityMaxInterval: '1s', retryTimeout: '8s', requireStableSize: false };
+    const config = parseConfig({
+      temporal: { address: stack.temporal.address, taskQueue: 'record' },
+      redis: { url: stack.redis.url },
+      workDir: path.join(dataDir, 'work'),
+      processedDir: path.join(dataDir, 'processed'),
+      sources: [
+        { id: 'good', remoteDir: '/good', processor: 'checksum', ...source, ...timing },
+        {
+          id: 'bad',
+          remoteDir: '/bad',
+          processor: { name: 'command', options: { command: ['false'] } },
+          ...source,
+          ...timing,
+        },
+      ],
+    });
+    for (const [dir, name] of [
+      ['good', 'a.csv'],
+      ['bad', 'b.csv'],
+    ] as const) {
+      fs.mkdirSync(path.join(stack.ftp.root, dir), { recursive: true });
+      fs.writeFileSync(path.join(stack.ftp.root, dir, name), `${name}\n`);
+    }
+    worker = await createIngestWorker({ config, connection, redis, env: { [PASSWORD_ENV]: 'record' } });
+    running = worker.run();
+    const ledger = new Ledger(redis);
+    const poll = async (sourceId: string): Promise<string> => {
+      const workflowId = `record-poll/${sourceId}`;
+      await client.workflow.execute(pollWorkflow, { taskQueue: 'record', workflowId, args: [{ sourceId }] });
+      return workflowId;
+    };
+    const save = async (name: string, workflowId: string): Promise<void> => {
+      await client.workflow
+        .getHandle(workflowId)
+        .result()
+        .catch(() => undefined);
+      // The CLI's JSON is the format Worker.runReplayHistory reads.
+      const args = ['workflow', 'show', '--workflow-id', workflowId, '--address', stack.temporal.address, '-o', 'json'];
+      // Failure stack traces name local files: keep machine paths out of the repository.
+      const json = execFileSync(temporalBinary(), args, { encoding: 'utf8' }).split(projectRoot).join('.');
+      fs.writeFileSync(path.join(fixtures, `${name}.json`), json);
+      console.log(`recorded ${name} (${(JSON.parse(json) as { events: unknown[] }).events.length} events)`);
+    };
+    const settled = async (sourceId: string, file: string, statuses: Status[]): Promise<string> => {
+      for (;;) {
+        const record = await ledger.get(sourceId, file);
+        if (record && statuses.includes(record.status) && record.workflowId) return record.workflowId;
+        await sleep(200);
+      }
+    };
+    fs.mkdirSync(fixtures, { recursive: true });
+    await save('poll-workflow-one-claim', await poll('good'));
+    await save('file-workflow-done', await settled('good', 'a.csv', ['DONE']));
+    await poll('bad').catch(() => undefined);
+    await save('file-workflow-released', await settled('bad', 'b.csv', ['RETRY_WAIT', 'REJECTED']));
+  } finally {
+    worker?.shutdown();
+    await running;
+    redis.disconnect();
+    await client.connection.close();
+    await connection.close();
+    await stack.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules', '.tools', '.data', 'bin', 'scripts', 'test/fixtures', 'eslint.config.mjs'] },
+  { ignores: ['node_modules', '.tools', '.data', 'bin', 'scripts/*.js', 'test/fixtures', 'eslint.config.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -93,14 +93,22 @@ test(
   'pure-ftpd: 421 past the per-IP connection cap is a transient error; the pool stays under it',
   { skip },
   async () => {
-    const s = await pureFtpd();
+    const s = await pureFtpd('capped');
     // A pool sized above the server's cap: the extra connection is refused with 421.
     const greedy = new FtpPool(endpointOf(s), { maxConnections: MAX_PER_IP + 1 });
     after(() => greedy.close());
     let release!: () => void;
     const hold = new Promise<void>((resolve) => (release = resolve));
-    const holders = Array.from({ length: MAX_PER_IP }, () => greedy.withClient(() => hold));
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    let inside = 0;
+    const holding = Promise.all(
+      Array.from({ length: MAX_PER_IP }, () =>
+        greedy.withClient(() => {
+          inside += 1;
+          return hold;
+        }),
+      ),
+    );
+    while (inside < MAX_PER_IP) await new Promise((resolve) => setTimeout(resolve, 20));
     await assert.rejects(
       greedy.withClient((client) => client.pwd()),
       (err: Error) => {
@@ -111,7 +119,7 @@ test(
       },
     );
     release();
-    await Promise.all(holders);
+    await holding;
     await greedy.close();
     await new Promise((resolve) => setTimeout(resolve, 300)); // the server notices the logouts
 

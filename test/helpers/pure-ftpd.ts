@@ -64,9 +64,15 @@ export async function testPureFtpd(options: PureFtpdOptions = {}): Promise<PureF
     '-H', // don't resolve peer names
     '-A', // chroot everyone
     ...['-C', String(options.maxClientsPerIp ?? 10)],
+    ...['-I', '1'], // idle sessions end after a minute, should anything be left behind
   ];
-  const server = spawnManaged(pureFtpdBinary(), args);
-  const stop = (): Promise<void> => server.stop();
+  // Own process group: pure-ftpd forks a process per session, and those outlive a killed master.
+  const server = spawnManaged(pureFtpdBinary(), args, { detached: true });
+  const stop = async (): Promise<void> => {
+    killGroup(server.process.pid, 'SIGTERM');
+    await server.stop();
+    killGroup(server.process.pid, 'SIGKILL');
+  };
   after(stop);
   try {
     await waitForPort(port, '127.0.0.1', 10_000);
@@ -82,6 +88,14 @@ export async function testPureFtpd(options: PureFtpdOptions = {}): Promise<PureF
     put: (relPath, content, mtime) => putOwned(root, relPath, content, mtime, uid, gid),
     stop,
   };
+}
+
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  try {
+    if (pid) process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
 }
 
 function ensureSystemUser(): { uid: number; gid: number } {

@@ -378,7 +378,7 @@ describe('fencing', () => {
     assert.equal((await fx.ledger.deadLetters(src)).length, 0);
   });
 
-  test('commit is idempotent for the same token and decrements in-flight once', async () => {
+  test('commit is idempotent for the same token: in-flight and the commit count change once', async () => {
     const src = freshSource();
     const claim = await claimOne(src, 'a');
     const first = await fx.ledger.commit(src, 'a', claim.token, '{"lines":3}');
@@ -391,6 +391,7 @@ describe('fencing', () => {
     assert.ok(again.ok && again.alreadyCommitted);
     assert.deepEqual(again.record, first.record);
     assert.equal(await fx.ledger.inFlight(src, 'A'), 0);
+    assert.equal(await fx.ledger.commits(src), 1);
     assert.equal((await fx.ledger.renew(src, 'a', claim.token, 1_000)).ok, false, 'a DONE record has no lease');
   });
 

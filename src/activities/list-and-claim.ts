@@ -107,7 +107,7 @@ async function keepStable(deps: ActivityDeps, source: SourceConfig, entries: Rem
  */
 async function orderForClaim(deps: ActivityDeps, source: SourceConfig, entries: RemoteEntry[]): Promise<Candidate[]> {
   if (source.order === 'none') return entries.map(toCandidate);
-  const unfinished = await deps.ledger.unfinished(source.id, entries.map(toCandidate));
+  const unfinished = await deps.ledger.unfinished(source.id, entries.map(toCandidate), source.versionPolicy);
   return orderCandidates(
     entries.filter((entry) => unfinished.has(entry.path)),
     source.order,

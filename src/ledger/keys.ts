@@ -15,6 +15,8 @@ export interface SourceKeys {
   dlq: string;
   /** HASH path → version at the last poll (the stable-size check). */
   seen: string;
+  /** HASH of counters: `commits` (transitions to DONE; never more than one per file version). */
+  stats: string;
   file(path: string): string;
 }
 
@@ -35,6 +37,7 @@ export function sourceKeys(prefix: string, sourceId: string): SourceKeys {
     inflight: `${base}:inflight`,
     dlq: `${base}:dlq`,
     seen: `${base}:seen`,
+    stats: `${base}:stats`,
     file: (path: string) => `${base}:file:${path}`,
   };
 }

@@ -64,7 +64,7 @@ export class Ledger {
   /** Every key name the ledger uses for a source (and for `path`, its file hash). */
   keys(sourceId: string, path?: string): string[] {
     const k = this.sourceKeys(sourceId);
-    return [k.token, k.paths, k.inflight, k.dlq, k.seen, ...(path === undefined ? [] : [k.file(path)])];
+    return [k.token, k.paths, k.inflight, k.dlq, k.seen, k.stats, ...(path === undefined ? [] : [k.file(path)])];
   }
 
   /** Claims what the rules allow of one listing, in its order, in one script (see DESIGN.md §4). */
@@ -102,7 +102,7 @@ export class Ledger {
   async commit(sourceId: string, path: string, token: number, result?: string): Promise<FenceResult> {
     assertToken(token);
     const k = this.sourceKeys(sourceId);
-    const reply = await this.runOnFile('commit', sourceId, path, [k.inflight], [token, result ?? '']);
+    const reply = await this.runOnFile('commit', sourceId, path, [k.inflight, k.stats], [token, result ?? '']);
     if (!reply.ok) return this.fenceFailure(sourceId, path, reply);
     return { ok: true, alreadyCommitted: reply.alreadyCommitted === true, record: this.record(sourceId, path, reply) };
   }
@@ -183,6 +183,11 @@ export class Ledger {
       return versionPolicy === 'ignore' || record.version === fileVersion(c.mtimeMs, c.size);
     };
     return new Set(candidates.filter((c) => !finished(c)).map((c) => c.path));
+  }
+
+  /** Transitions to DONE so far: equal to the DONE versions when nothing was committed twice. */
+  async commits(sourceId: string): Promise<number> {
+    return Number((await this.redis.hget(this.sourceKeys(sourceId).stats, 'commits')) ?? 0);
   }
 
   async get(sourceId: string, path: string): Promise<LedgerRecord | undefined> {

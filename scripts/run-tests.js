@@ -16,8 +16,11 @@ function findTests(dir) {
   });
 }
 
+// Arguments are test files or folders of them; none means all of test/.
 const named = process.argv.slice(2);
-const files = named.length > 0 ? named : findTests(path.join(root, 'test')).sort();
+const files = (named.length > 0 ? named : ['test']).flatMap((arg) =>
+  fs.statSync(path.join(root, arg)).isDirectory() ? findTests(path.join(root, arg)).sort() : [arg],
+);
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
 const result = spawnSync(
   process.execPath,

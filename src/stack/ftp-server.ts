@@ -18,14 +18,20 @@ export interface EmbeddedFtpServer {
   /** Local folder served as the FTP root. */
   readonly root: string;
   readonly served: ServedBytes;
+  /** Passive-mode data ports: [first, last]. */
+  readonly pasvPorts: readonly [number, number];
   stop(): Promise<void>;
 }
+
+const PASV_PORTS = 32;
 
 export interface EmbeddedFtpOptions {
   root: string;
   user?: string;
   password?: string;
   port?: number;
+  /** Address announced in passive-mode replies (default 127.0.0.1), e.g. a proxy's. */
+  pasvHost?: string;
   /** Slows every download to about this many bytes per second (to make a transfer long enough to interrupt). */
   throttleBytesPerSecond?: number;
 }
@@ -39,9 +45,9 @@ export async function startEmbeddedFtpServer(options: EmbeddedFtpOptions): Promi
   const pasvMin = await freePort();
   const server = new FtpSrv({
     url: `ftp://127.0.0.1:${port}`,
-    pasv_url: '127.0.0.1',
+    pasv_url: options.pasvHost ?? '127.0.0.1',
     pasv_min: pasvMin,
-    pasv_max: pasvMin + 200,
+    pasv_max: pasvMin + PASV_PORTS - 1,
     anonymous: false,
     greeting: 'ftp-ingest embedded server',
     log: silentLogger(),
@@ -62,6 +68,7 @@ export async function startEmbeddedFtpServer(options: EmbeddedFtpOptions): Promi
     password,
     root: options.root,
     served,
+    pasvPorts: [pasvMin, pasvMin + PASV_PORTS - 1],
     stop: async () => {
       await server.close();
     },

@@ -20,7 +20,8 @@ import type { PollSummary } from '../../src/workflows/types';
 import { tempDir } from './servers';
 
 export const PASSWORD_ENV = 'FTP_INGEST_TEST_PASSWORD';
-const PASSWORD = 'test-secret-7d1f0c';
+/** The FTP password of the tests: the secrets scenario looks for it in histories and logs. */
+export const PASSWORD = 'test-secret-7d1f0c';
 
 /** Settings of a test source; `remoteDir` defaults to `/<id>`. */
 export type TestSource = Record<string, unknown> & { id: string };
@@ -30,6 +31,10 @@ export interface PipelineOptions {
   /** Slows FTP downloads (bytes per second), to interrupt them. */
   throttleBytesPerSecond?: number;
   clusterId?: string;
+  /** Passive-mode address the FTP server announces (for a proxy on another loopback address). */
+  ftpPasvHost?: string;
+  /** Where workers connect for FTP (default: the server itself), e.g. a proxy in front of it. */
+  ftpVia?: (ftp: EmbeddedFtpServer) => Promise<{ host: string; port: number }>;
 }
 
 export interface Pipeline {
@@ -52,6 +57,10 @@ export interface Pipeline {
   spawnWorker(name: string): Promise<ManagedChild>;
   poll(sourceId: string): Promise<PollSummary>;
   waitForStatus(sourceId: string, path: string, statuses: Status[], timeoutMs?: number): Promise<LedgerRecord>;
+  /** Stops redis-server, waits `downMs`, starts it again on the same port and data (append-only file). */
+  restartRedis(downMs?: number): Promise<void>;
+  /** Stops the Temporal dev server, waits `downMs`, starts it again on the same port and database file. */
+  restartTemporal(downMs?: number): Promise<void>;
   /** Waits for the workflow of the record's current attempt to close, and returns its result. */
   fileResult(record: LedgerRecord): Promise<unknown>;
   dataDir: string;
@@ -161,6 +170,20 @@ export function usePipeline(options: PipelineOptions): Pipeline {
       args: [{ sourceId }],
     });
 
+  pipeline.restartRedis = async (downMs = 0) => {
+    const { port } = pipeline.redisServer;
+    await pipeline.redisServer.stop();
+    await sleep(downMs);
+    pipeline.redisServer = await startRedisServer(path.join(dataDir, 'redis'), port);
+  };
+
+  pipeline.restartTemporal = async (downMs = 0) => {
+    const port = Number(pipeline.temporal.address.split(':')[1]);
+    await pipeline.temporal.stop();
+    await sleep(downMs);
+    pipeline.temporal = await startTemporalDevServer({ dataDir: path.join(dataDir, 'temporal'), port });
+  };
+
   pipeline.waitForStatus = async (sourceId, filePath, statuses, timeoutMs = 60_000) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -189,12 +212,13 @@ function remoteDirOf(options: PipelineOptions, sourceId: string): string {
   return typeof source.remoteDir === 'string' ? source.remoteDir : `/${sourceId}`;
 }
 
-function configInput(
+/** The config file's content for a test cluster (exported for tests that run several clusters). */
+export function configInput(
   options: PipelineOptions,
   dataDir: string,
   temporal: TemporalDevServer,
   redis: RedisServer,
-  ftp: EmbeddedFtpServer,
+  ftp: { host: string; port: number; user: string },
 ): Record<string, unknown> {
   return {
     clusterId: options.clusterId ?? 'test',

@@ -13,7 +13,7 @@ const temporalDir = path.join(toolsDir, 'temporal');
 const quiet = process.argv.includes('--quiet');
 
 function say(msg) {
-  if (!quiet) console.error(`setup: ${msg}`);
+  console.error(`setup: ${msg}`);
 }
 
 function onPath(cmd) {
@@ -72,4 +72,4 @@ function ensureDebianPackages() {
 ensureNodeModules();
 ensureTemporal();
 ensureDebianPackages();
-say('ready');
+if (!quiet) say('ready');

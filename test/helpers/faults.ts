@@ -45,8 +45,8 @@ export interface AccountOptions {
   sourceId: string;
   /** remote path (relative to the source dir) → sha-256 of its content */
   expected: Map<string, string>;
-  /** processedDir/<sourceId> */
-  processedDir: string;
+  /** processedDir/<sourceId>; one per cluster when clusters share the ledger (each output must be in exactly one). */
+  processedDir: string | string[];
   invocationsLog?: string;
   kills?: number;
 }
@@ -58,14 +58,15 @@ export interface AccountOptions {
 export async function account(options: AccountOptions): Promise<Accounting> {
   const { ledger, sourceId, expected } = options;
   const counts = await ledger.counts(sourceId);
+  const dirs = ([] as string[]).concat(options.processedDir);
   let lost = 0;
   for (const [file, digest] of expected) {
     const record = await ledger.get(sourceId, file);
-    const output = path.join(options.processedDir, file);
-    const ok = record?.status === 'DONE' && fs.existsSync(output) && sha256(fs.readFileSync(output)) === digest;
+    const output = dirs.map((dir) => path.join(dir, file)).find((candidate) => fs.existsSync(candidate));
+    const ok = record?.status === 'DONE' && output !== undefined && sha256(fs.readFileSync(output)) === digest;
     if (!ok) lost++;
   }
-  const outputs = listFiles(options.processedDir);
+  const outputs = dirs.flatMap(listFiles);
   const commits = await ledger.commits(sourceId);
   const duplicates = Math.max(0, commits - counts.DONE) + Math.max(0, outputs.length - expected.size);
   const invocations =

@@ -1,0 +1,242 @@
+// Several clusters on real servers for one test file: each cluster is its own Temporal dev server (its own
+// database, restartable), its own config file with its clusterId, workDir and processedDir, its own worker
+// processes and its own poll schedule; all of them share one Redis ledger and one FTP server (DESIGN.md §1).
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before } from 'node:test';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import Redis from 'ioredis';
+import { parseConfig, type AppConfig } from '../../src/config';
+import { Ledger, type LedgerRecord } from '../../src/ledger';
+import type { ManagedChild } from '../../src/stack/child';
+import { startEmbeddedFtpServer, type EmbeddedFtpServer } from '../../src/stack/ftp-server';
+import { startRedisServer, type RedisServer } from '../../src/stack/redis';
+import { startTemporalDevServer, type TemporalDevServer } from '../../src/stack/temporal';
+import { spawnWorkerProcess, writeWorkflowBundle, WORKFLOW_BUNDLE_ENV } from '../../src/stack/worker-process';
+import { deletePollSchedule, upsertPollSchedule } from '../../src/starter/schedules';
+import type { FileWorkflowResult } from '../../src/workflows/types';
+import { configInput, PASSWORD, PASSWORD_ENV, type TestSource } from './pipeline';
+import { tempDir } from './servers';
+
+export interface ClustersOptions {
+  /** The clusterIds, one cluster each. */
+  clusters: string[];
+  sources: TestSource[];
+  /** Worker processes per cluster. */
+  workersPerCluster?: number;
+  /** Settings of each cluster's config file on top of the test defaults (e.g. `worker`). */
+  configOverrides?: Record<string, unknown>;
+}
+
+/** One cluster: a Temporal deployment with its workers and schedules, sharing the ledger with the others. */
+export interface TestCluster {
+  readonly clusterId: string;
+  readonly dataDir: string;
+  readonly configFile: string;
+  readonly config: AppConfig;
+  /** Undefined while the cluster is stopped. */
+  readonly temporal: TemporalDevServer | undefined;
+  /** Client of this cluster's Temporal (throws while the cluster is stopped). */
+  readonly client: Client;
+  readonly running: boolean;
+  readonly workers: readonly ManagedChild[];
+  /** processedDir/<sourceId> of this cluster. */
+  processedDir(sourceId: string): string;
+  /** workDir/<sourceId> of this cluster. */
+  workDir(sourceId: string): string;
+  /** Starts (or starts again, on the same database and port) its Temporal server, then its workers. */
+  start(): Promise<void>;
+  /** Creates (or updates) the poll schedule of every source. */
+  schedule(): Promise<void>;
+  unschedule(): Promise<void>;
+  /** The whole cluster gone at once: every worker SIGKILLed, then its Temporal server stopped (db kept). */
+  stop(): Promise<void>;
+  /** The result of a file workflow of this cluster; undefined if this cluster never started it. */
+  fileResult(workflowId: string): Promise<FileWorkflowResult | undefined>;
+  /** Number of this cluster's file workflows still running (visibility query). */
+  runningFileWorkflows(): Promise<number>;
+}
+
+export interface Clusters {
+  redisServer: RedisServer;
+  ftp: EmbeddedFtpServer;
+  redis: Redis;
+  ledger: Ledger;
+  clusters: TestCluster[];
+  cluster(clusterId: string): TestCluster;
+  putRemote(sourceId: string, name: string, content: string | Buffer): string;
+  /** Every ledger record of a source (all pages). */
+  records(sourceId: string): Promise<LedgerRecord[]>;
+  dataDir: string;
+}
+
+/** Call at the top level of a test file. Every server and worker is stopped after the file's tests. */
+export function useClusters(options: ClustersOptions): Clusters {
+  const dataDir = tempDir('ftp-ingest-clusters-');
+  const shared = { dataDir } as Clusters;
+  const stops: (() => Promise<void>)[] = [];
+  let bundle: Promise<string> | undefined;
+  const workflowBundle = (): Promise<string> =>
+    (bundle ??= writeWorkflowBundle(path.join(dataDir, 'workflow-bundle.js')));
+
+  before(async () => {
+    const [redisServer, ftp] = await Promise.all([
+      startRedisServer(path.join(dataDir, 'redis')),
+      startEmbeddedFtpServer({ root: path.join(dataDir, 'ftp-root'), password: PASSWORD }),
+    ]);
+    stops.push(
+      () => redisServer.stop(),
+      () => ftp.stop(),
+    );
+    const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
+    stops.push(() => Promise.resolve(redis.disconnect()));
+    Object.assign(shared, { redisServer, ftp, redis, ledger: new Ledger(redis) });
+    for (const source of options.sources) fs.mkdirSync(remoteOf(source, ''), { recursive: true });
+    const clusters = options.clusters.map((clusterId) =>
+      makeCluster(clusterId, path.join(dataDir, clusterId), options, redisServer, ftp, workflowBundle),
+    );
+    // Stopped last-started first, workers before their server; each cluster's stop is idempotent.
+    for (const cluster of clusters) stops.push(() => cluster.stop());
+    shared.clusters = clusters;
+    await Promise.all([workflowBundle(), ...clusters.map((c) => c.start())]);
+  });
+
+  after(async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  });
+
+  const remoteOf = (source: TestSource, name: string): string =>
+    path.join(shared.ftp.root, typeof source.remoteDir === 'string' ? source.remoteDir : `/${source.id}`, name);
+
+  shared.cluster = (clusterId) => {
+    const found = shared.clusters.find((c) => c.clusterId === clusterId);
+    if (!found) throw new Error(`no cluster ${clusterId}`);
+    return found;
+  };
+  shared.putRemote = (sourceId, name, content) => {
+    const source = options.sources.find((s) => s.id === sourceId);
+    if (!source) throw new Error(`no test source ${sourceId}`);
+    const file = remoteOf(source, name);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, content);
+    return file;
+  };
+  shared.records = async (sourceId) => {
+    const records: LedgerRecord[] = [];
+    let cursor = '0';
+    do {
+      const page = await shared.ledger.list(sourceId, { cursor, count: 1000 });
+      records.push(...page.records);
+      cursor = page.cursor;
+    } while (cursor !== '0');
+    return records;
+  };
+  return shared;
+}
+
+function makeCluster(
+  clusterId: string,
+  dataDir: string,
+  options: ClustersOptions,
+  redisServer: RedisServer,
+  ftp: EmbeddedFtpServer,
+  workflowBundle: () => Promise<string>,
+): TestCluster {
+  const temporalDir = path.join(dataDir, 'temporal');
+  let temporal: TemporalDevServer | undefined;
+  let port: number | undefined;
+  let connection: Connection | undefined;
+  let client: Client | undefined;
+  let workers: ManagedChild[] = [];
+  let config: AppConfig | undefined;
+  let configFile: string | undefined;
+  let starts = 0;
+
+  const cluster: TestCluster = {
+    clusterId,
+    dataDir,
+    get configFile() {
+      if (!configFile) throw new Error(`cluster ${clusterId} was never started`);
+      return configFile;
+    },
+    get config() {
+      if (!config) throw new Error(`cluster ${clusterId} was never started`);
+      return config;
+    },
+    get temporal() {
+      return temporal;
+    },
+    get client() {
+      if (!client) throw new Error(`cluster ${clusterId} is stopped`);
+      return client;
+    },
+    get running() {
+      return temporal !== undefined;
+    },
+    get workers() {
+      return workers;
+    },
+    processedDir: (sourceId) => path.join(cluster.config.processedDir, sourceId),
+    workDir: (sourceId) => path.join(cluster.config.workDir, sourceId),
+
+    async start() {
+      if (temporal) throw new Error(`cluster ${clusterId} is running`);
+      temporal = await startTemporalDevServer({ dataDir: temporalDir, port });
+      port = Number(temporal.address.split(':')[1]);
+      if (!configFile) {
+        const input = configInput({ sources: options.sources, clusterId }, dataDir, temporal, redisServer, ftp);
+        Object.assign(input, options.configOverrides ?? {});
+        configFile = path.join(dataDir, 'config.json');
+        fs.writeFileSync(configFile, JSON.stringify(input, null, 2));
+        config = parseConfig(input);
+      }
+      connection = await Connection.connect({ address: temporal.address });
+      client = new Client({ connection, namespace: temporal.namespace });
+      const codePath = await workflowBundle();
+      starts++;
+      workers = Array.from({ length: options.workersPerCluster ?? 2 }, (_, i) =>
+        spawnWorkerProcess({
+          configFile: cluster.configFile,
+          env: { [PASSWORD_ENV]: PASSWORD, [WORKFLOW_BUNDLE_ENV]: codePath },
+          logFile: path.join(dataDir, `worker-${i + 1}.start-${starts}.log`),
+        }),
+      );
+    },
+
+    async schedule() {
+      for (const source of cluster.config.sources) await upsertPollSchedule(cluster.client, cluster.config, source);
+    },
+
+    async unschedule() {
+      for (const source of cluster.config.sources) await deletePollSchedule(cluster.client, source.id);
+    },
+
+    async stop() {
+      for (const worker of workers) worker.process.kill('SIGKILL');
+      await Promise.all(workers.map((worker) => worker.stop(1_000)));
+      workers = [];
+      await connection?.close().catch(() => undefined);
+      connection = undefined;
+      client = undefined;
+      await temporal?.stop();
+      temporal = undefined;
+    },
+
+    async fileResult(workflowId) {
+      try {
+        return (await cluster.client.workflow.getHandle(workflowId).result()) as FileWorkflowResult;
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return undefined;
+        throw err;
+      }
+    },
+
+    async runningFileWorkflows() {
+      const { count } = await cluster.client.workflow.count(
+        `WorkflowType = "fileWorkflow" AND ExecutionStatus = "Running"`,
+      );
+      return count;
+    },
+  };
+  return cluster;
+}

@@ -72,8 +72,9 @@ async function main(): Promise<void> {
       const args = ['workflow', 'show', '--workflow-id', workflowId, '--address', stack.temporal.address, '-o', 'json'];
       // Failure stack traces name local files: keep machine paths out of the repository.
       const json = execFileSync(temporalBinary(), args, { encoding: 'utf8' }).split(projectRoot).join('.');
-      fs.writeFileSync(path.join(fixtures, `${name}.json`), json);
-      console.log(`recorded ${name} (${(JSON.parse(json) as { events: unknown[] }).events.length} events)`);
+      const file = freshName(name);
+      fs.writeFileSync(path.join(fixtures, file), json);
+      console.log(`recorded ${file} (${(JSON.parse(json) as { events: unknown[] }).events.length} events)`);
     };
     const settled = async (sourceId: string, file: string, statuses: Status[]): Promise<string> => {
       for (;;) {
@@ -83,7 +84,7 @@ async function main(): Promise<void> {
       }
     };
     fs.mkdirSync(fixtures, { recursive: true });
-    await save('poll-workflow-one-claim', await poll('good'));
+    await save('poll-workflow-three-claims', await poll('good'));
     await save('file-workflow-done', await settled('good', 'a.csv', ['DONE']));
     await poll('bad').catch(() => undefined);
     await save('file-workflow-released', await settled('bad', 'b.csv', ['RETRY_WAIT', 'REJECTED']));
@@ -95,6 +96,14 @@ async function main(): Promise<void> {
     await connection.close();
     await stack.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Fixtures are never overwritten: histories of older code must keep replaying. */
+function freshName(name: string): string {
+  for (let n = 1; ; n++) {
+    const file = n === 1 ? `${name}.json` : `${name}-${n}.json`;
+    if (!fs.existsSync(path.join(fixtures, file))) return file;
   }
 }
 

@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import { applyFilters, orderCandidates } from '../ftp/filters';
 import { listRemote, type RemoteEntry } from '../ftp/list';
 import type { SourceConfig } from '../config';
@@ -13,7 +14,7 @@ import { isTransient } from './transient';
  */
 export async function listAndClaim(deps: ActivityDeps, input: ListAndClaimInput): Promise<ListAndClaimResult> {
   const ctx = Context.current();
-  const source = sourceOf(deps, input.sourceId);
+  const source = sourceOfOrFail(deps, input.sourceId);
   const heartbeat = setInterval(() => ctx.heartbeat(), 5_000);
   try {
     const entries = await listSource(deps, source, ctx.cancellationSignal);
@@ -112,6 +113,15 @@ async function orderForClaim(deps: ActivityDeps, source: SourceConfig, entries: 
     entries.filter((entry) => unfinished.has(entry.path)),
     source.order,
   ).map(toCandidate);
+}
+
+/** A source this worker's config does not know cannot be polled by any retry: fail the poll at once. */
+function sourceOfOrFail(deps: ActivityDeps, sourceId: string): SourceConfig {
+  try {
+    return sourceOf(deps, sourceId);
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable((err as Error).message, 'UnknownSource');
+  }
 }
 
 function toCandidate(entry: RemoteEntry): Candidate {

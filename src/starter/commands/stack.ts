@@ -9,6 +9,10 @@ import { printJson } from '../context';
 interface StackOptions {
   dataDir: string;
   ftpRoot?: string;
+  temporalPort: string;
+  uiPort: string;
+  redisPort: string;
+  ftpPort: string;
 }
 
 export function registerStackCommand(program: Command): void {
@@ -17,6 +21,11 @@ export function registerStackCommand(program: Command): void {
     .description('run the embedded stack in the foreground: Temporal dev server + UI, Redis, FTP over a folder')
     .option('--data-dir <dir>', 'where the servers keep their data', '.data/stack')
     .option('--ftp-root <dir>', 'folder served over FTP (default <data-dir>/ftp-root)')
+    // The defaults are the ports of the default configuration: `stack`, then `worker`, needs no config file.
+    .option('--temporal-port <port>', 'Temporal frontend', '7233')
+    .option('--ui-port <port>', 'Temporal Web UI', '8233')
+    .option('--redis-port <port>', 'Redis', '6379')
+    .option('--ftp-port <port>', 'FTP', '2121')
     .action(async (options: StackOptions) => {
       const dataDir = path.resolve(options.dataDir);
       const { password, passwordFile } = stackPassword(dataDir);
@@ -24,6 +33,12 @@ export function registerStackCommand(program: Command): void {
         dataDir,
         ftpPassword: password,
         ftpRoot: options.ftpRoot && path.resolve(options.ftpRoot),
+        ports: {
+          temporal: port('--temporal-port', options.temporalPort),
+          ui: port('--ui-port', options.uiPort),
+          redis: port('--redis-port', options.redisPort),
+          ftp: port('--ftp-port', options.ftpPort),
+        },
       });
       printJson({
         temporal: { address: stack.temporal.address, namespace: stack.temporal.namespace, ui: stack.temporal.uiUrl },
@@ -43,6 +58,13 @@ export function registerStackCommand(program: Command): void {
       });
       await stack.stop();
     });
+}
+
+function port(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65_535)
+    throw new Error(`${flag} must be a TCP port (1-65535), got ${value}`);
+  return n;
 }
 
 /** The FTP password: from FTP_INGEST_DEMO_PASSWORD, or a new random one kept in a 0600 file (never printed). */

@@ -4,14 +4,18 @@ import { getSource, loadConfig, type AppConfig, type SourceConfig } from '../con
 import { connectRedis } from '../connections/redis';
 import { connectClient } from '../connections/temporal';
 import { Ledger } from '../ledger';
+import { processorNames } from '../processors';
 
 export interface GlobalOptions {
   config?: string;
 }
 
-/** The config named by `--config` (or FTP_INGEST_CONFIG, or the built-in demo defaults). */
+/**
+ * The config named by `--config` (or FTP_INGEST_CONFIG, or the built-in demo defaults), with processor names
+ * checked against the registry, so processors added in src/processors/custom.ts are accepted.
+ */
 export function configFrom(options: GlobalOptions): AppConfig {
-  return loadConfig({ file: options.config });
+  return loadConfig({ file: options.config, processors: processorNames() });
 }
 
 /** The sources a command acts on: the one named by `--source`, or all. */

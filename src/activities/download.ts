@@ -5,7 +5,7 @@ import { downloadToFile, finalizeDownload } from '../ftp/download';
 import type { ClaimedFile, DownloadResult } from '../workflows/types';
 import { ftpPoolOf, remotePathOf, sourceOf, type ActivityDeps } from './deps';
 import { attemptFailed, retryOrFail } from './failures';
-import { withLease } from './lease-keeper';
+import { leaseFor, withLease } from './lease-keeper';
 import { downloadedRelativePath, inside } from './local-paths';
 import { isTransient } from './transient';
 
@@ -29,13 +29,7 @@ export async function downloadFile(deps: ActivityDeps, { file }: { file: Claimed
     hostTaskQueue: deps.hostTaskQueue,
   });
 
-  const leaseOptions = {
-    ledger: deps.ledger,
-    file,
-    leaseMs: source.retryTimeoutMs,
-    heartbeatTimeoutMs: source.heartbeatTimeoutMs,
-  };
-  return withLease<DownloadProgress, DownloadResult>(leaseOptions, async (lease) => {
+  return withLease<DownloadProgress, DownloadResult>(leaseFor(deps.ledger, source, file), async (lease) => {
     // A run that finished the rename but died before reporting: the work is done.
     if ((await sizeOf(finalPath)) === file.size) return done(file.size);
     await fs.mkdir(path.dirname(finalPath), { recursive: true });

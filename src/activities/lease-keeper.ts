@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import type { SourceConfig } from '../config';
 import type { Ledger } from '../ledger';
 import type { ClaimedFile } from '../workflows/types';
 import { claimLost } from './failures';
@@ -8,6 +9,11 @@ export interface LeaseKeeperOptions {
   file: ClaimedFile;
   leaseMs: number;
   heartbeatTimeoutMs: number;
+}
+
+/** A source's lease settings for one claimed file. */
+export function leaseFor(ledger: Ledger, source: SourceConfig, file: ClaimedFile): LeaseKeeperOptions {
+  return { ledger, file, leaseMs: source.retryTimeoutMs, heartbeatTimeoutMs: source.heartbeatTimeoutMs };
 }
 
 export interface HeldLease<Details> {

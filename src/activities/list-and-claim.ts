@@ -46,16 +46,7 @@ export async function listAndClaim(deps: ActivityDeps, input: ListAndClaimInput)
       filteredOut: { ...filteredOut, ...(unstable > 0 ? { 'size-unstable': unstable } : {}) },
       skipped: result.skipped,
       rejected: rejected + result.rejected.length,
-      claims: result.claims.map((c): ClaimedFile => ({
-        sourceId: c.sourceId,
-        path: c.path,
-        version: c.version,
-        mtimeMs: c.mtimeMs,
-        size: c.size,
-        token: c.token,
-        tries: c.tries,
-        workflowId: c.workflowId,
-      })),
+      claims: result.claims.map(({ leaseUntil: _leaseUntil, ...claim }): ClaimedFile => claim),
       plan: filePlanOf(deps, source),
     };
   } catch (err) {

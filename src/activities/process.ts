@@ -3,7 +3,7 @@ import { getProcessor, PermanentProcessorError, type Progress } from '../process
 import type { ClaimedFile, ProcessResult } from '../workflows/types';
 import { sourceOf, type ActivityDeps } from './deps';
 import { attemptFailed, permanentFailure, retryOrFail } from './failures';
-import { withLease } from './lease-keeper';
+import { leaseFor, withLease } from './lease-keeper';
 import { inside } from './local-paths';
 import { isTransient } from './transient';
 
@@ -26,13 +26,7 @@ export async function processFile(
   const source = sourceOf(deps, file.sourceId);
   const processor = getProcessor(source.processor.name);
   const absolute = inside(deps.config.workDir, localPath);
-  const leaseOptions = {
-    ledger: deps.ledger,
-    file,
-    leaseMs: source.retryTimeoutMs,
-    heartbeatTimeoutMs: source.heartbeatTimeoutMs,
-  };
-  return withLease<ProcessDetails, ProcessResult>(leaseOptions, async (lease) => {
+  return withLease<ProcessDetails, ProcessResult>(leaseFor(deps.ledger, source, file), async (lease) => {
     await assertLocalCopy(absolute, file);
     let checkpoint = lease.previous?.checkpoint;
     try {

@@ -1,20 +1,9 @@
 // Arguments and results of the workflows and their activities: only ids, paths, sizes, versions, tokens,
 // counters and short results ever enter workflow history (DESIGN.md §7).
+import type { Claim } from '../ledger/types';
 
-/** A file version claimed in the ledger for one attempt. */
-export interface ClaimedFile {
-  sourceId: string;
-  /** Remote path relative to the source's remoteDir, normalized and checked safe. */
-  path: string;
-  version: string;
-  mtimeMs: number;
-  size: number;
-  /** Fencing token of this claim attempt. */
-  token: number;
-  /** Claim attempt number (1 for the first). */
-  tries: number;
-  workflowId: string;
-}
+/** A file version claimed in the ledger for one attempt: the ledger's claim without its lease time. */
+export type ClaimedFile = Omit<Claim, 'leaseUntil'>;
 
 /** Per-source settings the file workflow needs for its activity options (from config, on the worker side). */
 export interface FilePlan {

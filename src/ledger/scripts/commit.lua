@@ -6,15 +6,11 @@ local file_key, inflight_key, stats_key = KEYS[1], KEYS[2], KEYS[3]
 local token, result = ARGV[1], ARGV[2]
 local rec = read_record(file_key)
 
-local reason = fence_failure(rec, token)
-if reason == nil and rec.status == 'DONE' then
+local verdict = fence(rec, token, { DONE = true })
+if verdict == 'repeat' then
   return cjson.encode({ ok = true, alreadyCommitted = true, record = rec })
-end
-if reason == nil and rec.status ~= 'IN_PROGRESS' then
-  reason = 'not-in-progress'
-end
-if reason ~= nil then
-  return failure(reason, rec)
+elseif verdict ~= 'act' then
+  return verdict
 end
 
 rec.status, rec.doneAt = 'DONE', tostring(now_ms())

@@ -66,3 +66,20 @@ local function failure(reason, rec)
   end
   return cjson.encode({ ok = false, reason = reason, record = rec })
 end
+
+-- The fence of every call made with a claim's token: 'act' when `token` owns the IN_PROGRESS record, 'repeat'
+-- when it owns it in one of the `settled` statuses (the same call made again after it succeeded), else the
+-- JSON failure reply to return as it is.
+local function fence(rec, token, settled)
+  local reason = fence_failure(rec, token)
+  if reason == nil and settled[rec.status] then
+    return 'repeat'
+  end
+  if reason == nil and rec.status ~= 'IN_PROGRESS' then
+    reason = 'not-in-progress'
+  end
+  if reason ~= nil then
+    return failure(reason, rec)
+  end
+  return 'act'
+end

@@ -6,16 +6,10 @@ local file_key, inflight_key, dlq_key = KEYS[1], KEYS[2], KEYS[3]
 local path, token, error_text = ARGV[1], ARGV[2], ARGV[3]
 local rec = read_record(file_key)
 
-local reason = fence_failure(rec, token)
-if reason == nil and rec.status == 'REJECTED' then
-  return cjson.encode({ ok = true, status = rec.status, record = rec })
+local verdict = fence(rec, token, { REJECTED = true })
+if verdict == 'act' then
+  reject_record(file_key, inflight_key, dlq_key, path, rec, error_text)
+elseif verdict ~= 'repeat' then
+  return verdict
 end
-if reason == nil and rec.status ~= 'IN_PROGRESS' then
-  reason = 'not-in-progress'
-end
-if reason ~= nil then
-  return failure(reason, rec)
-end
-
-reject_record(file_key, inflight_key, dlq_key, path, rec, error_text)
 return cjson.encode({ ok = true, status = rec.status, record = rec })

@@ -9,15 +9,11 @@ local path, token, error_text = ARGV[1], ARGV[2], ARGV[3]
 local retry_delay_ms, max_tries = tonumber(ARGV[4]), tonumber(ARGV[5])
 local rec = read_record(file_key)
 
-local reason = fence_failure(rec, token)
-if reason == nil and (rec.status == 'RETRY_WAIT' or rec.status == 'REJECTED') then
+local verdict = fence(rec, token, { RETRY_WAIT = true, REJECTED = true })
+if verdict == 'repeat' then
   return cjson.encode({ ok = true, status = rec.status, record = rec })
-end
-if reason == nil and rec.status ~= 'IN_PROGRESS' then
-  reason = 'not-in-progress'
-end
-if reason ~= nil then
-  return failure(reason, rec)
+elseif verdict ~= 'act' then
+  return verdict
 end
 
 if tonumber(rec.tries or '0') >= max_tries then

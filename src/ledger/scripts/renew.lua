@@ -5,12 +5,9 @@ local file_key = KEYS[1]
 local token, lease_ms = ARGV[1], tonumber(ARGV[2])
 local rec = read_record(file_key)
 
-local reason = fence_failure(rec, token)
-if reason == nil and rec.status ~= 'IN_PROGRESS' then
-  reason = 'not-in-progress'
-end
-if reason ~= nil then
-  return failure(reason, rec)
+local verdict = fence(rec, token, {})
+if verdict ~= 'act' then
+  return verdict
 end
 
 local lease_until = now_ms() + lease_ms

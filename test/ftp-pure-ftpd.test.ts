@@ -23,6 +23,10 @@ started?.capped.catch(() => undefined);
 const pureFtpd = (kind: 'roomy' | 'capped' = 'roomy'): Promise<PureFtpdServer> =>
   started?.[kind] ?? Promise.reject(new Error(skip));
 
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
 function endpointOf(s: PureFtpdServer): FtpEndpoint {
   return { host: s.host, port: s.port, user: s.user, password: s.password, secure: false, timeoutMs: 10_000 };
 }
@@ -94,6 +98,7 @@ test(
   { skip },
   async () => {
     const s = await pureFtpd('capped');
+    await until(() => s.sessions() === 0); // startup probes gone: the cap is all ours
     // A pool sized above the server's cap: the extra connection is refused with 421.
     const greedy = new FtpPool(endpointOf(s), { maxConnections: MAX_PER_IP + 1 });
     after(() => greedy.close());
@@ -108,7 +113,8 @@ test(
         }),
       ),
     );
-    while (inside < MAX_PER_IP) await new Promise((resolve) => setTimeout(resolve, 20));
+    // Wait until both are logged in (a failed login ends the wait with its error).
+    await Promise.race([holding, until(() => inside === MAX_PER_IP)]);
     await assert.rejects(
       greedy.withClient((client) => client.pwd()),
       (err: Error) => {
@@ -121,7 +127,7 @@ test(
     release();
     await holding;
     await greedy.close();
-    await new Promise((resolve) => setTimeout(resolve, 300)); // the server notices the logouts
+    await until(() => s.sessions() === 0); // the server has seen the logouts
 
     // A pool sized to the cap queues instead of failing.
     const polite = new FtpPool(endpointOf(s), { maxConnections: MAX_PER_IP });

@@ -427,9 +427,9 @@ test('waiting for a client honours an AbortSignal', async () => {
   const server = await area();
   const pool = new FtpPool(endpointOf(server), { maxConnections: 1 });
   after(() => pool.close());
-  let release!: () => void;
+  let release: (() => void) | undefined;
   const holding = pool.withClient(() => new Promise<void>((resolve) => (release = resolve)));
-  await sleep(100);
+  while (!release) await sleep(10); // logged in and holding the only client
   const abort = new AbortController();
   const waiting = pool.withClient((client) => client.pwd(), abort.signal);
   await sleep(20);

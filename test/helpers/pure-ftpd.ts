@@ -20,6 +20,11 @@ export interface PureFtpdServer {
   readonly root: string;
   /** Writes a file under root (creating folders), owned by the FTP user so it can rename/delete it. */
   put(relPath: string, content: string | Buffer, mtime?: Date): string;
+  /**
+   * Session processes the server has not reaped yet. pure-ftpd counts them against `-C` until then, and a
+   * probe connection (waitForPort) or a just-closed client stays one for a moment.
+   */
+  sessions(): number;
   stop(): Promise<void>;
 }
 
@@ -86,8 +91,15 @@ export async function testPureFtpd(options: PureFtpdOptions = {}): Promise<PureF
     password,
     root,
     put: (relPath, content, mtime) => putOwned(root, relPath, content, mtime, uid, gid),
+    sessions: () => childCount(server.process.pid),
     stop,
   };
+}
+
+function childCount(pid: number | undefined): number {
+  if (!pid) return 0;
+  const out = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout;
+  return out.split('\n').filter(Boolean).length;
 }
 
 function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {

@@ -1,6 +1,7 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  patched,
   proxyActivities,
   TimeoutFailure,
   upsertSearchAttributes,
@@ -17,6 +18,12 @@ import {
   type FileWorkflowResult,
   type ProcessResult,
 } from './types';
+
+/**
+ * A superseded attempt calls releaseFile (DESIGN.md, departures) so that its downloaded copy does not stay in
+ * workDir. Runs recorded before this change ended without it and replay that way.
+ */
+const RELEASE_SUPERSEDED = 'release-superseded';
 
 /** Times the file may start over from download because the host holding its local copy vanished. */
 const MAX_HOST_LOSSES = 3;
@@ -43,7 +50,13 @@ export async function fileWorkflow({ file, plan }: FileWorkflowInput): Promise<F
     await processed.onHost.moveFile({ file, localPath: processed.localPath });
     return outcome('done', { result: processed.result });
   } catch (err) {
-    if (hasErrorType(err, ErrorTypes.claimLost)) return outcome('superseded', { error: errorMessage(err) });
+    if (hasErrorType(err, ErrorTypes.claimLost)) {
+      // Fenced: the stale token changes nothing in the ledger; the release removes this attempt's local files.
+      if (patched(RELEASE_SUPERSEDED)) {
+        await main.short.releaseFile({ file, error: errorMessage(err), permanent: false });
+      }
+      return outcome('superseded', { error: errorMessage(err) });
+    }
     setStage('release');
     const permanent = hasErrorType(err, ErrorTypes.permanent);
     const { status } = await main.short.releaseFile({ file, error: errorMessage(err), permanent });

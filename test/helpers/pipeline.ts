@@ -17,6 +17,7 @@ import { spawnWorkerProcess, writeWorkflowBundle, WORKFLOW_BUNDLE_ENV } from '..
 import { createIngestWorker, type IngestWorker } from '../../src/worker/create-worker';
 import { pollWorkflow } from '../../src/workflows';
 import type { PollSummary } from '../../src/workflows/types';
+import { testPureFtpd, type PureFtpdServer } from './pure-ftpd';
 import { tempDir } from './servers';
 
 export const PASSWORD_ENV = 'FTP_INGEST_TEST_PASSWORD';
@@ -35,6 +36,11 @@ export interface PipelineOptions {
   ftpPasvHost?: string;
   /** Where workers connect for FTP (default: the server itself), e.g. a proxy in front of it. */
   ftpVia?: (ftp: EmbeddedFtpServer) => Promise<{ host: string; port: number }>;
+  /**
+   * The FTP server: the in-process ftp-srv (default), or a real pure-ftpd (see helpers/pure-ftpd: needs root).
+   * With pure-ftpd, `ftp.served`/`pasvPorts`/throttling are not available and `password` is the server's own.
+   */
+  ftpServer?: 'ftp-srv' | 'pure-ftpd';
 }
 
 export interface Pipeline {
@@ -47,6 +53,8 @@ export interface Pipeline {
   config: AppConfig;
   configFile: string;
   password: string;
+  /** The pure-ftpd server when `ftpServer: 'pure-ftpd'`. */
+  pureFtpd?: PureFtpdServer;
   /** Absolute path of a remote file of a source in the FTP root. */
   remote(sourceId: string, name: string): string;
   putRemote(sourceId: string, name: string, content: string | Buffer): string;
@@ -74,6 +82,9 @@ export function usePipeline(options: PipelineOptions): Pipeline {
   const pipeline = { dataDir, password: PASSWORD } as Pipeline;
   const stops: (() => Promise<void>)[] = [];
   let workerConnection: NativeConnection | undefined;
+  // Started at load time: its teardown (registered by testPureFtpd) then belongs to the file.
+  const pureFtpd = options.ftpServer === 'pure-ftpd' ? testPureFtpd() : undefined;
+  pureFtpd?.catch(() => undefined); // reported by `before` when it awaits it
 
   before(async () => {
     if (!runtimeInstalled) {
@@ -83,18 +94,27 @@ export function usePipeline(options: PipelineOptions): Pipeline {
     const [temporal, redisServer, ftp] = await Promise.all([
       startTemporalDevServer({ dataDir: path.join(dataDir, 'temporal') }),
       startRedisServer(path.join(dataDir, 'redis')),
-      startEmbeddedFtpServer({
-        root: path.join(dataDir, 'ftp-root'),
-        password: PASSWORD,
-        throttleBytesPerSecond: options.throttleBytesPerSecond,
-      }),
+      pureFtpd
+        ? pureFtpd.then(asEmbedded)
+        : startEmbeddedFtpServer({
+            root: path.join(dataDir, 'ftp-root'),
+            password: PASSWORD,
+            throttleBytesPerSecond: options.throttleBytesPerSecond,
+            pasvHost: options.ftpPasvHost,
+          }),
     ]);
+    if (pureFtpd) Object.assign(pipeline, { pureFtpd: await pureFtpd, password: (await pureFtpd).password });
     stops.push(
       () => temporal.stop(),
       () => redisServer.stop(),
       () => ftp.stop(),
     );
-    const input = configInput(options, dataDir, temporal, redisServer, ftp);
+    const via = options.ftpVia ? await options.ftpVia(ftp) : ftp;
+    const input = configInput(options, dataDir, temporal, redisServer, {
+      host: via.host,
+      port: via.port,
+      user: ftp.user,
+    });
     const configFile = path.join(dataDir, 'config.json');
     fs.writeFileSync(configFile, JSON.stringify(input, null, 2));
     const connection = await Connection.connect({ address: temporal.address });
@@ -113,7 +133,11 @@ export function usePipeline(options: PipelineOptions): Pipeline {
       config: parseConfig(input),
       configFile,
     });
-    for (const source of options.sources) fs.mkdirSync(pipeline.remote(source.id, ''), { recursive: true });
+    for (const source of options.sources) {
+      const dir = pipeline.remote(source.id, '');
+      fs.mkdirSync(dir, { recursive: true });
+      if (pipeline.pureFtpd) chownLike(dir, pipeline.pureFtpd.root);
+    }
   });
 
   after(async () => {
@@ -125,6 +149,7 @@ export function usePipeline(options: PipelineOptions): Pipeline {
   pipeline.remote = (sourceId, name) => path.join(pipeline.ftp.root, remoteDirOf(options, sourceId), name);
   pipeline.putRemote = (sourceId, name, content) => {
     const file = pipeline.remote(sourceId, name);
+    if (pipeline.pureFtpd) return pipeline.pureFtpd.put(path.relative(pipeline.pureFtpd.root, file), content);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, content);
     return file;
@@ -142,7 +167,7 @@ export function usePipeline(options: PipelineOptions): Pipeline {
       config: pipeline.config,
       connection: workerConnection,
       redis: pipeline.redis,
-      env: { [PASSWORD_ENV]: PASSWORD },
+      env: { [PASSWORD_ENV]: pipeline.password },
       workflowBundle: { codePath: await workflowBundle() },
     });
     const running = worker.run();
@@ -156,7 +181,7 @@ export function usePipeline(options: PipelineOptions): Pipeline {
   pipeline.spawnWorker = async (name) => {
     const child = spawnWorkerProcess({
       configFile: pipeline.configFile,
-      env: { [PASSWORD_ENV]: PASSWORD, [WORKFLOW_BUNDLE_ENV]: await workflowBundle() },
+      env: { [PASSWORD_ENV]: pipeline.password, [WORKFLOW_BUNDLE_ENV]: await workflowBundle() },
       logFile: path.join(dataDir, `${name}.log`),
     });
     stops.push(() => child.stop(2_000));
@@ -204,6 +229,25 @@ export function usePipeline(options: PipelineOptions): Pipeline {
   };
 
   return pipeline;
+}
+
+/** pure-ftpd seen through the pipeline's `ftp` (its own `after` hook stops it). */
+function asEmbedded(server: PureFtpdServer): EmbeddedFtpServer {
+  return {
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    password: server.password,
+    root: server.root,
+    served: { perPath: new Map(), total: 0 },
+    pasvPorts: [0, 0],
+    stop: () => Promise.resolve(),
+  };
+}
+
+function chownLike(target: string, like: string): void {
+  const { uid, gid } = fs.statSync(like);
+  fs.chownSync(target, uid, gid);
 }
 
 function remoteDirOf(options: PipelineOptions, sourceId: string): string {

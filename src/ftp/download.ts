@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from 'basic-ftp';
-import { classifyFtpError, FtpSizeMismatchError } from './errors';
+import { classifyFtpError, FtpFileError, FtpSizeMismatchError, FtpTransientError } from './errors';
 import { assertSafeCommandArg } from './names';
 
 export interface DownloadOptions {
@@ -42,11 +42,42 @@ export async function downloadToFile(
       await transfer(client, remotePath, localPartPath, resumedFrom, opts);
     }
   } catch (err) {
-    throw opts.signal?.aborted ? opts.signal.reason : classifyFtpError(err);
+    if (opts.signal?.aborted) throw opts.signal.reason;
+    throw await brokenTransferOr(classifyFtpError(err), localPartPath, resumedFrom);
   }
   const finalSize = await partSize(localPartPath);
-  if (finalSize !== opts.expectedSize) throw new FtpSizeMismatchError(remotePath, opts.expectedSize, finalSize);
+  if (finalSize !== opts.expectedSize) {
+    // A data connection closed early (FIN) looks like a complete transfer; if the file is unchanged, it was cut.
+    if (
+      finalSize < opts.expectedSize &&
+      finalSize > resumedFrom &&
+      (await remoteSizeIs(client, remotePath, opts.expectedSize))
+    ) {
+      throw new FtpTransientError(
+        `ftp transfer ended early: ${remotePath} ${finalSize} of ${opts.expectedSize} bytes, the remote file is unchanged`,
+        undefined,
+      );
+    }
+    throw new FtpSizeMismatchError(remotePath, opts.expectedSize, finalSize);
+  }
   return { bytesFetched: finalSize - resumedFrom, resumedFrom };
+}
+
+/**
+ * A refusal that comes after file bytes arrived is about the transfer, not the file: ftp-srv, for one, answers a
+ * broken data connection with `551 read ECONNRESET`. Such a download is resumable, so it must not fail the file.
+ */
+async function brokenTransferOr(err: Error, localPartPath: string, resumedFrom: number): Promise<Error> {
+  if (!(err instanceof FtpFileError) || (await partSize(localPartPath)) <= resumedFrom) return err;
+  return new FtpTransientError(`ftp transfer broken: ${err.message}`, err.ftpCode, { cause: err });
+}
+
+async function remoteSizeIs(client: Client, remotePath: string, expectedSize: number): Promise<boolean> {
+  try {
+    return (await client.size(remotePath)) === expectedSize;
+  } catch (err) {
+    throw classifyFtpError(err);
+  }
 }
 
 async function transfer(

@@ -3,6 +3,9 @@ import { ErrorTypes, type FilePlan } from './types';
 
 const nonRetryableErrorTypes = Object.values(ErrorTypes);
 
+/** Lower bound of a short activity's start-to-close timeout. */
+const SHORT_ACTIVITY_MIN_TIMEOUT_MS = 5_000;
+
 /**
  * Long activities (download, process): short heartbeat timeout so a killed worker's attempt moves to another
  * worker quickly; unlimited retries, because the activities themselves turn a hopeless failure into a
@@ -24,11 +27,17 @@ export function longActivityOptions(plan: FilePlan, taskQueue?: string): Activit
   };
 }
 
-/** Short ledger and file-system steps: retried until they succeed, fail closed while Redis is away. */
+/**
+ * Short ledger and file-system steps: retried until they succeed, fail closed while Redis is away. They do not
+ * heartbeat, so the start-to-close timeout is how long a run on a killed worker goes unnoticed: keep it about a
+ * heartbeat timeout (at least 5 s), so that, like the long activities, a retry comes within the lease rule
+ * (retryTimeout > heartbeatTimeout + activityMaxInterval + 5 s) instead of after the lease expired. A run that
+ * is merely slow and times out is harmless: commit, move and release are idempotent for their token.
+ */
 export function shortActivityOptions(plan: FilePlan, taskQueue?: string): ActivityOptions {
   return {
     taskQueue,
-    startToCloseTimeout: '1m',
+    startToCloseTimeout: Math.max(plan.heartbeatTimeoutMs, SHORT_ACTIVITY_MIN_TIMEOUT_MS),
     scheduleToStartTimeout: taskQueue ? plan.heartbeatTimeoutMs * 3 : undefined,
     retry: {
       initialInterval: '500ms',

@@ -199,9 +199,12 @@ export class FtpPool {
     if (!(err instanceof Error)) return err;
     const classified = classifyFtpError(err);
     const { password } = this.endpoint;
-    if (password && (classified.message.includes(password) || classified.stack?.includes(password))) {
-      classified.message = redactSecret(classified.message, password);
-      classified.stack = redactSecret(classified.stack ?? '', password);
+    // The whole cause chain: Temporal serializes causes into the failure (history, pending activity details).
+    for (let e: unknown = classified, depth = 0; password && e instanceof Error && depth < 10; e = e.cause, depth++) {
+      if (e.message.includes(password) || e.stack?.includes(password)) {
+        e.message = redactSecret(e.message, password);
+        e.stack = redactSecret(e.stack ?? '', password);
+      }
     }
     return classified;
   }

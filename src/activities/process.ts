@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import { configuredSecrets, redactSecrets } from '../config';
 import { getProcessor, PermanentProcessorError, type Progress } from '../processors';
 import type { ClaimedFile, ProcessResult } from '../workflows/types';
 import { sourceOf, type ActivityDeps } from './deps';
@@ -49,8 +50,11 @@ export async function processFile(
           lease.heartbeat({ progress, checkpoint });
         },
       });
-      return { processor: source.processor.name, result: shortResult(result) };
+      return { processor: source.processor.name, result: shortResult(result, secretsOf(deps)) };
     } catch (err) {
+      // A processor's output (a command's stderr tail, say) may quote the worker's environment: the error goes
+      // to history and the ledger, so no configured secret may stay in it.
+      redactError(err, secretsOf(deps));
       if (err instanceof PermanentProcessorError) throw permanentFailure(err.message);
       throw err;
     }
@@ -65,8 +69,21 @@ async function assertLocalCopy(absolute: string, file: ClaimedFile): Promise<voi
   if (size !== file.size) throw attemptFailed(`local copy of ${file.path} is missing or incomplete`);
 }
 
-function shortResult(result: object): Record<string, unknown> {
-  const json = JSON.stringify(result);
+function secretsOf(deps: ActivityDeps): string[] {
+  return configuredSecrets(deps.config, deps.env);
+}
+
+function redactError(err: unknown, secrets: readonly string[]): void {
+  if (!(err instanceof Error)) return;
+  err.message = redactSecrets(err.message, secrets);
+  if (err.stack) err.stack = redactSecrets(err.stack, secrets);
+}
+
+function shortResult(result: object, secrets: readonly string[]): Record<string, unknown> {
+  const json = redactSecrets(
+    JSON.stringify(result),
+    secrets.map((s) => JSON.stringify(s).slice(1, -1)),
+  );
   if (Buffer.byteLength(json) > MAX_RESULT_BYTES) {
     throw attemptFailed(`processor result is over ${MAX_RESULT_BYTES} bytes: store large outputs yourself`);
   }

@@ -3,6 +3,8 @@ export { loadConfig, parseConfig, type LoadOptions, type ParseOptions } from './
 export { getSource, UnknownSourceError } from './sources';
 export {
   checkSecrets,
+  configuredSecrets,
+  redactSecrets,
   redisPassword,
   resolveSecret,
   SecretError,

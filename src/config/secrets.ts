@@ -56,6 +56,27 @@ function secretRef(envName: string | undefined, file: string | undefined, settin
   return undefined;
 }
 
+/** The values of every configured secret that resolves (for redaction: text must never carry one). */
+export function configuredSecrets(config: AppConfig, env: NodeJS.ProcessEnv = process.env): string[] {
+  const values: (string | undefined)[] = [];
+  const attempt = (resolve: () => string | undefined): void => {
+    try {
+      values.push(resolve());
+    } catch {
+      // a missing secret cannot leak
+    }
+  };
+  attempt(() => temporalApiKey(config.temporal, env));
+  attempt(() => redisPassword(config.redis, env));
+  for (const source of config.sources) attempt(() => sourcePassword(source, env));
+  return [...new Set(values.filter((v): v is string => typeof v === 'string' && v !== ''))];
+}
+
+/** `text` with every occurrence of each secret replaced by `***`. */
+export function redactSecrets(text: string, secrets: readonly string[]): string {
+  return secrets.reduce((out, secret) => out.split(secret).join('***'), text);
+}
+
 /**
  * Resolves every configured secret once, so that a worker fails at start-up rather than at its first file.
  * Throws one ConfigError listing every missing secret (by variable or file name only).

@@ -49,12 +49,18 @@ export interface TestCluster {
   /** Creates (or updates) the poll schedule of every source. */
   schedule(): Promise<void>;
   unschedule(): Promise<void>;
+  /** Every worker process SIGKILLed (the Temporal server stays up). */
+  killWorkers(): Promise<number>;
   /** The whole cluster gone at once: every worker SIGKILLed, then its Temporal server stopped (db kept). */
   stop(): Promise<void>;
   /** The result of a file workflow of this cluster; undefined if this cluster never started it. */
   fileResult(workflowId: string): Promise<FileWorkflowResult | undefined>;
   /** Number of this cluster's file workflows still running (visibility query). */
   runningFileWorkflows(): Promise<number>;
+  /** Each worker process of the current start: alive or its exit, and the tail of its log (for failures). */
+  workerReport(): string;
+  /** Ids of this cluster's running workflows of a type (visibility query). */
+  runningWorkflowIds(workflowType: string): Promise<string[]>;
 }
 
 export interface Clusters {
@@ -134,6 +140,20 @@ export function useClusters(options: ClustersOptions): Clusters {
   return shared;
 }
 
+/**
+ * Starts (or restarts, same database and frontend port) a dev server, retrying when a port is taken: its other
+ * ports are picked free just before the start, and on a busy machine another process can bind one first.
+ */
+async function startTemporal(dataDir: string, port: number | undefined): Promise<TemporalDevServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startTemporalDevServer({ dataDir, port });
+    } catch (err) {
+      if (attempt >= 3 || !String(err).includes('address already in use')) throw err;
+    }
+  }
+}
+
 function makeCluster(
   clusterId: string,
   dataDir: string,
@@ -148,6 +168,7 @@ function makeCluster(
   let connection: Connection | undefined;
   let client: Client | undefined;
   let workers: ManagedChild[] = [];
+  let workerLogs: string[] = [];
   let config: AppConfig | undefined;
   let configFile: string | undefined;
   let starts = 0;
@@ -181,7 +202,7 @@ function makeCluster(
 
     async start() {
       if (temporal) throw new Error(`cluster ${clusterId} is running`);
-      temporal = await startTemporalDevServer({ dataDir: temporalDir, port });
+      temporal = await startTemporal(temporalDir, port);
       port = Number(temporal.address.split(':')[1]);
       if (!configFile) {
         const input = configInput({ sources: options.sources, clusterId }, dataDir, temporal, redisServer, ftp);
@@ -194,11 +215,14 @@ function makeCluster(
       client = new Client({ connection, namespace: temporal.namespace });
       const codePath = await workflowBundle();
       starts++;
-      workers = Array.from({ length: options.workersPerCluster ?? 2 }, (_, i) =>
+      workerLogs = Array.from({ length: options.workersPerCluster ?? 2 }, (_, i) =>
+        path.join(dataDir, `worker-${i + 1}.start-${starts}.log`),
+      );
+      workers = workerLogs.map((logFile) =>
         spawnWorkerProcess({
           configFile: cluster.configFile,
           env: { [PASSWORD_ENV]: PASSWORD, [WORKFLOW_BUNDLE_ENV]: codePath },
-          logFile: path.join(dataDir, `worker-${i + 1}.start-${starts}.log`),
+          logFile,
         }),
       );
     },
@@ -211,10 +235,16 @@ function makeCluster(
       for (const source of cluster.config.sources) await deletePollSchedule(cluster.client, source.id);
     },
 
-    async stop() {
+    async killWorkers() {
+      const killed = workers.length;
       for (const worker of workers) worker.process.kill('SIGKILL');
       await Promise.all(workers.map((worker) => worker.stop(1_000)));
       workers = [];
+      return killed;
+    },
+
+    async stop() {
+      await cluster.killWorkers();
       await connection?.close().catch(() => undefined);
       connection = undefined;
       client = undefined;
@@ -236,6 +266,24 @@ function makeCluster(
         `WorkflowType = "fileWorkflow" AND ExecutionStatus = "Running"`,
       );
       return count;
+    },
+
+    workerReport() {
+      return workers
+        .map((worker, i) => {
+          const { exitCode, signalCode } = worker.process;
+          const state = exitCode === null && signalCode === null ? 'alive' : `exited ${exitCode ?? signalCode}`;
+          const log = workerLogs[i] && fs.existsSync(workerLogs[i]) ? fs.readFileSync(workerLogs[i], 'utf8') : '';
+          return `${clusterId} worker ${i + 1}: ${state}\n${log.slice(-1_500)}`;
+        })
+        .join('\n');
+    },
+
+    async runningWorkflowIds(workflowType) {
+      const ids: string[] = [];
+      const query = `WorkflowType = "${workflowType}" AND ExecutionStatus = "Running"`;
+      for await (const execution of cluster.client.workflow.list({ query })) ids.push(execution.workflowId);
+      return ids;
     },
   };
   return cluster;

@@ -236,14 +236,41 @@ export function tolerantParseList(rawList: string): FileInfo[] {
   const parser = mostFitting(lines);
   if (!parser) return [];
   const files: FileInfo[] = [];
-  for (const line of lines) {
-    if (!parser.testLine(line)) continue;
-    const info = parseQuietly(parser, line);
+  for (const line of joinContinuations(lines, parser)) {
+    const info = parseQuietly(parser, hideLineBreaks(line));
     if (!info) continue;
+    info.name = restoreLineBreaks(info.name);
     if (parser === mlsdParser && info.modifiedAt) keepRawModify(info, line);
     files.push(info);
   }
   return parser.transformList(files);
+}
+
+// A name with a newline arrives as a listing line cut short plus a fragment that fits no format. Taking the
+// fragment as the rest of the name keeps the whole (unsafe) name: it is then rejected for its newline, instead
+// of being listed truncated (a name that does not exist, or worse, another file's name).
+function joinContinuations(lines: string[], parser: (typeof PARSERS)[number]): string[] {
+  const joined: string[] = [];
+  for (const line of lines) {
+    if (parser.testLine(line) || joined.length === 0) joined.push(line);
+    else joined[joined.length - 1] += `\n${line}`;
+  }
+  return joined.filter((line) => parser.testLine(line));
+}
+
+// basic-ftp's line patterns stop at CR/LF (`.` does not match them): stand-ins keep such names whole.
+const LINE_BREAK_STAND_INS: [string, string][] = [
+  ['\r', '\ue00d'],
+  ['\n', '\ue00a'],
+];
+
+function hideLineBreaks(line: string): string {
+  if (LINE_BREAK_STAND_INS.some(([, standIn]) => line.includes(standIn))) return line;
+  return LINE_BREAK_STAND_INS.reduce((out, [brk, standIn]) => out.split(brk).join(standIn), line);
+}
+
+function restoreLineBreaks(name: string): string {
+  return LINE_BREAK_STAND_INS.reduce((out, [brk, standIn]) => out.split(standIn).join(brk), name);
 }
 
 // basic-ftp reads a fraction as milliseconds digit by digit (".5" → 5 ms); reparse it from the raw fact.

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { FtpFileError, FtpSizeMismatchError } from '../ftp/errors';
@@ -14,14 +15,24 @@ interface DownloadProgress {
 }
 
 /**
- * Fetches the remote file into `<name>.part` under the attempt's folder, resuming after the bytes a killed
+ * Where the download of `finalPath` is written until it is complete. Not `<name>.part`: a legal 255-byte name
+ * would exceed NAME_MAX with the suffix (ENAMETOOLONG). The attempt's folder holds only this one remote file, so
+ * a short hashed hidden name beside it cannot collide with anything.
+ */
+export function partPathOf(finalPath: string): string {
+  const digest = createHash('sha256').update(path.basename(finalPath)).digest('hex').slice(0, 16);
+  return path.join(path.dirname(finalPath), `.${digest}.part`);
+}
+
+/**
+ * Fetches the remote file into a part file (`partPathOf`) under the attempt's folder, resuming after the bytes a killed
  * run left there (REST), checks the size, then renames it into place. Heartbeats bytes done and renews the lease.
  */
 export async function downloadFile(deps: ActivityDeps, { file }: { file: ClaimedFile }): Promise<DownloadResult> {
   const source = sourceOf(deps, file.sourceId);
   const localPath = downloadedRelativePath(file);
   const finalPath = inside(deps.config.workDir, localPath);
-  const partPath = `${finalPath}.part`;
+  const partPath = partPathOf(finalPath);
   const done = (resumedFrom: number): DownloadResult => ({
     localPath,
     bytes: file.size,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Client } from 'basic-ftp';
@@ -35,10 +36,17 @@ async function moveIntoPlace(from: string, to: string): Promise<void> {
     if (code === 'ENOENT' && (await exists(to))) return; // moved by an earlier run of this activity
     if (code !== 'EXDEV') throw err;
     // Different file systems: copy beside the target, then rename, so the target appears whole or not at all.
-    await fs.copyFile(from, `${to}.moving`);
-    await fs.rename(`${to}.moving`, to);
+    const moving = movingPathOf(to);
+    await fs.copyFile(from, moving);
+    await fs.rename(moving, to);
     await fs.rm(from, { force: true });
   }
+}
+
+// Not `<name>.moving`: a legal 255-byte name would exceed NAME_MAX with the suffix (ENAMETOOLONG).
+function movingPathOf(to: string): string {
+  const digest = createHash('sha256').update(path.basename(to)).digest('hex').slice(0, 16);
+  return path.join(path.dirname(to), `.${digest}.moving`);
 }
 
 async function applyRemoteAction(deps: ActivityDeps, source: SourceConfig, file: ClaimedFile): Promise<string> {

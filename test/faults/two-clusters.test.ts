@@ -196,7 +196,14 @@ describe('fault: two clusters share one ledger', { timeout: scaled(300_000, 1_20
         if (held.length < 3 || records.filter((r) => r.status === 'DONE').length < 2) return undefined;
         const stages = await Promise.all(held.map((r) => pendingActivity(a, r.workflowId ?? '')));
         if (stages.filter((stage) => stage !== 'not started').length < 3) return undefined;
-        return stages.includes('commitFile') || Date.now() > commitDeadline ? true : undefined;
+        if (!stages.includes('commitFile') && Date.now() <= commitDeadline) return undefined;
+        // Frozen, A can finish nothing more: go ahead only if it still holds claims (it may have just committed).
+        a.freezeWorkers(true);
+        const stillHeld = [...(await recordsOf(names)).values()].some(
+          (r) => r.status === 'IN_PROGRESS' && r.owner === A,
+        );
+        if (!stillHeld) a.freezeWorkers(false);
+        return stillHeld ? true : undefined;
       },
       60_000,
     );

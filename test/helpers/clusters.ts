@@ -49,6 +49,8 @@ export interface TestCluster {
   /** Creates (or updates) the poll schedule of every source. */
   schedule(): Promise<void>;
   unschedule(): Promise<void>;
+  /** SIGSTOP (true) or SIGCONT (false) to every worker process: a frozen worker does nothing at all. */
+  freezeWorkers(frozen: boolean): void;
   /** Every worker process SIGKILLed (the Temporal server stays up). */
   killWorkers(): Promise<number>;
   /** The whole cluster gone at once: every worker SIGKILLed, then its Temporal server stopped (db kept). */
@@ -233,6 +235,10 @@ function makeCluster(
 
     async unschedule() {
       for (const source of cluster.config.sources) await deletePollSchedule(cluster.client, source.id);
+    },
+
+    freezeWorkers(frozen) {
+      for (const worker of workers) worker.process.kill(frozen ? 'SIGSTOP' : 'SIGCONT');
     },
 
     async killWorkers() {

@@ -15,7 +15,7 @@ import { isTransient } from './transient';
 export async function listAndClaim(deps: ActivityDeps, input: ListAndClaimInput): Promise<ListAndClaimResult> {
   const ctx = Context.current();
   const source = sourceOfOrFail(deps, input.sourceId);
-  const heartbeat = setInterval(() => ctx.heartbeat(), 5_000);
+  const heartbeat = setInterval(() => ctx.heartbeat(), 2_000);
   try {
     const entries = await listSource(deps, source, ctx.cancellationSignal);
     const rejected = await rejectUnsafeNames(deps, source, entries);

@@ -31,18 +31,24 @@ export interface TemporalDevServerOptions {
  */
 export async function startTemporalDevServer(options: TemporalDevServerOptions): Promise<TemporalDevServer> {
   fs.mkdirSync(options.dataDir, { recursive: true });
+  // Free ports are picked before the server binds them: on a busy machine another process may take one in
+  // between. Try again with new ports then (the ports the caller fixed stay as they are).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (err) {
+      if (attempt >= 3 || !/address already in use/i.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startOnce(options: TemporalDevServerOptions): Promise<TemporalDevServer> {
   const namespace = options.namespace ?? 'default';
   const port = options.port ?? (await freePort());
   const dbFile = options.dbFile ?? path.join(options.dataDir, 'temporal.sqlite');
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--db-filename', dbFile];
-  args.push(
-    '--log-level',
-    'error',
-    '--http-port',
-    String(await freePort()),
-    '--metrics-port',
-    String(await freePort()),
-  );
+  args.push('--log-level', 'error', '--http-port', String(await freePort()));
+  args.push('--metrics-port', String(await freePort()));
   args.push('--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=NORMAL');
   if (namespace !== 'default') args.push('--namespace', namespace);
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTE_TYPES)) args.push('--search-attribute', `${name}=${type}`);

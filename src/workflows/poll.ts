@@ -12,9 +12,11 @@ import { fileWorkflow } from './file';
 import { FTP_PATH, FTP_SOURCE, FTP_STAGE } from './search-attributes';
 import type { ClaimedFile, FilePlan, PollSummary, PollWorkflowInput } from './types';
 
+// listAndClaim heartbeats every 2 s: a poll on a killed worker moves on within 10 s (the schedule skips new
+// polls of the source while one is open).
 const { listAndClaim } = proxyActivities<PollActivities>({
   startToCloseTimeout: '10m',
-  heartbeatTimeout: '1m',
+  heartbeatTimeout: '10s',
   retry: { initialInterval: '1s', maximumInterval: '30s' },
 });
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Client } from 'basic-ftp';
 import { describeEndpoint, endpointKey, redactSecret, toAccessOptions, type FtpEndpoint } from './connection-options';
 import { classifyFtpError, FtpTransientError } from './errors';
@@ -215,12 +216,17 @@ function abortReason(signal: AbortSignal | undefined): Error {
   return reason instanceof Error ? reason : new Error('aborted while waiting for an FTP connection');
 }
 
-/** One pool per endpoint in this process (keyed without the password). */
+/**
+ * One pool per endpoint and credentials in this process. Two sources with the same server and user but different
+ * passwords (one of them stale) must not share logged-in clients: the first to connect would decide for both. The
+ * key holds a digest of the password, never the password.
+ */
 export class FtpPools {
   private readonly pools = new Map<string, FtpPool>();
 
   get(endpoint: FtpEndpoint, options: FtpPoolOptions): FtpPool {
-    const key = endpointKey(endpoint);
+    const credentials = createHash('sha256').update(endpoint.password).digest('hex').slice(0, 16);
+    const key = `${endpointKey(endpoint)} ${credentials}`;
     let pool = this.pools.get(key);
     if (!pool) {
       pool = new FtpPool(endpoint, options);

@@ -32,7 +32,7 @@ const pipeline = usePipeline({
   ftpVia: (ftp) => proxy.start(ftp),
 });
 
-test(`FTP cut: ${LARGE} files of ${LARGE_BYTES / MiB} MiB, data connections cut ${CUTS} times after ${CUT_AFTER} B`, async (t) => {
+test(`FTP cut: ${LARGE} files of ${LARGE_BYTES / MiB} MiB, data connections reset ${CUTS} times after ${CUT_AFTER} B`, async (t) => {
   const started = Date.now();
   const expected = new Map<string, string>();
   const large = new Map<string, Buffer>();
@@ -47,8 +47,10 @@ test(`FTP cut: ${LARGE} files of ${LARGE_BYTES / MiB} MiB, data connections cut 
     pipeline.putRemote(SOURCE, `small-${i}.bin`, content);
     expected.set(`small-${i}.bin`, sha256(content));
   }
-  // Alternate resets and clean FINs; each large download is cut about twice.
-  proxy.cutData({ afterBytes: CUT_AFTER, times: CUTS, modes: ['reset', 'end'] });
+  // Resets (a dropped network); each large download is cut about twice. Clean FINs are cut in the tests below and
+  // in real-ftp-server: after one, ftp-srv sometimes never sends its final reply, and the download then waits for
+  // basic-ftp's 30 s control timeout before it resumes — correct, but too slow for this file's budget.
+  proxy.cutData({ afterBytes: CUT_AFTER, times: CUTS, modes: ['reset'] });
   await pipeline.startWorker();
 
   const deadline = Date.now() + scaled(50_000, 300_000);

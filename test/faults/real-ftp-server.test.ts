@@ -76,6 +76,14 @@ describe('pipeline on a real pure-ftpd', { skip }, () => {
     assert.equal(proxy.stats.cuts, 2);
     assert.ok(proxy.stats.restOffsets.filter((n) => n > 0).length >= 2, 'each cut download resumed with REST');
     assert.equal(record?.tries, 1, 'resumed within the first attempt');
+    for (const [name, digest] of expected) {
+      const r = await p.ledger.get('del', name);
+      const out = p.processed('del', name);
+      const got = fs.existsSync(out) ? sha256(fs.readFileSync(out)) : 'missing';
+      if (r?.status !== 'DONE' || got !== digest) {
+        t.diagnostic(`LOST ${name}: ${r?.status} ${r?.error} out=${got === 'missing' ? got : fs.statSync(out).size}`);
+      }
+    }
     assert.deepEqual(fs.readdirSync(p.remote('del', '')), [], 'every committed file was deleted on the server');
     await account({
       scenario: 'real-ftp-server',

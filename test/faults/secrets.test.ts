@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import { account, countingProcessor, sha256 } from '../helpers/faults';
 import { PASSWORD, PASSWORD_ENV, usePipeline } from '../helpers/pipeline';
 import { tempDir } from '../helpers/servers';
+import { FtpPools } from '../../src/ftp/pool';
 import { pollWorkflow } from '../../src/workflows';
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
@@ -164,4 +165,15 @@ test('secrets: no FTP password in histories, logs, config, ledger or dead letter
     [...texts.values()].some((text) => text.includes(PASSWORD_ENV)),
     'sanity: the search does see the environment variable names (the env dump reached history)',
   );
+});
+
+// The product bug this scenario found: pools were keyed by server and user only, so the wrong-password source and
+// the good sources shared logged-in clients (whichever connected first decided for all of them).
+test('FtpPools: same server and user with different passwords get separate pools', () => {
+  const pools = new FtpPools();
+  const endpoint = { host: '127.0.0.1', port: 21, user: 'u', secure: false } as const;
+  const options = { maxConnections: 1 };
+  const good = pools.get({ ...endpoint, password: PASSWORD }, options);
+  assert.equal(pools.get({ ...endpoint, password: PASSWORD }, options), good);
+  assert.notEqual(pools.get({ ...endpoint, password: WRONG_PASSWORD }, options), good);
 });

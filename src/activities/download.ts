@@ -57,6 +57,8 @@ export async function downloadFile(deps: ActivityDeps, { file }: { file: Claimed
       await finalizeDownload(partPath, finalPath);
       return done(fetched.resumedFrom);
     } catch (err) {
+      // A run Temporal had given up on may have finished the same download meanwhile (and renamed the part).
+      if ((await sizeOf(finalPath)) === file.size) return done(file.size);
       throw downloadFailure(err, file);
     }
   }).catch((err: unknown) => retryOrFail(err, isTransient));

@@ -34,7 +34,10 @@ export async function downloadToFile(
   opts.signal?.throwIfAborted();
   let resumedFrom = await partSize(localPartPath);
   // A part longer than the file cannot be a prefix of it (an older version's leftover): start over.
-  if (resumedFrom > opts.expectedSize) resumedFrom = 0;
+  if (resumedFrom > opts.expectedSize) {
+    await fs.promises.truncate(localPartPath, 0);
+    resumedFrom = 0;
+  }
   try {
     // Appending to a prefix of a file that has since changed would splice two versions; SIZE is one cheap check.
     if (resumedFrom > 0) await assertRemoteSize(client, remotePath, opts.expectedSize);
@@ -87,7 +90,11 @@ async function transfer(
   startAt: number,
   opts: DownloadOptions,
 ): Promise<void> {
-  const out = fs.createWriteStream(localPartPath, { flags: startAt > 0 ? 'a' : 'w' });
+  // Positional writes, never appends or truncation: if Temporal retries a run it believes dead while that run
+  // still writes, both write the same bytes of the same file version at the same offsets, so the part file
+  // stays a faithful prefix of the remote file whichever run finishes first.
+  await fs.promises.appendFile(localPartPath, '');
+  const out = fs.createWriteStream(localPartPath, { flags: 'r+', start: startAt });
   let writeError: Error | undefined;
   out.on('error', (err) => (writeError ??= err)); // e.g. a missing directory, before basic-ftp listens
   const closed = new Promise<void>((resolve) => out.once('close', resolve));

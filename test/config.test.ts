@@ -327,8 +327,19 @@ test('lease rule: retryTimeout must exceed heartbeatTimeout + activityMaxInterva
   );
   assert.doesNotThrow(() => parseConfig(oneSource({ retryTimeout: '36s' })));
   // Reported together with field errors elsewhere, not after them.
-  const both = configError(() => parseConfig(oneSource({ retryTimeout: '30s', maxTries: 0 })));
+  const both = configError(() => parseConfig(oneSource({ retryTimeout: '30s', pollInterval: '10s', maxTries: 0 })));
   assert.equal(both.issues.length, 2);
+});
+
+test('poll lease rule: retryTimeout must exceed pollInterval + 5s (each poll renews the leases in flight)', () => {
+  const err = configError(() =>
+    parseConfig(
+      oneSource({ retryTimeout: '40s', heartbeatTimeout: '5s', activityMaxInterval: '5s', pollInterval: '1m' }),
+    ),
+  );
+  assertIssue(err, 'sources[0].retryTimeout', '(40s)', 'pollInterval (1m)', '1m5s');
+  assert.equal(err.issues.length, 1);
+  assert.doesNotThrow(() => parseConfig(oneSource({ retryTimeout: '66s', pollInterval: '1m' })));
 });
 
 test('duplicate source ids are refused (also when they differ only in case)', () => {

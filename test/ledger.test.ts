@@ -378,6 +378,34 @@ describe('fencing', () => {
     assert.equal((await fx.ledger.deadLetters(src)).length, 0);
   });
 
+  test("renewRunning extends only this cluster's current attempts; an expired one is then not retaken", async () => {
+    const src = freshSource();
+    const a = await claimOne(src, 'a', { leaseMs: 300 });
+    const b = await claimOne(src, 'b', { leaseMs: 300 });
+    const other = await claimOne(src, 'c', { leaseMs: 300, clusterId: 'B' });
+    const running = [
+      { path: 'a', workflowId: a.workflowId },
+      { path: 'b', workflowId: `${b.workflowId}-an-older-attempt` },
+      { path: 'c', workflowId: other.workflowId },
+    ];
+    assert.equal(await fx.ledger.renewRunning(src, 'A', running, 60_000), 1);
+    await sleep(400);
+    const again = await fx.ledger.claimBatch(
+      src,
+      [file('a'), file('b'), file('c')],
+      claimOptions({ pollRun: 'run-2' }),
+    );
+    assert.deepEqual(
+      again.claims.map((c) => [c.path, c.tries]),
+      [
+        ['b', 2],
+        ['c', 2],
+      ],
+      'a kept its lease; b and c expired and were taken over',
+    );
+    assert.equal((await fx.ledger.get(src, 'a'))?.token, a.token);
+  });
+
   test('commit is idempotent for the same token: in-flight and the commit count change once', async () => {
     const src = freshSource();
     const claim = await claimOne(src, 'a');

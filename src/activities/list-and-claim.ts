@@ -6,6 +6,7 @@ import type { SourceConfig } from '../config';
 import type { Candidate } from '../ledger';
 import type { ClaimedFile, ListAndClaimInput, ListAndClaimResult } from '../workflows/types';
 import { filePlanOf, ftpPoolOf, sourceOf, type ActivityDeps } from './deps';
+import { renewRunningClaims } from './running-claims';
 import { isTransient } from './transient';
 
 /**
@@ -17,6 +18,7 @@ export async function listAndClaim(deps: ActivityDeps, input: ListAndClaimInput)
   const source = sourceOfOrFail(deps, input.sourceId);
   const heartbeat = setInterval(() => ctx.heartbeat(), 2_000);
   try {
+    await renewRunningClaims(deps, source);
     const entries = await listSource(deps, source, ctx.cancellationSignal);
     const rejected = await rejectUnsafeNames(deps, source, entries);
     const safe = entries.filter((entry) => entry.unsafe === undefined);

@@ -30,6 +30,7 @@ function sourceProblems(at: PropertyKey[], source: unknown): Problem[] {
   if (!isRecord(source)) return [];
   return [
     ...leaseProblems(at, source),
+    ...pollLeaseProblems(at, source),
     ...secretRefProblems(at, source, 'passwordEnv', 'passwordFile'),
     ...renameProblems(at, source),
   ];
@@ -54,6 +55,28 @@ function leaseProblems(at: PropertyKey[], source: Raw): Problem[] {
         `retryTimeout (${r}) must be longer than heartbeatTimeout (${h}) + activityMaxInterval (${m}) + ` +
         `${formatDuration(LEASE_MARGIN_MS)} margin = ${formatDuration(floor)}, so a file still being retried keeps its lease`,
       allowed: `more than ${formatDuration(floor)} (or shorten heartbeatTimeout / activityMaxInterval)`,
+    },
+  ];
+}
+
+/**
+ * Each poll extends the leases of the cluster's files whose workflows still run: the lease must outlive the
+ * time between two polls, or a file merely waiting for a worker would lose its claim.
+ */
+function pollLeaseProblems(at: PropertyKey[], source: Raw): Problem[] {
+  const retry = leaseFields.retryTimeout.safeParse(source.retryTimeout);
+  const poll = leaseFields.pollInterval.safeParse(source.pollInterval);
+  if (!retry.success || !poll.success) return [];
+  const floor = poll.data + LEASE_MARGIN_MS;
+  if (retry.data > floor) return [];
+  const [r, p] = [retry.data, poll.data].map(formatDuration);
+  return [
+    {
+      path: [...at, 'retryTimeout'],
+      problem:
+        `retryTimeout (${r}) must be longer than pollInterval (${p}) + ${formatDuration(LEASE_MARGIN_MS)} margin = ` +
+        `${formatDuration(floor)}, so that every poll renews the leases of files still in flight`,
+      allowed: `more than ${formatDuration(floor)} (or poll more often)`,
     },
   ];
 }

@@ -19,8 +19,9 @@ import {
   timeZone,
 } from './fields';
 
-/** The three durations of the lease rule (rules.ts checks them together). */
+/** The durations of the lease rules (rules.ts checks them together). */
 export const leaseFields = {
+  pollInterval: duration(1_000).default(30_000),
   retryTimeout: duration(1_000).default(60_000),
   heartbeatTimeout: duration(1_000).default(20_000),
   activityMaxInterval: duration(1_000).default(10_000),
@@ -68,7 +69,6 @@ export function sourceSchema(processors: readonly string[]) {
     readyMarker: readyMarker.nullable().default(null),
     order: oneOf(['none', 'name', 'mtime']).default('none'),
     versionPolicy: oneOf(['reprocess', 'ignore']).default('reprocess'),
-    pollInterval: duration(1_000).default(30_000),
     // Each claimed file adds events to the poll workflow's history (DESIGN.md §7): keep a poll bounded.
     maxAcceptPerPoll: intRange(1, 1_000).default(100),
     maxInFlight: intRange(1).default(1_000),

@@ -23,6 +23,7 @@ import {
   type ReleaseOptions,
   type ReleaseResult,
   type RenewResult,
+  type RunningAttempt,
   type Status,
   type VersionPolicy,
 } from './types';
@@ -150,6 +151,18 @@ export class Ledger {
   /** Operator `--reprocess`: DONE or REJECTED → RETRY_WAIT due now, so the same version runs again. */
   async reprocess(sourceId: string, path: string): Promise<OperatorResult> {
     return this.operatorResult(sourceId, path, await this.runOnFile('reprocess', sourceId, path, [], []));
+  }
+
+  /**
+   * Extends the leases of this cluster's claims whose file workflows are running (the attempt named by its
+   * workflow id must still be the record's current one). Returns how many were extended.
+   */
+  async renewRunning(sourceId: string, clusterId: string, running: RunningAttempt[], leaseMs: number): Promise<number> {
+    if (running.length === 0) return 0;
+    const k = this.sourceKeys(sourceId);
+    const keys = running.map((r) => k.file(r.path));
+    const args = [clusterId, leaseMs, ...running.map((r) => r.workflowId)];
+    return Number(await this.run('renewRunning', keys, args));
   }
 
   /**

@@ -16,6 +16,7 @@ const SCRIPT_FILES = {
   retryRejected: 'retry-rejected',
   reprocess: 'reprocess',
   observe: 'observe',
+  renewRunning: 'renew-running',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;

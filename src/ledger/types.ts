@@ -42,6 +42,12 @@ export interface Claim {
   leaseUntil: number;
 }
 
+/** A claim attempt whose file workflow is still running. */
+export interface RunningAttempt {
+  path: string;
+  workflowId: string;
+}
+
 /** Why a candidate was not claimed, as counted in `ClaimBatchResult.skipped`. */
 export type SkipReason = 'done' | 'rejected' | 'in-flight' | 'leased' | 'retry-wait' | 'cap' | 'duplicate';
 

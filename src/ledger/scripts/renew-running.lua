@@ -1,0 +1,17 @@
+-- renew-running.lua: extends the leases of a cluster's claims whose file workflows are still running (its poll
+-- asked Temporal). A claim waiting for a worker slot, a workflow task timeout or Redis to come back is not a
+-- failed try; only a cluster that stops polling lets its leases run out, and then another cluster takes over.
+-- KEYS: file hashes, one per ARGV pair. ARGV[1] clusterId, ARGV[2] leaseMs, then workflowId per key.
+-- Returns the number of leases extended.
+local cluster, lease_ms = ARGV[1], tonumber(ARGV[2])
+local lease_until = now_ms() + lease_ms
+local renewed = 0
+for i, file_key in ipairs(KEYS) do
+  local rec = read_record(file_key)
+  -- The workflow id names one claim attempt: a record claimed again since then has another one.
+  if rec.status == 'IN_PROGRESS' and rec.owner == cluster and rec.workflowId == ARGV[i + 2] then
+    redis.call('HSET', file_key, 'leaseUntil', lease_until)
+    renewed = renewed + 1
+  end
+end
+return cjson.encode(renewed)

@@ -104,9 +104,10 @@ export function usePipeline(options: PipelineOptions): Pipeline {
           }),
     ]);
     if (pureFtpd) Object.assign(pipeline, { pureFtpd: await pureFtpd, password: (await pureFtpd).password });
+    // Through `pipeline`: restartRedis/restartTemporal replace the servers, and the replacements must stop too.
     stops.push(
-      () => temporal.stop(),
-      () => redisServer.stop(),
+      () => pipeline.temporal.stop(),
+      () => pipeline.redisServer.stop(),
       () => ftp.stop(),
     );
     const via = options.ftpVia ? await options.ftpVia(ftp) : ftp;

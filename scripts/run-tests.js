@@ -22,9 +22,18 @@ const files = (named.length > 0 ? named : ['test']).flatMap((arg) =>
   fs.statSync(path.join(root, arg)).isDirectory() ? findTests(path.join(root, arg)).sort() : [arg],
 );
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
+// --test-force-exit: a test file whose tests are done exits even if a stuck handle would keep it alive.
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-force-exit',
+    `--test-concurrency=${concurrency}`,
+    '--test-reporter=spec',
+    ...files,
+  ],
   { stdio: 'inherit', cwd: root },
 );
 process.exit(result.status ?? 1);

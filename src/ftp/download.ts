@@ -92,9 +92,11 @@ async function transfer(
 ): Promise<void> {
   // Positional writes, never appends or truncation: if Temporal retries a run it believes dead while that run
   // still writes, both write the same bytes of the same file version at the same offsets, so the part file
-  // stays a faithful prefix of the remote file whichever run finishes first.
-  await fs.promises.appendFile(localPartPath, '');
-  const out = fs.createWriteStream(localPartPath, { flags: 'r+', start: startAt });
+  // stays a faithful prefix of the remote file whichever run finishes first. A resumed run never creates the
+  // part: if it is gone, the other run renamed it into place, and recreating it would put a file with a hole
+  // of zeros over the finished one (ENOENT instead, which the caller checks against the final file).
+  if (startAt === 0) await createIfMissing(localPartPath);
+  const out = (await fs.promises.open(localPartPath, 'r+')).createWriteStream({ start: startAt });
   let writeError: Error | undefined;
   out.on('error', (err) => (writeError ??= err)); // e.g. a missing directory, before basic-ftp listens
   const closed = new Promise<void>((resolve) => out.once('close', resolve));
@@ -110,6 +112,14 @@ async function transfer(
     await closed; // the size check below must see every byte on disk
   }
   if (writeError) throw writeError;
+}
+
+async function createIfMissing(file: string): Promise<void> {
+  try {
+    await (await fs.promises.open(file, 'wx')).close();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
 }
 
 async function assertRemoteSize(client: Client, remotePath: string, expectedSize: number): Promise<void> {

@@ -37,11 +37,6 @@ const pipeline = usePipeline({
     {
       id: SOURCE,
       processor: slowCountingProcessor(invocationsLog, 0.2),
-      // Longer than the gaps a kill opens between two activities of a live file: a workflow task on a killed
-      // worker waits out its 10 s start-to-close or sticky schedule-to-start timeout, and nothing renews the lease
-      // meanwhile. At the smallest lease the config allows (8 s here), every such kill is a takeover that costs
-      // the file one of its maxTries, and repeated kills drive healthy files to REJECTED (see the issue note).
-      retryTimeout: '20s',
     },
   ],
 });

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { Client } from 'basic-ftp';
 import { downloadToFile } from '../../src/ftp/download';
 import { FtpTransientError } from '../../src/ftp/errors';
-import { account, countingProcessor, scaled, sha256 } from '../helpers/faults';
+import { accountSource, countingProcessor, scaled, sha256 } from '../helpers/faults';
 import { ftpProxy } from '../helpers/ftp-proxy';
 import { usePipeline } from '../helpers/pipeline';
 import { tempDir } from '../helpers/servers';
@@ -95,12 +95,10 @@ test(`FTP cut: ${LARGE} files of ${LARGE_BYTES / MiB} MiB, data connections rese
     stats.restOffsets.filter((n) => n > 0).length >= CUTS,
     'every cut download was resumed with REST at a byte offset',
   );
-  const figures = await account({
+  const figures = await accountSource(pipeline, {
     scenario: 'ftp-cut',
-    ledger: pipeline.ledger,
     sourceId: SOURCE,
     expected,
-    processedDir: pipeline.processed(SOURCE, ''),
     invocationsLog,
   });
   t.diagnostic(

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, test } from 'node:test';
 import { FileSystem } from 'ftp-srv';
-import { account, countingProcessor, sha256 } from '../helpers/faults';
+import { accountSource, countingProcessor, sha256 } from '../helpers/faults';
 import { usePipeline } from '../helpers/pipeline';
 import { tempDir } from '../helpers/servers';
 
@@ -189,12 +189,10 @@ test('hostile input: unsafe names rejected, odd names processed, vanished/change
   );
   assert.deepEqual(outputs.sort(), [...expected.keys()].sort());
 
-  const figures = await account({
+  const figures = await accountSource(pipeline, {
     scenario: 'hostile-input',
-    ledger: pipeline.ledger,
     sourceId: SOURCE,
     expected,
-    processedDir: pipeline.processed(SOURCE, ''),
     invocationsLog,
   });
   t.diagnostic(

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { account, scaled } from '../helpers/faults';
+import { accountSource, scaled } from '../helpers/faults';
 import {
   finished,
   keepPolling,
@@ -97,12 +97,10 @@ test(
     await polling.stop();
 
     const tally = await tallyWorkflows(pipeline.client, pipeline.config.temporal.taskQueue, deadWorkers);
-    const figures = await account({
+    const figures = await accountSource(pipeline, {
       scenario: 'random-kills',
-      ledger: pipeline.ledger,
       sourceId: SOURCE,
       expected,
-      processedDir: pipeline.processed(SOURCE, ''),
       invocationsLog,
       kills,
     });

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
-import { account, countingProcessor, sha256 } from '../helpers/faults';
+import { accountSource, countingProcessor, sha256 } from '../helpers/faults';
 import { ftpProxy } from '../helpers/ftp-proxy';
 import { usePipeline, type Pipeline } from '../helpers/pipeline';
 import { pureFtpdUnavailable } from '../helpers/pure-ftpd';
@@ -85,12 +85,10 @@ describe('pipeline on a real pure-ftpd', { skip }, () => {
       }
     }
     assert.deepEqual(fs.readdirSync(p.remote('del', '')), [], 'every committed file was deleted on the server');
-    await account({
+    await accountSource(p, {
       scenario: 'real-ftp-server',
-      ledger: p.ledger,
       sourceId: 'del',
       expected,
-      processedDir: p.processed('del', ''),
       invocationsLog: path.join(logDir, 'del.log'),
     });
   });
@@ -106,12 +104,10 @@ describe('pipeline on a real pure-ftpd', { skip }, () => {
     const archive = path.join(p.pureFtpd!.root, ARCHIVE);
     assert.deepEqual(fs.readdirSync(archive).sort(), [...expected.keys()].sort());
     assert.deepEqual(fs.readdirSync(p.remote('ren', '')), []);
-    await account({
+    await accountSource(p, {
       scenario: 'real-ftp-server-rename',
-      ledger: p.ledger,
       sourceId: 'ren',
       expected,
-      processedDir: p.processed('ren', ''),
       invocationsLog: path.join(logDir, 'ren.log'),
     });
   });

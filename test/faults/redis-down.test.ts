@@ -7,7 +7,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, test } from 'node:test';
 import { startRedisServer } from '../../src/stack/redis';
-import { account, scaled } from '../helpers/faults';
+import { accountSource, scaled } from '../helpers/faults';
 import {
   finished,
   keepPolling,
@@ -125,12 +125,10 @@ test(
       );
     }
     const tally = await tallyWorkflows(pipeline.client, pipeline.config.temporal.taskQueue);
-    const figures = await account({
+    const figures = await accountSource(pipeline, {
       scenario: 'redis-down',
-      ledger: pipeline.ledger,
       sourceId: SOURCE,
       expected,
-      processedDir: pipeline.processed(SOURCE, ''),
       invocationsLog,
     });
     const retriedTries = records.filter((r) => r.tries > 1).length;

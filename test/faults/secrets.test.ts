@@ -8,7 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
-import { account, countingProcessor, sha256 } from '../helpers/faults';
+import { accountSource, countingProcessor, sha256 } from '../helpers/faults';
 import { PASSWORD, PASSWORD_ENV, usePipeline } from '../helpers/pipeline';
 import { tempDir } from '../helpers/servers';
 import { FtpPools } from '../../src/ftp/pool';
@@ -140,12 +140,10 @@ test('secrets: no FTP password in histories, logs, config, ledger or dead letter
   }
   const leaky = await pipeline.ledger.get('leaky', 'leaky.csv');
   assert.match(leaky?.error ?? '', /exited with 3/, 'the failing command is recorded');
-  await account({
+  await accountSource(pipeline, {
     scenario: 'secrets',
-    ledger: pipeline.ledger,
     sourceId: 'good',
     expected,
-    processedDir: pipeline.processed('good', ''),
     invocationsLog,
   });
 

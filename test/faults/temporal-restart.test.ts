@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { account, scaled } from '../helpers/faults';
+import { accountSource, scaled } from '../helpers/faults';
 import {
   finished,
   keepPolling,
@@ -78,12 +78,10 @@ test(
     await polling.stop();
 
     const tally = await tallyWorkflows(pipeline.client, pipeline.config.temporal.taskQueue);
-    const figures = await account({
+    const figures = await accountSource(pipeline, {
       scenario: 'temporal-restart',
-      ledger: pipeline.ledger,
       sourceId: SOURCE,
       expected,
-      processedDir: pipeline.processed(SOURCE, ''),
       invocationsLog,
     });
     t.diagnostic(

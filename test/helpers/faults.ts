@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Ledger } from '../../src/ledger';
+import type { Pipeline } from './pipeline';
 
 export const FULL_SCALE = process.env.FAULTS_SCALE === 'full';
 
@@ -91,6 +92,14 @@ export async function account(options: AccountOptions): Promise<Accounting> {
   assert.equal(result.done, expected.size, `${options.scenario}: DONE = files`);
   assert.equal(result.commits, expected.size, `${options.scenario}: one commit per file`);
   return result;
+}
+
+/** `account` for one source of a test pipeline: its ledger, and its processed folder. */
+export function accountSource(
+  pipeline: Pick<Pipeline, 'ledger' | 'processed'>,
+  options: Omit<AccountOptions, 'ledger' | 'processedDir'>,
+): Promise<Accounting> {
+  return account({ ...options, ledger: pipeline.ledger, processedDir: pipeline.processed(options.sourceId, '') });
 }
 
 function listFiles(dir: string): string[] {

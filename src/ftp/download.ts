@@ -32,21 +32,33 @@ export async function downloadToFile(
 ): Promise<DownloadResult> {
   assertSafeCommandArg(remotePath);
   opts.signal?.throwIfAborted();
-  let resumedFrom = await partSize(localPartPath);
-  // A part longer than the file cannot be a prefix of it (an older version's leftover): start over.
-  if (resumedFrom > opts.expectedSize) {
-    await fs.promises.truncate(localPartPath, 0);
-    resumedFrom = 0;
+  // The resume offset is the size of the very file this run writes (fstat of its own handle): another run may
+  // rename the part into place or start a new one meanwhile, and an offset read from a path could then leave
+  // a hole of zeros in a file of the right size.
+  const part = await openPart(localPartPath);
+  let resumedFrom: number;
+  try {
+    resumedFrom = (await part.stat()).size;
+    // A part longer than the file cannot be a prefix of it (an older version's leftover): start over.
+    if (resumedFrom > opts.expectedSize) {
+      await part.truncate(0);
+      resumedFrom = 0;
+    }
+  } catch (err) {
+    await part.close();
+    throw err;
   }
   try {
     // Appending to a prefix of a file that has since changed would splice two versions; SIZE is one cheap check.
     if (resumedFrom > 0) await assertRemoteSize(client, remotePath, opts.expectedSize);
     if (resumedFrom < opts.expectedSize || opts.expectedSize === 0) {
-      await transfer(client, remotePath, localPartPath, resumedFrom, opts);
+      await transfer(client, remotePath, part, resumedFrom, opts);
     }
   } catch (err) {
     if (opts.signal?.aborted) throw opts.signal.reason;
     throw await brokenTransferOr(classifyFtpError(err), localPartPath, resumedFrom);
+  } finally {
+    await part.close().catch(() => undefined); // when no transfer took it over (its stream closes it)
   }
   const finalSize = await partSize(localPartPath);
   if (finalSize !== opts.expectedSize) {
@@ -86,17 +98,14 @@ async function remoteSizeIs(client: Client, remotePath: string, expectedSize: nu
 async function transfer(
   client: Client,
   remotePath: string,
-  localPartPath: string,
+  part: fs.promises.FileHandle,
   startAt: number,
   opts: DownloadOptions,
 ): Promise<void> {
-  // Positional writes, never appends or truncation: if Temporal retries a run it believes dead while that run
-  // still writes, both write the same bytes of the same file version at the same offsets, so the part file
-  // stays a faithful prefix of the remote file whichever run finishes first. A resumed run never creates the
-  // part: if it is gone, the other run renamed it into place, and recreating it would put a file with a hole
-  // of zeros over the finished one (ENOENT instead, which the caller checks against the final file).
-  if (startAt === 0) await createIfMissing(localPartPath);
-  const out = (await fs.promises.open(localPartPath, 'r+')).createWriteStream({ start: startAt });
+  // Positional writes, never appends: if Temporal retries a run it believes dead while that run still writes,
+  // both write the same bytes of the same file version at the same offsets, so the part file stays a
+  // faithful prefix of the remote file whichever run finishes first. (The stream closes the handle.)
+  const out = part.createWriteStream({ start: startAt });
   let writeError: Error | undefined;
   out.on('error', (err) => (writeError ??= err)); // e.g. a missing directory, before basic-ftp listens
   const closed = new Promise<void>((resolve) => out.once('close', resolve));
@@ -114,11 +123,18 @@ async function transfer(
   if (writeError) throw writeError;
 }
 
-async function createIfMissing(file: string): Promise<void> {
+/** The part file, opened for positional writes; created when missing (never truncated here). */
+async function openPart(file: string): Promise<fs.promises.FileHandle> {
   try {
-    await (await fs.promises.open(file, 'wx')).close();
+    return await fs.promises.open(file, 'r+');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  try {
+    return await fs.promises.open(file, 'wx');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return fs.promises.open(file, 'r+'); // another run created it just now
   }
 }
 

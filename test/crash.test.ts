@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import { defaultPayloadConverter } from '@temporalio/client';
+import { waitUntil } from './helpers/fault-run';
 import { usePipeline } from './helpers/pipeline';
 
 const MiB = 1024 * 1024;
@@ -16,20 +16,6 @@ const pipeline = usePipeline({
   sources: [{ id: 'large' }, { id: 'slow', processor: { name: 'delay', options: { steps: 10, stepMs: 500 } } }],
 });
 
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 describe('crash recovery with real worker processes', () => {
   test('SIGKILL during download: another worker resumes at the byte offset', async (t) => {
     const content = randomBytes(24 * MiB);
@@ -38,7 +24,12 @@ describe('crash recovery with real worker processes', () => {
 
     const first = await pipeline.spawnWorker('download-victim');
     assert.equal((await pipeline.poll('large')).claimed, 1);
-    await waitFor('a third of the file sent', () => (servedOf() >= content.length / 3 ? true : undefined));
+    await waitUntil(
+      'a third of the file sent',
+      () => (servedOf() >= content.length / 3 ? true : undefined),
+      60_000,
+      50,
+    );
     first.process.kill('SIGKILL');
     await first.stop();
     const servedAtKill = servedOf();
@@ -65,16 +56,21 @@ describe('crash recovery with real worker processes', () => {
     assert.equal((await pipeline.poll('slow')).claimed, 1);
     const claimed = await pipeline.waitForStatus('slow', 'steps.txt', ['IN_PROGRESS']);
     const handle = pipeline.client.workflow.getHandle(claimed.workflowId ?? '');
-    const checkpointAtKill = await waitFor('checkpoint at step 4', async () => {
-      const { raw } = await handle.describe();
-      const pending = raw.pendingActivities?.find((a) => a.activityType?.name === 'processFile');
-      const payload = pending?.heartbeatDetails?.payloads?.[0];
-      const details = payload
-        ? defaultPayloadConverter.fromPayload<{ checkpoint?: { step: number } }>(payload)
-        : undefined;
-      const step = details?.checkpoint?.step ?? 0;
-      return step >= 4 ? step : undefined;
-    });
+    const checkpointAtKill = await waitUntil(
+      'checkpoint at step 4',
+      async () => {
+        const { raw } = await handle.describe();
+        const pending = raw.pendingActivities?.find((a) => a.activityType?.name === 'processFile');
+        const payload = pending?.heartbeatDetails?.payloads?.[0];
+        const details = payload
+          ? defaultPayloadConverter.fromPayload<{ checkpoint?: { step: number } }>(payload)
+          : undefined;
+        const step = details?.checkpoint?.step ?? 0;
+        return step >= 4 ? step : undefined;
+      },
+      60_000,
+      50,
+    );
     first.process.kill('SIGKILL');
     await first.stop();
 

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, test } from 'node:test';
 import { startRedisServer } from '../../src/stack/redis';
+import { ledgerRows } from '../../src/starter/commands/status';
 import { accountSource, scaled } from '../helpers/faults';
 import {
   finished,
@@ -115,7 +116,7 @@ test(
     await polling.stop();
 
     // No commit while Redis was down: no DONE record is stamped inside an outage window (server time).
-    const records = await allRecords();
+    const records = await ledgerRows(pipeline.ledger, SOURCE, undefined, Infinity);
     for (const [downAt, upAt] of windows) {
       const inside = records.filter((r) => r.doneAt !== undefined && r.doneAt > downAt && r.doneAt < upAt);
       assert.deepEqual(
@@ -161,16 +162,9 @@ test(
 );
 
 async function donePaths(): Promise<Set<string>> {
-  return new Set((await allRecords()).filter((r) => r.status === 'DONE').map((r) => r.path));
-}
-
-async function allRecords() {
-  const records = [];
-  let cursor = '0';
-  do {
-    const page = await pipeline.ledger.list(SOURCE, { cursor, count: 1000 });
-    records.push(...page.records);
-    cursor = page.cursor;
-  } while (cursor !== '0');
-  return records;
+  return new Set(
+    (await ledgerRows(pipeline.ledger, SOURCE, undefined, Infinity))
+      .filter((r) => r.status === 'DONE')
+      .map((r) => r.path),
+  );
 }

@@ -9,20 +9,11 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { accountSource, countingProcessor, sha256 } from '../helpers/faults';
+import { waitUntil } from '../helpers/fault-run';
 import { PASSWORD, PASSWORD_ENV, usePipeline } from '../helpers/pipeline';
 import { tempDir } from '../helpers/servers';
 import { FtpPools } from '../../src/ftp/pool';
 import { pollWorkflow } from '../../src/workflows';
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
 const WRONG_PASSWORD_ENV = 'FTP_INGEST_TEST_WRONG_PASSWORD';
 const WRONG_PASSWORD = 'wrong-secret-5b9e21';
@@ -118,11 +109,15 @@ test('secrets: no FTP password in histories, logs, config, ledger or dead letter
       workflowId: `secrets-poll/${sourceId}`,
       args: [{ sourceId }],
     });
-    const failure = await waitFor(`a failed listing of ${sourceId}`, async () => {
-      const { raw } = await handle.describe();
-      const pending = raw.pendingActivities?.find((a) => (a.attempt ?? 1) >= 2 && a.lastFailure);
-      return pending ? JSON.stringify(pending.lastFailure) : undefined;
-    });
+    const failure = await waitUntil(
+      `a failed listing of ${sourceId}`,
+      async () => {
+        const { raw } = await handle.describe();
+        const pending = raw.pendingActivities?.find((a) => (a.attempt ?? 1) >= 2 && a.lastFailure);
+        return pending ? JSON.stringify(pending.lastFailure) : undefined;
+      },
+      30_000,
+    );
     failures.push(failure);
     await handle.terminate('secrets test: failure seen');
   }

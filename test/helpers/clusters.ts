@@ -13,6 +13,7 @@ import { startEmbeddedFtpServer, type EmbeddedFtpServer } from '../../src/stack/
 import { startRedisServer, type RedisServer } from '../../src/stack/redis';
 import { startTemporalDevServer, type TemporalDevServer } from '../../src/stack/temporal';
 import { spawnWorkerProcess, writeWorkflowBundle, WORKFLOW_BUNDLE_ENV } from '../../src/stack/worker-process';
+import { ledgerRows } from '../../src/starter/commands/status';
 import { deletePollSchedule, upsertPollSchedule } from '../../src/starter/schedules';
 import type { FileWorkflowResult } from '../../src/workflows/types';
 import { configInput, PASSWORD, PASSWORD_ENV, type TestSource } from './pipeline';
@@ -129,16 +130,7 @@ export function useClusters(options: ClustersOptions): Clusters {
     fs.writeFileSync(file, content);
     return file;
   };
-  shared.records = async (sourceId) => {
-    const records: LedgerRecord[] = [];
-    let cursor = '0';
-    do {
-      const page = await shared.ledger.list(sourceId, { cursor, count: 1000 });
-      records.push(...page.records);
-      cursor = page.cursor;
-    } while (cursor !== '0');
-    return records;
-  };
+  shared.records = (sourceId) => ledgerRows(shared.ledger, sourceId, undefined, Infinity);
   return shared;
 }
 

@@ -22,7 +22,7 @@ registerOperatorCommands(program);
 registerDemoCommand(program);
 
 program.parseAsync().then(
-  () => process.exit(0),
+  () => process.exit(process.exitCode ?? 0),
   (err: unknown) => {
     // Config errors already name the setting, the value and what is allowed: no stack trace needed.
     const message = err instanceof ConfigError || err instanceof Error ? err.message : String(err);

@@ -1,6 +1,7 @@
+import { WorkflowFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { pollWorkflow } from '../../workflows';
-import { FTP_SOURCE } from '../../workflows/search-attributes';
+import { FTP_SOURCE } from '../../shared/search-attributes';
 import { configFrom, printJson, selectSources, withClient, type GlobalOptions } from '../context';
 
 export function registerPollCommand(program: Command): void {
@@ -12,14 +13,27 @@ export function registerPollCommand(program: Command): void {
       const config = configFrom(program.opts<GlobalOptions>());
       await withClient(config, async (client) => {
         for (const source of selectSources(config, options.source)) {
-          const summary = await client.workflow.execute(pollWorkflow, {
-            taskQueue: config.temporal.taskQueue,
-            workflowId: `ftp-poll/${source.id}/manual-${new Date().toISOString()}`,
-            args: [{ sourceId: source.id }],
-            typedSearchAttributes: [{ key: FTP_SOURCE, value: source.id }],
-          });
-          printJson(summary);
+          try {
+            const summary = await client.workflow.execute(pollWorkflow, {
+              taskQueue: config.temporal.taskQueue,
+              workflowId: `ftp-poll/${source.id}/manual-${new Date().toISOString()}`,
+              args: [{ sourceId: source.id }],
+              typedSearchAttributes: [{ key: FTP_SOURCE, value: source.id }],
+            });
+            printJson(summary);
+          } catch (err) {
+            if (!(err instanceof WorkflowFailedError)) throw err;
+            // The poll's own reason (bad login, missing directory), not "Workflow execution failed".
+            process.stderr.write(`ftp-ingest: poll of ${source.id} failed: ${innermostMessage(err)}\n`);
+            process.exitCode = 1;
+          }
         }
       });
     });
+}
+
+function innermostMessage(err: Error): string {
+  let deepest = err;
+  while (deepest.cause instanceof Error) deepest = deepest.cause;
+  return deepest.message;
 }

@@ -35,7 +35,14 @@ interface Measurement {
 async function benchLedger(redis: Redis): Promise<Measurement> {
   const ledger = new Ledger(redis, { prefix: 'bench' });
   const candidates = Array.from({ length: CANDIDATES }, (_, i) => ({ path: `f-${i}.csv`, mtimeMs: 1_000, size: i }));
-  const options = { clusterId: 'bench', leaseMs: 60_000, maxTries: 3, maxAcceptPerPoll: 1_000, maxInFlight: 1e9, attemptLabelBase: fileWorkflowIdBase };
+  const options = {
+    clusterId: 'bench',
+    leaseMs: 60_000,
+    maxTries: 3,
+    maxAcceptPerPoll: 1_000,
+    maxInFlight: 1e9,
+    attemptLabelBase: fileWorkflowIdBase,
+  };
   const rounds = 20;
   const started = performance.now();
   for (let round = 0; round < rounds; round++) {

@@ -32,6 +32,7 @@ export interface DemoSummary {
 }
 
 const SOURCE_ID = 'demo';
+const DEMO_METRICS_PORT = 9464;
 
 /**
  * The seed's demo, end to end on real servers: an embedded stack, sample files on the FTP server, worker
@@ -53,9 +54,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const bundle = await writeWorkflowBundle(path.join(options.dataDir, 'workflow-bundle.js'));
     const env = { [DEMO_PASSWORD_ENV]: password, [WORKFLOW_BUNDLE_ENV]: bundle };
     for (let i = 1; i <= options.workers; i++) {
-      workers.push(spawnWorkerProcess({ configFile, env, logFile: path.join(options.dataDir, `worker-${i}.log`) }));
+      // Each worker's /metrics, /healthz, /readyz on its own port (a port already taken is logged and skipped).
+      const workerEnv = { ...env, FTP_INGEST_METRICS_PORT: String(DEMO_METRICS_PORT + i - 1) };
+      const logFile = path.join(options.dataDir, `worker-${i}.log`);
+      workers.push(spawnWorkerProcess({ configFile, env: workerEnv, logFile }));
     }
     out.write(`Workers: ${options.workers} processes (logs in ${options.dataDir})\n`);
+    out.write(`Metrics: http://127.0.0.1:${DEMO_METRICS_PORT}/metrics (worker 1; /healthz, /readyz)\n`);
     return await watch(config, options, started, out);
   } finally {
     await Promise.all(workers.map((w) => w.stop()));

@@ -50,6 +50,7 @@ function ensureTemporal() {
 const debianPackages = [
   ['redis-server', 'redis-server'],
   ['pure-ftpd', 'pure-ftpd'], // the real FTP server of the interoperability tests
+  ['chromium', 'chromium'], // the browser of the Web UI test (driven by playwright-core, never a browser download)
 ];
 
 function hasBinary(bin) {

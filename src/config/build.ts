@@ -20,6 +20,8 @@ export function buildConfig(parsed: ParsedConfig, baseDir: string): AppConfig {
       maxConcurrentActivities: worker.maxConcurrentActivities,
       maxConcurrentWorkflowTasks: worker.maxConcurrentWorkflowTasks,
       shutdownGraceMs: worker.shutdownGrace,
+      metricsPort: worker.metricsPort,
+      metricsHost: worker.metricsHost,
     },
     sources: sourceList(parsed.sources).map(([id, source]) => buildSource(id, source, baseDir)),
   };

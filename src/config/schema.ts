@@ -126,6 +126,9 @@ export function configSchema(processors: readonly string[], form: SourcesForm) {
         // The SDK needs at least 2 (normal and sticky queue) while the workflow cache is on.
         maxConcurrentWorkflowTasks: intRange(2).default(40),
         shutdownGrace: duration().default(30_000),
+        // HTTP endpoints of the worker process (/metrics, /healthz, /readyz); port 0 turns them off.
+        metricsPort: intRange(0, 65_535).default(9464),
+        metricsHost: hostField.default('127.0.0.1'),
       })
       .prefault({}),
     sources: (sources as z.ZodType<ParsedSource[] | Record<string, ParsedSource>, unknown>).prefault(DEFAULT_SOURCES),

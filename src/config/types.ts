@@ -99,6 +99,10 @@ export interface WorkerConfig {
   readonly maxConcurrentActivities: number;
   readonly maxConcurrentWorkflowTasks: number;
   readonly shutdownGraceMs: number;
+  /** Port of the worker's HTTP endpoints (/metrics, /healthz, /readyz); 0 = off. */
+  readonly metricsPort: number;
+  /** Address they listen on (loopback by default). */
+  readonly metricsHost: string;
 }
 
 export interface AppConfig {

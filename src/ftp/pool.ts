@@ -29,6 +29,8 @@ interface Waiter {
  * mid-transfer or dead).
  */
 export class FtpPool {
+  /** `user@host:port` of the server, for metrics and logs (never the password). */
+  readonly label: string;
   private readonly idle: IdleClient[] = [];
   private readonly waiters: Waiter[] = [];
   private open = 0;
@@ -43,8 +45,13 @@ export class FtpPool {
     if (!Number.isInteger(options.maxConnections) || options.maxConnections < 1) {
       throw new RangeError(`maxConnections must be a positive integer, got ${options.maxConnections}`);
     }
+    this.label = describeEndpoint(endpoint);
     this.idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
     this.validateAfterIdleMs = options.validateAfterIdleMs ?? 10_000;
+  }
+
+  get maxConnections(): number {
+    return this.options.maxConnections;
   }
 
   /** Counts for metrics and tests. */
@@ -233,6 +240,11 @@ export class FtpPools {
       this.pools.set(key, pool);
     }
     return pool;
+  }
+
+  /** Each pool's counts (FTP pool gauges of /metrics). */
+  snapshot(): { endpoint: string; max: number; open: number; idle: number; busy: number; waiting: number }[] {
+    return [...this.pools.values()].map((pool) => ({ endpoint: pool.label, max: pool.maxConnections, ...pool.stats }));
   }
 
   async closeAll(): Promise<void> {

@@ -12,13 +12,6 @@ import { usePipeline } from './helpers/pipeline';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.resolve(__dirname, '..', 'test-artifacts', 'webui');
 
-/**
- * Turn on when the file workflow of a REJECTED file ends Failed with the reason (issue 10, item 1): then the
- * UI's Failures view (ExecutionStatus = "Failed") lists exactly the rejected files, and a file workflow has a
- * static summary. Today a rejected file's workflow completes with `outcome: "rejected"` in its result.
- */
-const REJECTED_WORKFLOW_FAILS = process.env.FTP_INGEST_UI_REJECTED_FAILS === '1';
-
 const pipeline = usePipeline({
   webUi: true,
   sources: [
@@ -103,27 +96,22 @@ describe('Temporal Web UI in a browser', () => {
     const text = await page.locator('body').innerText();
     assert.ok(text.includes(rejectedId), 'the workflow id is shown');
     assert.match(text, /exited with 1/, 'the reason is visible');
-    if (!REJECTED_WORKFLOW_FAILS) assert.match(text, /completed/i, 'today: a rejected file completes');
   });
 
-  test(
-    'the Failures view (ExecutionStatus = "Failed") lists exactly the rejected files, with a summary',
-    { skip: !REJECTED_WORKFLOW_FAILS && 'enable with FTP_INGEST_UI_REJECTED_FAILS=1 once rejected files end Failed' },
-    async () => {
-      await waitForVisibility('ExecutionStatus = "Failed"', 1);
-      await openList('ExecutionStatus = "Failed"');
-      await page.getByText(rejectedId, { exact: false }).first().waitFor();
-      await shot('3-failures-view');
-      const text = await page.locator('body').innerText();
-      assert.ok(text.includes(rejectedId));
-      assert.ok(!text.includes(doneId));
-      await page.getByText(rejectedId, { exact: false }).first().click();
-      await page
-        .getByText(/failed/i)
-        .first()
-        .waitFor();
-      await page.getByText('broken.csv').first().waitFor(); // the static summary names the file
-      await shot('4-failed-workflow');
-    },
-  );
+  test('the Failures view (ExecutionStatus = "Failed") lists exactly the rejected files, with a summary', async () => {
+    await waitForVisibility('ExecutionStatus = "Failed"', 1);
+    await openList('ExecutionStatus = "Failed"');
+    await page.getByText(rejectedId, { exact: false }).first().waitFor();
+    await shot('3-failures-view');
+    const text = await page.locator('body').innerText();
+    assert.ok(text.includes(rejectedId));
+    assert.ok(!text.includes(doneId));
+    await page.getByText(rejectedId, { exact: false }).first().click();
+    await page
+      .getByText(/failed/i)
+      .first()
+      .waitFor();
+    await page.getByText('broken.csv').first().waitFor(); // the static summary names the file
+    await shot('4-failed-workflow');
+  });
 });

@@ -52,7 +52,12 @@ export class SessionPool<S> {
   }
 
   get stats(): RemotePoolStats {
-    return { open: this.open, idle: this.idle.length, busy: this.open - this.idle.length, waiting: this.waiters.length };
+    return {
+      open: this.open,
+      idle: this.idle.length,
+      busy: this.open - this.idle.length,
+      waiting: this.waiters.length,
+    };
   }
 
   /** Runs `fn` with a session; errors are passed through `clean` (classification, redaction). */

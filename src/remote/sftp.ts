@@ -18,7 +18,7 @@ import {
   sftpStatus,
 } from './errors';
 import { verifyHostKey, type HostKeyPolicy, type HostKeyVerdict } from './host-keys';
-import { SessionPool, type SessionFactory } from './session-pool';
+import { SessionPool } from './session-pool';
 import type {
   DownloadOptions,
   DownloadResult,
@@ -71,7 +71,8 @@ export function connectSftp(endpoint: SftpEndpoint): Promise<SftpConnection> {
     const fail = (err: unknown): void => {
       if (conn) conn.closed = true;
       ssh.end();
-      reject(refused ? new SftpHostKeyError(where, refused.reason, refused.code, { cause: err }) : err);
+      if (refused) reject(new SftpHostKeyError(where, refused.reason, refused.code, { cause: err }));
+      else reject(err instanceof Error ? err : new Error(String(err)));
     };
     // Stays for the connection's life: an 'error' without a listener would crash the process.
     ssh.on('error', fail);
@@ -139,7 +140,13 @@ export class SftpSession implements RemoteSession {
     });
   }
 
-  private async walk(opts: ListOptions, out: RemoteEntry[], absDir: string, relDir: string, depth: number): Promise<void> {
+  private async walk(
+    opts: ListOptions,
+    out: RemoteEntry[],
+    absDir: string,
+    relDir: string,
+    depth: number,
+  ): Promise<void> {
     const items = await call<FileEntryWithStats[]>((cb) => this.conn.sftp.readdir(absDir, cb));
     items.sort((a, b) => (a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : 0));
     const subdirs: string[] = [];
@@ -221,8 +228,10 @@ export class SftpSession implements RemoteSession {
     opts: DownloadOptions,
   ): Promise<void> {
     const input = this.conn.sftp.createReadStream(remotePath, { start: startAt, highWaterMark: 64 * 1024 });
-    // Positional writes from the resume offset, never appends (see src/ftp/download.ts); the caller closes the handle.
-    const out = part.createWriteStream({ start: startAt, autoClose: false });
+    // Positional writes from the resume offset, never appends (see src/ftp/download.ts). The stream closes the handle
+    // (with autoClose off, a stream keeps a reference that makes FileHandle.close() wait forever).
+    const out = part.createWriteStream({ start: startAt });
+    const closed = new Promise<void>((resolve) => out.once('close', resolve));
     let done = startAt;
     let lastReport = 0;
     const progress = new Transform({
@@ -245,6 +254,8 @@ export class SftpSession implements RemoteSession {
       await pipeline(input, progress, out, ...(opts.signal ? [{ signal: opts.signal }] : []));
     } finally {
       opts.signal?.removeEventListener('abort', abort);
+      if (!out.destroyed) out.destroy();
+      await closed; // the size check must see every byte on disk
     }
     opts.onProgress?.(done);
   }
@@ -377,7 +388,11 @@ export class SftpClient implements RemoteClient {
   }
 
   withSession<T>(fn: (session: RemoteSession) => Promise<T>, signal?: AbortSignal): Promise<T> {
-    return this.pool.with((conn) => fn(new SftpSession(conn)), (err) => this.cleanError(err), signal);
+    return this.pool.with(
+      (conn) => fn(new SftpSession(conn)),
+      (err) => this.cleanError(err),
+      signal,
+    );
   }
 
   close(): Promise<void> {

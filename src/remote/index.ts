@@ -50,3 +50,4 @@ export class RemoteClients {
     await Promise.all(clients.map((client) => client.close()));
   }
 }
+export { remoteEndpointOf } from './endpoint';

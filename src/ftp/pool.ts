@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Client } from 'basic-ftp';
 import { describeEndpoint, endpointKey, redactSecret, toAccessOptions, type FtpEndpoint } from './connection-options';
-import { classifyFtpError, FtpTransientError } from './errors';
+import { classifyFtpError, classifyTlsError, FtpTransientError } from './errors';
 
 export interface FtpPoolOptions {
   /** Logged-in clients this process may hold for the endpoint (servers cap connections per user). */
@@ -130,7 +130,8 @@ export class FtpPool {
       client.close();
       this.open -= 1;
       this.serveNextWaiter();
-      throw err;
+      // A certificate that does not verify is named with the server it came from, typed (not by message text).
+      throw classifyTlsError(err, `${this.endpoint.host}:${this.endpoint.port}`);
     }
   }
 

@@ -1,4 +1,4 @@
-import Redis from 'ioredis';
+import Redis, { type Cluster } from 'ioredis';
 import { redisPassword, type AppConfig } from '../config';
 import { log } from '../log';
 
@@ -35,4 +35,24 @@ export function routeRedisErrors(redis: Redis): void {
     if (down) log.info('redis connection is back');
     down = false;
   });
+}
+
+/**
+ * Disconnects once the client is not in the middle of (re)connecting: ioredis throws "Cannot read properties of
+ * null (reading 'once')" from a pending connect when `disconnect()` lands during it (an unhandled rejection
+ * that failed test files after their tests passed, e.g. right after a Redis restart).
+ */
+export async function closeRedis(redis: Redis | Cluster, settleMs = 2_000): Promise<void> {
+  if (redis.status === 'connecting' || redis.status === 'reconnecting' || redis.status === 'connect') {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, settleMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      redis.once('ready', done);
+      redis.once('end', done);
+    });
+  }
+  redis.disconnect();
 }

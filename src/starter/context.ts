@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type Redis from 'ioredis';
 import { getSource, loadConfig, type AppConfig, type SourceConfig } from '../config';
-import { connectRedis } from '../connections/redis';
+import { closeRedis, connectRedis } from '../connections/redis';
 import { connectClient } from '../connections/temporal';
 import { Ledger } from '../ledger';
 import { processorNames } from '../processors';
@@ -39,7 +39,7 @@ export async function withLedger<T>(config: AppConfig, fn: (ledger: Ledger, redi
   try {
     return await fn(new Ledger(redis, { prefix: config.redis.keyPrefix }), redis);
   } finally {
-    redis.disconnect();
+    await closeRedis(redis);
   }
 }
 

@@ -7,6 +7,7 @@ import { fileWorkflowResult } from './file-result';
 import { after, before } from 'node:test';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import Redis from 'ioredis';
+import { closeRedis } from '../../src/connections/redis';
 import { parseConfig, type AppConfig } from '../../src/config';
 import { Ledger, type LedgerRecord } from '../../src/ledger';
 import type { ManagedChild } from '../../src/stack/child';
@@ -99,7 +100,7 @@ export function useClusters(options: ClustersOptions): Clusters {
       () => ftp.stop(),
     );
     const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
-    stops.push(() => Promise.resolve(redis.disconnect()));
+    stops.push(() => closeRedis(redis));
     Object.assign(shared, { redisServer, ftp, redis, ledger: new Ledger(redis) });
     for (const source of options.sources) fs.mkdirSync(remoteOf(source, ''), { recursive: true });
     const clusters = options.clusters.map((clusterId) =>

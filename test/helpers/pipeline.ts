@@ -7,7 +7,9 @@ import { after, before } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import Redis from 'ioredis';
+import { closeRedis } from '../../src/connections/redis';
 import { parseConfig, type AppConfig } from '../../src/config';
+import { log, LOG_LEVEL_ENV } from '../../src/log';
 import { Ledger, type LedgerRecord, type Status } from '../../src/ledger';
 import type { ManagedChild } from '../../src/stack/child';
 import { startEmbeddedFtpServer, type EmbeddedFtpServer } from '../../src/stack/ftp-server';
@@ -96,6 +98,8 @@ export function usePipeline(options: PipelineOptions): Pipeline {
       Runtime.install({ logger: new DefaultLogger('ERROR') });
       runtimeInstalled = true;
     }
+    // In-process workers log to this process: keep the test report readable (worker processes log to files).
+    if (process.env[LOG_LEVEL_ENV] === undefined) log.level = 'warn';
     const [temporal, redisServer, ftp] = await Promise.all([
       startTemporalDevServer({ dataDir: path.join(dataDir, 'temporal'), headless: !options.webUi }),
       startRedisServer(path.join(dataDir, 'redis')),
@@ -127,7 +131,7 @@ export function usePipeline(options: PipelineOptions): Pipeline {
     const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
     redis.on('error', () => undefined); // Redis restarts are part of some tests; commands report the error
     stops.push(
-      () => Promise.resolve(redis.disconnect()),
+      () => closeRedis(redis),
       () => connection.close(),
     );
     Object.assign(pipeline, {

@@ -7,8 +7,8 @@ import { after, before } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import Redis from 'ioredis';
-import { closeRedis } from '../../src/connections/redis';
 import { parseConfig, type AppConfig } from '../../src/config';
+import { closeRedis, connectRedis } from '../../src/connections/redis';
 import { log, LOG_LEVEL_ENV } from '../../src/log';
 import { Ledger, type LedgerRecord, type Status } from '../../src/ledger';
 import type { ManagedChild } from '../../src/stack/child';
@@ -47,6 +47,12 @@ export interface PipelineOptions {
   ftpServer?: 'ftp-srv' | 'pure-ftpd';
   /** Starts the dev server with its Web UI (on a free port): `pipeline.temporal.uiUrl`. */
   webUi?: boolean;
+  /**
+   * An external Redis for the ledger (any `redis.url` form: redis+sentinel://, redis+cluster://…), started and
+   * stopped by the test; no redis-server of the pipeline's own is started and `restartRedis` is not available.
+   * Resolves to the URL once the external servers have started.
+   */
+  redisUrl?: () => Promise<string>;
 }
 
 export interface Pipeline {
@@ -102,7 +108,7 @@ export function usePipeline(options: PipelineOptions): Pipeline {
     if (process.env[LOG_LEVEL_ENV] === undefined) log.level = 'warn';
     const [temporal, redisServer, ftp] = await Promise.all([
       startTemporalDevServer({ dataDir: path.join(dataDir, 'temporal'), headless: !options.webUi }),
-      startRedisServer(path.join(dataDir, 'redis')),
+      options.redisUrl ? options.redisUrl().then(externalRedis) : startRedisServer(path.join(dataDir, 'redis')),
       pureFtpd
         ? pureFtpd.then(asEmbedded)
         : startEmbeddedFtpServer({
@@ -128,7 +134,9 @@ export function usePipeline(options: PipelineOptions): Pipeline {
     const configFile = path.join(dataDir, 'config.json');
     fs.writeFileSync(configFile, JSON.stringify(input, null, 2));
     const connection = await Connection.connect({ address: temporal.address });
-    const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
+    const config = parseConfig(input);
+    // An external Redis gets the product's own client for its topology (a Cluster for redis+cluster://).
+    const redis = options.redisUrl ? connectRedis(config, {}) : new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
     redis.on('error', () => undefined); // Redis restarts are part of some tests; commands report the error
     stops.push(
       () => closeRedis(redis),
@@ -141,7 +149,7 @@ export function usePipeline(options: PipelineOptions): Pipeline {
       client: new Client({ connection }),
       redis,
       ledger: new Ledger(redis),
-      config: parseConfig(input),
+      config,
       configFile,
     });
     for (const source of options.sources) {
@@ -212,6 +220,7 @@ export function usePipeline(options: PipelineOptions): Pipeline {
     });
 
   pipeline.restartRedis = async (downMs = 0) => {
+    if (options.redisUrl) throw new Error('restartRedis: the pipeline runs on an external Redis');
     const { port } = pipeline.redisServer;
     await pipeline.redisServer.stop();
     await sleep(downMs);
@@ -245,6 +254,11 @@ export function usePipeline(options: PipelineOptions): Pipeline {
   };
 
   return pipeline;
+}
+
+/** A Redis the test runs itself, seen through the pipeline's `redisServer` (stopping it is the test's job). */
+function externalRedis(url: string): RedisServer {
+  return { url, port: 0, stop: () => Promise.resolve() };
 }
 
 /** pure-ftpd seen through the pipeline's `ftp` (its own `after` hook stops it). */

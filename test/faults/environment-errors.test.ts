@@ -12,7 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { defaultPayloadConverter, WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError } from '@temporalio/client';
 import { accountSource, sha256 } from '../helpers/faults';
 import { spawnPoolWorker, waitUntil } from '../helpers/fault-run';
 import { PASSWORD, PASSWORD_ENV, usePipeline } from '../helpers/pipeline';

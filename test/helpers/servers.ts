@@ -17,7 +17,7 @@ export function tempDir(prefix = 'ftp-ingest-test-'): string {
  * A temp dir that its owner removes (`after` hooks run in the order they were registered: one registered by
  * `tempDir` at load time would remove the servers' data and the workers' logs before they are stopped).
  */
-export function ownedTempDir(prefix: string): { dir: string; remove(): void } {
+export function ownedTempDir(prefix: string): { dir: string; remove: () => void } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }

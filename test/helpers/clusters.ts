@@ -18,8 +18,8 @@ import { spawnWorkerProcess, writeWorkflowBundle, WORKFLOW_BUNDLE_ENV } from '..
 import { ledgerRows } from '../../src/starter/commands/status';
 import { deletePollSchedule, upsertPollSchedule } from '../../src/starter/schedules';
 import type { FileWorkflowResult } from '../../src/shared/types';
-import { configInput, PASSWORD, PASSWORD_ENV, type TestSource } from './pipeline';
-import { tempDir } from './servers';
+import { allStarted, configInput, PASSWORD, PASSWORD_ENV, type TestSource } from './pipeline';
+import { ownedTempDir } from './servers';
 
 export interface ClustersOptions {
   /** The clusterIds, one cluster each. */
@@ -83,7 +83,8 @@ export interface Clusters {
 
 /** Call at the top level of a test file. Every server and worker is stopped after the file's tests. */
 export function useClusters(options: ClustersOptions): Clusters {
-  const dataDir = tempDir('ftp-ingest-clusters-');
+  // Removed last, once every server and worker is stopped.
+  const { dir: dataDir, remove: removeDataDir } = ownedTempDir('ftp-ingest-clusters-');
   const shared = { dataDir } as Clusters;
   const stops: (() => Promise<void>)[] = [];
   let bundle: Promise<string> | undefined;
@@ -91,7 +92,7 @@ export function useClusters(options: ClustersOptions): Clusters {
     (bundle ??= writeWorkflowBundle(path.join(dataDir, 'workflow-bundle.js')));
 
   before(async () => {
-    const [redisServer, ftp] = await Promise.all([
+    const [redisServer, ftp] = await allStarted([
       startRedisServer(path.join(dataDir, 'redis')),
       startEmbeddedFtpServer({ root: path.join(dataDir, 'ftp-root'), password: PASSWORD }),
     ]);
@@ -114,6 +115,7 @@ export function useClusters(options: ClustersOptions): Clusters {
 
   after(async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    removeDataDir();
   });
 
   const remoteOf = (source: TestSource, name: string): string =>

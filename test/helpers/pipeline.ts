@@ -22,7 +22,7 @@ import type { PollSummary } from '../../src/shared/types';
 import { fileWorkflowResult } from './file-result';
 import { publishedFile } from './published';
 import { testPureFtpd, type PureFtpdServer } from './pure-ftpd';
-import { tempDir } from './servers';
+import { ownedTempDir } from './servers';
 
 export const PASSWORD_ENV = 'FTP_INGEST_TEST_PASSWORD';
 /** The FTP password of the tests: the secrets scenario looks for it in histories and logs. */
@@ -91,7 +91,8 @@ let runtimeInstalled = false;
 
 /** Call at the top level of a test file. Every server is stopped after the file's tests, pass or fail. */
 export function usePipeline(options: PipelineOptions): Pipeline {
-  const dataDir = tempDir('ftp-ingest-pipeline-');
+  // Removed last, once every server and worker is stopped.
+  const { dir: dataDir, remove: removeDataDir } = ownedTempDir('ftp-ingest-pipeline-');
   const pipeline = { dataDir, password: PASSWORD } as Pipeline;
   const stops: (() => Promise<void>)[] = [];
   let workerConnection: NativeConnection | undefined;
@@ -106,7 +107,7 @@ export function usePipeline(options: PipelineOptions): Pipeline {
     }
     // In-process workers log to this process: keep the test report readable (worker processes log to files).
     if (process.env[LOG_LEVEL_ENV] === undefined) log.level = 'warn';
-    const [temporal, redisServer, ftp] = await Promise.all([
+    const [temporal, redisServer, ftp] = await allStarted([
       startTemporalDevServer({ dataDir: path.join(dataDir, 'temporal'), headless: !options.webUi }),
       options.redisUrl ? options.redisUrl().then(externalRedis) : startRedisServer(path.join(dataDir, 'redis')),
       pureFtpd
@@ -162,7 +163,9 @@ export function usePipeline(options: PipelineOptions): Pipeline {
   after(async () => {
     // Workers and clients first, servers last.
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
-    await workerConnection?.close();
+    // The server is gone by now: a close that fails must not fail the file after its tests passed.
+    await workerConnection?.close().catch(() => undefined);
+    removeDataDir();
   });
 
   pipeline.remote = (sourceId, name) => path.join(pipeline.ftp.root, remoteDirOf(options, sourceId), name);
@@ -259,6 +262,22 @@ export function usePipeline(options: PipelineOptions): Pipeline {
 /** A Redis the test runs itself, seen through the pipeline's `redisServer` (stopping it is the test's job). */
 function externalRedis(url: string): RedisServer {
   return { url, port: 0, stop: () => Promise.resolve() };
+}
+
+/**
+ * Like Promise.all for servers being started: when one fails, the others that did start are stopped (they are
+ * not yet in the file's teardown), then the first failure is thrown.
+ */
+export async function allStarted<T extends { stop(): Promise<void> }[]>(starting: {
+  [K in keyof T]: Promise<T[K]>;
+}): Promise<T> {
+  const settled = await Promise.allSettled(starting as Promise<T[number]>[]);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    for (const s of settled) if (s.status === 'fulfilled') await s.value.stop().catch(() => undefined);
+    throw failed.reason;
+  }
+  return settled.map((s) => (s as PromiseFulfilledResult<T[number]>).value) as T;
 }
 
 /** pure-ftpd seen through the pipeline's `ftp` (its own `after` hook stops it). */

@@ -7,10 +7,11 @@ const FTP_PORT = 21;
 const IMPLICIT_FTPS_PORT = 990;
 
 /** `baseDir` anchors relative local paths: the config file's directory, or the working directory. */
-export function buildConfig(parsed: ParsedConfig, baseDir: string): AppConfig {
+export function buildConfig(parsed: ParsedConfig, baseDir: string, pluginFiles: readonly string[] = []): AppConfig {
   const { temporal, redis, worker } = parsed;
   const config: AppConfig = {
     clusterId: parsed.clusterId,
+    plugins: [...pluginFiles],
     temporal: { ...temporal, ...localFile('apiKeyFile', temporal.apiKeyFile, baseDir) },
     redis: { ...redis, ...localFile('passwordFile', redis.passwordFile, baseDir) },
     workDir: path.resolve(baseDir, parsed.workDir),

@@ -5,13 +5,14 @@ import type { AppConfig } from '../config';
 import { createActivities } from '../activities';
 import { FtpPools } from '../ftp/pool';
 import { Ledger } from '../ledger';
+import { workerPlugins } from '../plugins/worker';
 
 export interface IngestWorkerOptions {
   config: AppConfig;
   connection: NativeConnection;
   redis: Redis;
   env?: NodeJS.ProcessEnv;
-  /** A prebuilt workflow bundle (faster start); bundled from src/workflows when absent. */
+  /** A prebuilt workflow bundle (faster start; with the config's plugins' workflows); bundled when absent. */
   workflowBundle?: { codePath: string };
 }
 
@@ -33,13 +34,16 @@ export function hostTaskQueue(config: AppConfig): string {
 export async function createIngestWorker(options: IngestWorkerOptions): Promise<IngestWorker> {
   const { config, connection } = options;
   const ftp = new FtpPools();
-  const activities = createActivities({
+  const own = createActivities({
     config,
     ledger: new Ledger(options.redis, { prefix: config.redis.keyPrefix }),
     ftp,
     hostTaskQueue: hostTaskQueue(config),
     env: options.env,
   });
+  // Plugins (config `plugins`): their processors are registered, their activities run beside ours.
+  const plugins = workerPlugins(config);
+  const activities = { ...own, ...plugins.activities(config, Object.keys(own)) };
   const common = {
     connection,
     namespace: config.temporal.namespace,
@@ -49,7 +53,7 @@ export async function createIngestWorker(options: IngestWorkerOptions): Promise<
   };
   const workflowCode = options.workflowBundle
     ? { workflowBundle: options.workflowBundle }
-    : { workflowsPath: require.resolve('../workflows') };
+    : await plugins.workflowCode();
   const workers = [
     await Worker.create({
       ...common,
@@ -58,7 +62,11 @@ export async function createIngestWorker(options: IngestWorkerOptions): Promise<
       maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
     }),
   ];
-  if (!config.sharedWorkDir) workers.push(await Worker.create({ ...common, taskQueue: hostTaskQueue(config) }));
+  if (!config.sharedWorkDir) {
+    // A plugin's workflow processor runs on the host that holds the local copy: its queue runs workflows too.
+    const hostWorkflows = plugins.hasWorkflows ? workflowCode : {};
+    workers.push(await Worker.create({ ...common, ...hostWorkflows, taskQueue: hostTaskQueue(config) }));
+  }
   return {
     async run() {
       try {

@@ -31,6 +31,9 @@ export interface LoadedPlugins {
   readonly problems: readonly PluginProblem[];
 }
 
+/** Loads module files by absolute path (plugins, their workflows modules, the product's workflows). */
+const requireModule = createRequire(__filename);
+
 const NOT_A_PLUGIN =
   'export definePlugin({ processors, activities, workflowsPath, workflows }) as the default export or module.exports';
 
@@ -89,7 +92,7 @@ export function loadPlugins(specs: readonly unknown[], baseDir: string, taken: r
 /** Loads plugins from module files resolved earlier (a worker loads the files its validated config names). */
 export function loadPluginFiles(files: readonly string[]): LoadedPlugin[] {
   return files.map((file) => {
-    const definition = pluginExport(require(file) as unknown);
+    const definition = pluginExport(requireModule(file) as unknown);
     if (!isPlugin(definition)) throw new Error(`${file} is not a plugin: ${NOT_A_PLUGIN}`);
     return { spec: file, file, name: definition.name ?? file, definition };
   });
@@ -106,16 +109,16 @@ function workflowProblems(definition: PluginDefinition, name: string, owners: Ma
   }
   let exported: Record<string, unknown>;
   try {
-    exported = require(workflowsPath) as Record<string, unknown>;
+    exported = requireModule(workflowsPath) as Record<string, unknown>;
   } catch (err) {
     return [`workflows module failed to load: ${firstLine(err)}`];
   }
-  if (owners.size === 0) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the product's workflow names, lazily
-    for (const own of Object.keys(require('../workflows') as object)) owners.set(own, 'ftp-ingest');
+  if (!owners.has('fileWorkflow')) {
+    // The product's own workflow names, loaded only when a plugin adds workflows.
+    for (const own of Object.keys(requireModule('../workflows') as object)) owners.set(own, 'ftp-ingest');
   }
   const problems: string[] = [];
-  for (const [workflow, fn] of Object.entries(workflows) as [string, AnyWorkflowProcessor][]) {
+  for (const [workflow, fn] of Object.entries<AnyWorkflowProcessor>(workflows)) {
     if (exported[workflow] !== fn) {
       problems.push(`workflow "${workflow}" is not exported under that name by its workflows module`);
     }

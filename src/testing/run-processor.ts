@@ -14,8 +14,9 @@ export interface RunProcessorOptions {
   /** A checkpoint from an earlier run (see `killAfterCheckpoints`): the processor resumes from it. */
   checkpoint?: unknown;
   /**
-   * Simulates a worker killed right after the processor saved this many checkpoints: its signal is aborted and
-   * the run ends `killed`, with the last checkpoint (what a worker that takes over would get).
+   * Simulates a worker killed right after the processor saved this many checkpoints: its signal is aborted, the
+   * run is awaited until it stops, and it ends `killed`, with the last checkpoint (what a worker that takes over
+   * would get). The processor must stop on its signal.
    */
   killAfterCheckpoints?: number;
 }
@@ -70,8 +71,11 @@ export async function runProcessor<Result extends object>(
       if (outcome.checkpoints.length === run.killAfterCheckpoints) controller.abort(new Error('killed (test)'));
     },
   });
-  running.catch(() => undefined); // after a kill, whatever the abandoned run does is not the test's business
   const first = await Promise.race([running, killed]);
-  if (first === 'killed') return { ...outcome, killed: true };
+  if (first === 'killed') {
+    // A killed worker does nothing more: wait until the aborted run has stopped before anyone resumes it.
+    await running.catch(() => undefined);
+    return { ...outcome, killed: true };
+  }
   return { ...outcome, result: first as Result };
 }

@@ -80,15 +80,11 @@ test('plugins resolve from the config file: paths and packages; sources use thei
   assert.deepEqual(config.sources[0]?.processor, { name: 'row-count', options: {} });
   assert.deepEqual(config.sources[1]?.processor, { name: 'review', workflow: 'review', options: { outDir: '/x' } });
   const deps = { config } as ActivityDeps;
-  assert.deepEqual(filePlanOf(deps, config.sources[1]!).processorWorkflow, {
+  assert.deepEqual(filePlanOf(deps, config.sources[1]).processorWorkflow, {
     name: 'review',
     options: { outDir: '/x' },
   });
-  assert.equal(
-    filePlanOf(deps, config.sources[0]!).processorWorkflow,
-    undefined,
-    'plans without one stay as they were',
-  );
+  assert.equal(filePlanOf(deps, config.sources[0]).processorWorkflow, undefined, 'plans without one stay as they were');
 
   const plugins = workerPlugins(config);
   assert.equal(typeof getProcessor('row-count'), 'function', 'the worker registers plugin processors');

@@ -4,7 +4,6 @@ import {
   executeChild,
   ParentClosePolicy,
   TimeoutFailure,
-  workflowInfo,
 } from '@temporalio/workflow';
 import { idempotencyKeyOf, processorWorkflowId } from '../shared/ids';
 import {
@@ -46,7 +45,8 @@ export async function runWorkflowProcessor(
   let result: unknown;
   try {
     result = await executeChild(name, {
-      workflowId: processorWorkflowId(workflowInfo().workflowId),
+      // From the claim (the file workflow's own id), so a replay under another id still issues the same command.
+      workflowId: processorWorkflowId(file.workflowId),
       taskQueue,
       args: [input],
       parentClosePolicy: ParentClosePolicy.TERMINATE,

@@ -1,7 +1,7 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { pollWorkflow } from '../../workflows';
-import { FTP_SOURCE } from '../../shared/search-attributes';
+import { FTP_KIND, FTP_SOURCE } from '../../shared/search-attributes';
 import { configFrom, printJson, selectSources, withClient, type GlobalOptions } from '../context';
 
 export function registerPollCommand(program: Command): void {
@@ -18,7 +18,10 @@ export function registerPollCommand(program: Command): void {
               taskQueue: config.temporal.taskQueue,
               workflowId: `ftp-poll/${source.id}/manual-${new Date().toISOString()}`,
               args: [{ sourceId: source.id }],
-              typedSearchAttributes: [{ key: FTP_SOURCE, value: source.id }],
+              typedSearchAttributes: [
+                { key: FTP_KIND, value: 'poll' },
+                { key: FTP_SOURCE, value: source.id },
+              ],
             });
             printJson(summary);
           } catch (err) {

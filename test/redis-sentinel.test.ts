@@ -7,6 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import Redis from 'ioredis';
 import { connectLedgerRedis } from '../src/connections/redis';
+import { Ledger, LedgerReplicationError, type ClaimBatchOptions } from '../src/ledger';
+import { fileWorkflowIdBase } from '../src/shared/ids';
 import type { RedisClient } from '../src/ledger/scripts';
 import { runLedgerRace } from './helpers/ledger-race';
 import { usePipeline } from './helpers/pipeline';
@@ -14,6 +16,16 @@ import { useSentinelGroup } from './helpers/redis-cluster';
 import { runPipelineThroughFailover } from './helpers/topology-pipeline';
 
 const group = useSentinelGroup();
+const guardClaim: ClaimBatchOptions = {
+  clusterId: 'A',
+  pollRun: 'run',
+  leaseMs: 60_000,
+  maxTries: 3,
+  maxAcceptPerPoll: 10,
+  maxInFlight: 10,
+  versionPolicy: 'reprocess',
+  attemptLabelBase: fileWorkflowIdBase,
+};
 const pipeline = usePipeline({
   redisUrl: () => group.start(),
   sources: [{ id: 'ingest', processor: { name: 'delay', options: { steps: 4, stepMs: 250 } } }],
@@ -29,6 +41,19 @@ describe('Redis Sentinel', () => {
     await direct.connect();
     assert.equal(await direct.get('probe'), '1', 'the write reached the master');
     direct.disconnect();
+  });
+
+  test('with a replication guard a write counts once the replica has it', async () => {
+    const ledger = new Ledger(pipeline.redis, { prefix: 'guarded', replication: { replicas: 1, timeoutMs: 2_000 } });
+    const { claims } = await ledger.claimBatch('guard', [{ path: 'a', mtimeMs: 1, size: 1 }], guardClaim);
+    const committed = await ledger.commit('guard', 'a', claims[0]?.token ?? 0);
+    assert.ok(committed.ok, 'the replica confirmed both writes (WAIT 1)');
+    const demanding = new Ledger(pipeline.redis, { prefix: 'guarded', replication: { replicas: 2, timeoutMs: 200 } });
+    await assert.rejects(
+      demanding.claimBatch('guard', [{ path: 'b', mtimeMs: 1, size: 1 }], guardClaim),
+      LedgerReplicationError,
+      'one replica cannot confirm two: the write is not counted, its caller retries',
+    );
   });
 
   test('pipeline: the master killed while files are in flight; every file DONE once', async (t) => {

@@ -18,6 +18,9 @@ import { renewRunningClaims } from './running-claims';
 import { sweepDue } from './sweep-due';
 import { isTransient } from './transient';
 
+/** Runs of a poll's listing while its server is away before the poll fails. */
+const LISTING_ATTEMPTS = 3;
+
 /**
  * Lists a source, filters the listing, and claims what is left in one ledger call; then sweeps the source's
  * due records (vanished files, remote actions a lost cluster still owed). Returns only the claimed files (at
@@ -100,7 +103,10 @@ async function pollFailure(deps: ActivityDeps, source: SourceConfig, err: unknow
   const where = `${source.user}@${source.host}:${source.port}${source.remoteDir}`;
   const message = `source ${source.id}: cannot list ${where}: ${err.message}`;
   await deps.ledger.recordPoll(source.id, { ok: false, error: message }).catch(() => undefined);
-  if (err instanceof FtpTransientError) return ApplicationFailure.retryable(message, ErrorTypes.sourceUnavailable);
+  // A server away is tried a few times (it may be a blip); then the poll fails with the reason, and the next
+  // scheduled poll tries again. A killed worker is not an error here: its retries are Temporal's.
+  const tryAgain = err instanceof FtpTransientError && Context.current().info.attempt < LISTING_ATTEMPTS;
+  if (tryAgain) return ApplicationFailure.retryable(message, ErrorTypes.sourceUnavailable);
   return ApplicationFailure.nonRetryable(message, ErrorTypes.sourceUnavailable);
 }
 

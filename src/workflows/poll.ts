@@ -13,12 +13,14 @@ import { FTP_KIND, FTP_PATH, FTP_SOURCE, FTP_STAGE } from '../shared/search-attr
 import type { ClaimedFile, FilePlan, PollSummary, PollWorkflowInput } from '../shared/types';
 
 // listAndClaim heartbeats every 2 s: a poll on a killed worker moves on within 10 s (the schedule skips new
-// polls of the source while one is open). A few tries at most: a poll that cannot list (server away, bad login)
-// fails in bounded time with its reason, and the next scheduled poll tries again.
+// polls of the source while one is open). A poll that cannot list fails in bounded time with its reason (the
+// activity gives up after a few tries of a server that is away, at once on a refused login); a worker killed
+// under it is retried, within a backstop of 10 minutes.
 const { listAndClaim } = proxyActivities<PollActivities>({
   startToCloseTimeout: '10m',
+  scheduleToCloseTimeout: '10m',
   heartbeatTimeout: '10s',
-  retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 4 },
+  retry: { initialInterval: '1s', maximumInterval: '10s' },
 });
 
 /**

@@ -3,3 +3,4 @@ export { Ledger, type LedgerOptions } from './ledger';
 export { DEFAULT_PREFIX, sourceKeys, type SourceKeys } from './keys';
 export type { RedisClient } from './scripts';
 export * from './types';
+export { byPath, ledgerRows, ledgerRowsWhere, pathMatcher, type RowFilter } from './rows';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, test } from 'node:test';
 import { startRedisServer } from '../../src/stack/redis';
-import { ledgerRows } from '../../src/starter/commands/status';
+import { ledgerRows } from '../../src/ledger';
 import { accountSource, scaled } from '../helpers/faults';
 import {
   finished,

@@ -16,7 +16,7 @@ export interface GlobalOptions {
 }
 
 /** How long a command waits for a server before it gives up (env FTP_INGEST_CONNECT_TIMEOUT_MS). */
-export const CONNECT_TIMEOUT_MS = Number(process.env.FTP_INGEST_CONNECT_TIMEOUT_MS ?? '') || 4_000;
+export const CONNECT_TIMEOUT_MS = Number(process.env.FTP_INGEST_CONNECT_TIMEOUT_MS ?? '') || 3_000;
 
 /**
  * The config named by `--config` (or FTP_INGEST_CONFIG, or the built-in demo defaults), with processor names

@@ -294,23 +294,25 @@ describe('ftp-ingest CLI', () => {
     assert.equal(again.attempt, 2);
   });
 
-  test('backfill: dry run changes nothing and says why; the real run claims in rounds and starts workflows', async () => {
-    for (const name of ['day1/x1.csv', 'day1/x2.csv', 'day1/x3.csv', 'day2/y1.csv', '.hidden.csv']) {
-      pipeline.putRemote('cli-bf', name, `${name}\n`);
-    }
-    // One file already DONE, by a regular poll.
-    pipeline.putRemote('cli-bf', 'day1/x0.csv', 'x0\n');
-    // Only x0 is listed by this poll: the others get their turn through the backfill.
-    const early = pipeline.config.sources.find((s) => s.id === 'cli-bf')!;
-    assert.ok(early.recursive);
-    await ok('backfill', '-s', 'cli-bf', '--path', 'day1/x0.csv');
-    await pipeline.waitForStatus('cli-bf', 'day1/x0.csv', ['DONE']);
+  // The files of the backfill tests, one of them DONE already (taken alone by a first backfill).
+  let backfillFiles: Promise<void> | undefined;
+  const setUpBackfillFiles = (): Promise<void> =>
+    (backfillFiles ??= (async () => {
+      for (const name of ['day1/x1.csv', 'day1/x2.csv', 'day1/x3.csv', 'day2/y1.csv', '.hidden.csv', 'day1/x0.csv']) {
+        pipeline.putRemote('cli-bf', name, `${name}\n`);
+      }
+      await ok('backfill', '-s', 'cli-bf', '--path', 'day1/x0.csv');
+      await pipeline.waitForStatus('cli-bf', 'day1/x0.csv', ['DONE']);
+    })());
 
+  test('backfill --dry-run changes nothing (byte-identical ledger) and says why for each file', async () => {
+    await setUpBackfillFiles();
     const before = await ledgerDump();
     const dry = await cli('backfill', '-s', 'cli-bf', '--dir', 'day1', '--dry-run');
     assert.equal(dry.code, 0, dry.stderr);
     assert.deepEqual(await ledgerDump(), before, 'the dry run left the ledger byte-identical');
     assert.match(dry.stdout, /claim\s+day1\/x1\.csv/);
+    assert.match(dry.stdout, /later\s+day1\/x3\.csv/, 'maxAcceptPerPoll 2: the third file comes in a later round');
     assert.match(dry.stdout, /skip\s+day1\/x0\.csv\s.*already DONE/);
     assert.doesNotMatch(dry.stdout, /day2\//);
     assert.match(dry.stdout, /Nothing was changed/);
@@ -321,21 +323,20 @@ describe('ftp-ingest CLI', () => {
     const decisionOf = (p: string): string | undefined => dryAll.files.find((f) => f.path === p)?.decision;
     assert.equal(decisionOf('.hidden.csv'), 'filtered');
     assert.equal(decisionOf('day1/x0.csv'), 'reprocess');
+    assert.equal(decisionOf('day2/y1.csv'), 'claim');
     assert.deepEqual(await ledgerDump(), before, 'the dry run left the ledger byte-identical');
+  });
 
-    // A glob that matches nothing is a named failure.
-    const none = await cli('backfill', '-s', 'cli-bf', '--path', 'day9/*', '--dry-run');
+  test('backfill for real: a glob that matches nothing fails; rounds of maxAcceptPerPoll; --reprocess', async () => {
+    await setUpBackfillFiles();
+    const none = await cli('backfill', '-s', 'cli-bf', '--path', 'day9/*');
     assert.equal(none.code, 1);
     assert.match(none.stdout, /FAILED day9\/\*: no listed file matches/);
 
-    // For real: day1 with --reprocess, in rounds of maxAcceptPerPoll (2).
-    const real = json<{
-      claimed: number;
-      started: number;
-      rounds: number;
-      run: string;
-      files: { path: string; decision: string }[];
-    }>(await ok('backfill', '-s', 'cli-bf', '--dir', 'day1', '--reprocess', '--json'));
+    // day1 with --reprocess, in rounds of maxAcceptPerPoll (2).
+    const real = json<{ claimed: number; started: number; rounds: number }>(
+      await ok('backfill', '-s', 'cli-bf', '--dir', 'day1', '--reprocess', '--json'),
+    );
     assert.deepEqual([real.claimed, real.started], [4, 4]);
     assert.ok(real.rounds >= 2, `rounds ${real.rounds}`);
     for (const name of ['day1/x0.csv', 'day1/x1.csv', 'day1/x2.csv', 'day1/x3.csv']) {
@@ -344,7 +345,7 @@ describe('ftp-ingest CLI', () => {
     }
     assert.equal((await pipeline.ledger.get('cli-bf', 'day1/x0.csv'))?.attempt, 2);
     assert.equal(await pipeline.ledger.get('cli-bf', 'day2/y1.csv'), undefined, 'outside the selection');
-    // Again: everything is DONE now, nothing to claim.
+    // Again: everything of day1 is DONE now, nothing to claim.
     const repeat = await ok('backfill', '-s', 'cli-bf', '--dir', 'day1');
     assert.match(repeat, /claimed 0, started 0/);
   });

@@ -86,6 +86,10 @@ async function ledgerDump(): Promise<Map<string, string>> {
   return dump;
 }
 
+// One worker for the tests that need one (started by the first of them).
+let workerStarted: Promise<unknown> | undefined;
+const startWorker = (): Promise<unknown> => (workerStarted ??= pipeline.startWorker());
+
 async function terminateRunning(): Promise<void> {
   for await (const run of pipeline.client.workflow.list({ query: 'ExecutionStatus = "Running"' })) {
     await pipeline.client.workflow
@@ -210,7 +214,7 @@ describe('ftp-ingest CLI', () => {
   });
 
   test('poll, files, status, inspect, dead-letters, retry and reprocess', async () => {
-    await pipeline.startWorker();
+    await startWorker();
     pipeline.putRemote('cli', 'a.csv', 'a\n');
     pipeline.putRemote('cli', 'b.csv', 'b\n');
     pipeline.putRemote('cli-bad', 'b.csv', 'b\n');
@@ -298,6 +302,7 @@ describe('ftp-ingest CLI', () => {
   let backfillFiles: Promise<void> | undefined;
   const setUpBackfillFiles = (): Promise<void> =>
     (backfillFiles ??= (async () => {
+      await startWorker();
       for (const name of ['day1/x1.csv', 'day1/x2.csv', 'day1/x3.csv', 'day2/y1.csv', '.hidden.csv', 'day1/x0.csv']) {
         pipeline.putRemote('cli-bf', name, `${name}\n`);
       }

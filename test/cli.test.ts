@@ -16,6 +16,7 @@ const pipeline = usePipeline({
     { id: 'cli' },
     { id: 'cli-bad', processor: { name: 'command', options: { command: ['false'] } }, maxTries: 1 },
     { id: 'cli-bf', recursive: true, maxAcceptPerPoll: 2 },
+    { id: 'cli-slow', processor: { name: 'delay', options: { steps: 20, stepMs: 500 } } },
     // Error cases: nothing listens on port 1; a wrong password; a remote dir that is not there.
     { id: 'cli-noport', port: 1 },
     { id: 'cli-badpw', passwordEnv: WRONG_PASSWORD_ENV },
@@ -44,6 +45,7 @@ function cliWith(
       { env: { ...process.env, [PASSWORD_ENV]: PASSWORD, [WRONG_PASSWORD_ENV]: 'not-the-password', ...env } },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        if (process.env.CLI_TEST_SAMPLES) fs.appendFileSync(process.env.CLI_TEST_SAMPLES, `$ ftp-ingest ${args.join(' ')}  → exit ${code}\n${stdout}${stderr}\n`);
         resolve({ code, stdout, stderr, ms: Date.now() - started });
       },
     );
@@ -296,6 +298,25 @@ describe('ftp-ingest CLI', () => {
     await ok('poll', '-s', 'cli');
     const again = await pipeline.waitForStatus('cli', 'a.csv', ['DONE']);
     assert.equal(again.attempt, 2);
+  });
+
+  test('inspect an in-flight file: its running workflow, the pending activity, the lease', async () => {
+    await startWorker();
+    pipeline.putRemote('cli-slow', 'slow.csv', 'slow\n');
+    await ok('poll', '-s', 'cli-slow');
+    await pipeline.waitForStatus('cli-slow', 'slow.csv', ['IN_PROGRESS']);
+    let story = '';
+    for (let i = 0; i < 50 && !/processFile running/.test(story); i++) {
+      story = await ok('inspect', 'cli-slow', 'slow.csv');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.match(story, /status\s+IN_PROGRESS/);
+    assert.match(story, /lease\s+until \d{4}-\d{2}-\d{2} .* \(in \d+s\)/);
+    assert.match(story, /next\s+processFile running \(attempt 1\)/);
+    assert.match(story, /ftp\/cli-slow\/slow\.csv@\d+-5#1\s+RUNNING\s+process/);
+    assert.match(story, /pending processFile: started, attempt 1/);
+    const inFlight = await ok('files', '-s', 'cli-slow', '--status', 'in_progress');
+    assert.match(inFlight, /IN_PROGRESS\s+1\s+slow\.csv.*in progress on test, lease in \d+s/);
   });
 
   // The files of the backfill tests, one of them DONE already (taken alone by a first backfill).

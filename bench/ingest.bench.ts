@@ -10,6 +10,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import Redis from 'ioredis';
 import { parseConfig } from '../src/config';
 import { Ledger } from '../src/ledger';
+import { fileWorkflowIdBase } from '../src/shared/ids';
 import { startEmbeddedStack, type EmbeddedStack } from '../src/stack/embedded';
 import { writeWorkflowBundle } from '../src/stack/worker-process';
 import { createIngestWorker } from '../src/worker/create-worker';
@@ -34,7 +35,14 @@ interface Measurement {
 async function benchLedger(redis: Redis): Promise<Measurement> {
   const ledger = new Ledger(redis, { prefix: 'bench' });
   const candidates = Array.from({ length: CANDIDATES }, (_, i) => ({ path: `f-${i}.csv`, mtimeMs: 1_000, size: i }));
-  const options = { clusterId: 'bench', leaseMs: 60_000, maxTries: 3, maxAcceptPerPoll: 1_000, maxInFlight: 1e9 };
+  const options = {
+    clusterId: 'bench',
+    leaseMs: 60_000,
+    maxTries: 3,
+    maxAcceptPerPoll: 1_000,
+    maxInFlight: 1e9,
+    attemptLabelBase: fileWorkflowIdBase,
+  };
   const rounds = 20;
   const started = performance.now();
   for (let round = 0; round < rounds; round++) {

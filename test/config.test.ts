@@ -104,6 +104,7 @@ test('a source gets a default for every setting', () => {
     includeHidden: false,
     minFileAgeMs: 0,
     requireStableSize: true,
+    stableTimeMs: 30_000,
     readyMarker: null,
     order: 'none',
     versionPolicy: 'reprocess',
@@ -112,6 +113,9 @@ test('a source gets a default for every setting', () => {
     maxInFlight: 1_000,
     retryTimeoutMs: 60_000,
     maxTries: 3,
+    processTimeoutMs: 3_600_000,
+    maxCrashes: 5,
+    vanishAfterMs: 600_000,
     maxConnections: 4,
     heartbeatTimeoutMs: 20_000,
     activityMaxIntervalMs: 10_000,
@@ -310,6 +314,32 @@ test('rename-to-dir requires dir', () => {
 test('a bad regular expression names the setting', () => {
   const err = configError(() => parseConfig(oneSource({ pattern: '(abc' })));
   assertIssue(err, 'sources[0].pattern', 'Unterminated group', 'given "(abc"', 'regular expression');
+});
+
+test('a pattern is checked with the flags the filters use: what passes here never throws at a poll', () => {
+  const err = configError(() => parseConfig(oneSource({ pattern: 'INV\\_\\d+' })));
+  assertIssue(err, 'sources[0].pattern', 'Invalid escape', 'regular expression');
+  assert.equal(getSource(parseConfig(oneSource({ pattern: 'INV_\\d+' })), 'orders').pattern, 'INV_\\d+');
+});
+
+test('bounds of what could wait or run forever: processTimeout, maxCrashes, vanishAfter, stableTime', () => {
+  const source = getSource(
+    parseConfig(oneSource({ processTimeout: '5m', maxCrashes: 2, vanishAfter: '2m', stableTime: '10s' })),
+    'orders',
+  );
+  assert.deepEqual(
+    [source.processTimeoutMs, source.maxCrashes, source.vanishAfterMs, source.stableTimeMs],
+    [300_000, 2, 120_000, 10_000],
+  );
+  const err = configError(() =>
+    parseConfig(oneSource({ vanishAfter: '30s', pollInterval: '20s', retryTimeout: '60s' })),
+  );
+  assertIssue(err, 'sources[0].vanishAfter', 'two poll intervals');
+  assertIssue(
+    configError(() => parseConfig(oneSource({ maxCrashes: 0 }))),
+    'sources[0].maxCrashes',
+    'out of range',
+  );
 });
 
 test('lease rule: retryTimeout must exceed heartbeatTimeout + activityMaxInterval + 5s', () => {

@@ -1,6 +1,7 @@
 // Two clusters, eight connections, the same 1,000 files claimed round after round while claims are committed,
 // released, rejected and left to expire: the ledger must never give one file to two owners or one token twice.
 import assert from 'node:assert/strict';
+import { fileWorkflowIdBase } from '../src/shared/ids';
 import { test } from 'node:test';
 import { Ledger, type Candidate, type Claim, type ClaimBatchOptions } from '../src/ledger';
 import { file, sleep, useLedgerFixture } from './helpers/ledger';
@@ -58,6 +59,7 @@ const options = (cluster: string, round: number): ClaimBatchOptions => ({
   // The connections of one cluster share the poll run: like a listing activity retried while it still runs.
   pollRun: `${cluster}-${round}`,
   versionPolicy: 'reprocess',
+  attemptLabelBase: fileWorkflowIdBase,
   ...LIMITS,
 });
 

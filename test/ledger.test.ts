@@ -1,8 +1,8 @@
 // The claim rules of DESIGN.md §4, one per test, against a real Redis: each asserts the ledger's state after.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Claim, ClaimBatchOptions } from '../src/ledger';
-import { fileVersion, fileWorkflowId } from '../src/workflows/ids';
+import type { Candidate, Claim, ClaimBatchOptions } from '../src/ledger';
+import { fileVersion, fileWorkflowId } from '../src/shared/ids';
 import { claimOptions, file, freshSource, serverNow, sleep, useLedgerFixture } from './helpers/ledger';
 
 const fx = useLedgerFixture();
@@ -531,13 +531,20 @@ describe('unsafe names and operator actions', () => {
 });
 
 describe('listing helpers', () => {
-  test('observeVersions reports a path stable once two polls in a row saw the same version', async () => {
+  test('observeVersions reports a path stable once its version has not changed for stableMs', async () => {
     const src = freshSource();
-    assert.deepEqual(await fx.ledger.observeVersions(src, [file('a', 1000, 10), file('b', 1000, 10)]), new Set());
-    const second = await fx.ledger.observeVersions(src, [file('a', 1000, 10), file('b', 1000, 20)]);
+    const stableMs = 300;
+    const observe = (files: Candidate[]) => fx.ledger.observeVersions(src, files, stableMs);
+    assert.deepEqual(await observe([file('a', 1000, 10), file('b', 1000, 10)]), new Set());
+    // Listings moments apart (two clusters) are not "two polls": the version must hold for stableMs.
+    assert.deepEqual(await observe([file('a', 1000, 10), file('b', 1000, 10)]), new Set());
+    await sleep(stableMs + 50);
+    const second = await observe([file('a', 1000, 10), file('b', 1000, 20)]);
     assert.deepEqual(second, new Set(['a']), 'b grew: still uploading');
-    assert.deepEqual(await fx.ledger.observeVersions(src, [file('b', 1000, 20)]), new Set(['b']));
-    assert.deepEqual(await fx.ledger.observeVersions(src, []), new Set());
+    assert.deepEqual(await observe([file('b', 1000, 20)]), new Set(), 'b seen at this size only just now');
+    await sleep(stableMs + 50);
+    assert.deepEqual(await observe([file('b', 1000, 20)]), new Set(['b']));
+    assert.deepEqual(await observe([]), new Set());
   });
 
   test('unfinished lists the paths that still have work to do, per version policy', async () => {

@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { LedgerRecord } from '../src/ledger';
 import { usePipeline } from './helpers/pipeline';
+import { publishedPaths } from './helpers/published';
 
 const resultOf = (record: LedgerRecord): { sha256?: string } =>
   JSON.parse(record.result ?? '{}') as { sha256?: string };
@@ -36,7 +38,7 @@ describe('pipeline on real Temporal, Redis and FTP', () => {
       assert.equal(resultOf(record).sha256, sha256(content), `ledger result of ${name}`);
       assert.equal(sha256(fs.readFileSync(pipeline.processed('files', name))), sha256(content), `processed ${name}`);
     }
-    assert.deepEqual(fs.readdirSync(pipeline.processed('files', '')).sort(), [...names].sort());
+    assert.deepEqual(publishedPaths(pipeline.processed('files', '')).sort(), [...names].sort());
     assert.deepEqual(fs.readdirSync(pipeline.config.workDir + '/files'), [], 'no leftovers in the work dir');
     assert.equal((await pipeline.ledger.counts('files')).DONE, 12);
   });
@@ -71,6 +73,9 @@ describe('pipeline on real Temporal, Redis and FTP', () => {
     assert.equal(growing.filteredOut['size-unstable'], 1);
     assert.equal(await pipeline.ledger.get('stable', 'upload.bin'), undefined);
 
+    const momentsLater = await pipeline.poll('stable');
+    assert.equal(momentsLater.claimed, 0, 'a second listing moments later is not "stable" (stableTime: 1s)');
+    await sleep(1_100);
     const stable = await pipeline.poll('stable');
     assert.equal(stable.claimed, 1);
     const record = await pipeline.waitForStatus('stable', 'upload.bin', ['DONE']);
@@ -101,6 +106,6 @@ async function pollUntilClaimed(sourceId: string) {
     if (summary.claimed > 0)
       return pipeline.waitForStatus(sourceId, 'bad.csv', ['IN_PROGRESS', 'RETRY_WAIT', 'REJECTED']);
     if (Date.now() > deadline) throw new Error('never claimed');
-    await new Promise((r) => setTimeout(r, 1_000));
+    await sleep(1_000);
   }
 }

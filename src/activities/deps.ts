@@ -2,7 +2,7 @@ import type { AppConfig, SourceConfig } from '../config';
 import { getSource, sourcePassword } from '../config';
 import type { FtpPool, FtpPools } from '../ftp/pool';
 import type { Ledger } from '../ledger';
-import type { FilePlan } from '../workflows/types';
+import type { FilePlan } from '../shared/types';
 
 /** What the activities share in one worker process: built once at worker start, never in workflow code. */
 export interface ActivityDeps {
@@ -37,6 +37,8 @@ export function filePlanOf(deps: ActivityDeps, source: SourceConfig): FilePlan {
     activityMaxIntervalMs: source.activityMaxIntervalMs,
     activityTimeoutMs: Math.max(source.retryTimeoutMs, 60 * 60_000),
     sharedWorkDir: deps.config.sharedWorkDir,
+    processTimeoutMs: source.processTimeoutMs,
+    remoteAction: source.remoteAction.type !== 'none',
   };
 }
 

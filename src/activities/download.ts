@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { FtpFileError, FtpSizeMismatchError } from '../ftp/errors';
 import { downloadToFile, finalizeDownload } from '../ftp/download';
-import type { ClaimedFile, DownloadResult } from '../workflows/types';
+import type { ClaimedFile, DownloadedFile } from '../shared/types';
 import { ftpPoolOf, remotePathOf, sourceOf, type ActivityDeps } from './deps';
 import { attemptFailed, retryOrFail } from './failures';
 import { leaseFor, withLease } from './lease-keeper';
@@ -28,19 +28,19 @@ export function partPathOf(finalPath: string): string {
  * Fetches the remote file into a part file (`partPathOf`) under the attempt's folder, resuming after the bytes a killed
  * run left there (REST), checks the size, then renames it into place. Heartbeats bytes done and renews the lease.
  */
-export async function downloadFile(deps: ActivityDeps, { file }: { file: ClaimedFile }): Promise<DownloadResult> {
+export async function downloadFile(deps: ActivityDeps, { file }: { file: ClaimedFile }): Promise<DownloadedFile> {
   const source = sourceOf(deps, file.sourceId);
   const localPath = downloadedRelativePath(file);
   const finalPath = inside(deps.config.workDir, localPath);
   const partPath = partPathOf(finalPath);
-  const done = (resumedFrom: number): DownloadResult => ({
+  const done = (resumedFrom: number): DownloadedFile => ({
     localPath,
     bytes: file.size,
     resumedFrom,
     hostTaskQueue: deps.hostTaskQueue,
   });
 
-  return withLease<DownloadProgress, DownloadResult>(leaseFor(deps.ledger, source, file), async (lease) => {
+  return withLease<DownloadProgress, DownloadedFile>(leaseFor(deps.ledger, source, file), async (lease) => {
     // A run that finished the rename but died before reporting: the work is done.
     if ((await sizeOf(finalPath)) === file.size) return done(file.size);
     await fs.mkdir(path.dirname(finalPath), { recursive: true });

@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { ErrorTypes } from '../workflows/types';
+import { ErrorTypes } from '../shared/types';
 
 /** The claim's token no longer owns the ledger record: end this attempt without commit or move. */
 export function claimLost(reason: string): ApplicationFailure {

@@ -4,6 +4,8 @@ import { downloadFile } from './download';
 import { listAndClaim } from './list-and-claim';
 import { moveFile } from './move';
 import { processFile } from './process';
+import { publishFile } from './publish';
+import { finishRemoteAction } from './remote-action';
 import { releaseFile } from './release';
 
 /** The activities of one worker process, bound to its shared dependencies. */
@@ -12,7 +14,9 @@ export function createActivities(deps: ActivityDeps) {
     listAndClaim: listAndClaim.bind(null, deps),
     downloadFile: downloadFile.bind(null, deps),
     processFile: processFile.bind(null, deps),
+    publishFile: publishFile.bind(null, deps),
     commitFile: commitFile.bind(null, deps),
+    finishRemoteAction: finishRemoteAction.bind(null, deps),
     moveFile: moveFile.bind(null, deps),
     releaseFile: releaseFile.bind(null, deps),
   };

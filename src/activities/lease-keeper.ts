@@ -1,19 +1,27 @@
 import { Context } from '@temporalio/activity';
 import type { SourceConfig } from '../config';
 import type { Ledger } from '../ledger';
-import type { ClaimedFile } from '../workflows/types';
-import { claimLost } from './failures';
+import { Reasons, type ClaimedFile } from '../shared/types';
+import { claimLost, permanentFailure } from './failures';
 
 export interface LeaseKeeperOptions {
   ledger: Ledger;
   file: ClaimedFile;
   leaseMs: number;
   heartbeatTimeoutMs: number;
+  /** Runs of this step that may end without a word (worker died or hung) before the file is REJECTED. */
+  maxCrashes: number;
 }
 
 /** A source's lease settings for one claimed file. */
 export function leaseFor(ledger: Ledger, source: SourceConfig, file: ClaimedFile): LeaseKeeperOptions {
-  return { ledger, file, leaseMs: source.retryTimeoutMs, heartbeatTimeoutMs: source.heartbeatTimeoutMs };
+  return {
+    ledger,
+    file,
+    leaseMs: source.retryTimeoutMs,
+    heartbeatTimeoutMs: source.heartbeatTimeoutMs,
+    maxCrashes: source.maxCrashes,
+  };
 }
 
 export interface HeldLease<Details> {
@@ -29,7 +37,9 @@ export interface HeldLease<Details> {
  * Runs `work` while keeping the claim alive: renews the Redis lease at about a third of its length and
  * heartbeats Temporal with the latest details, so a killed worker's activity moves elsewhere within
  * heartbeatTimeout and resumes from those details. Fails with ClaimLost as soon as the token stops owning
- * the record, including at the start (a retry after another attempt took over does no work).
+ * the record, including at the start (a retry after another attempt took over does no work). Each run is
+ * counted open in the ledger until it ends: when `maxCrashes` runs never ended, the file is REJECTED as a
+ * crash loop instead of killing workers forever.
  */
 export async function withLease<Details, T>(
   options: LeaseKeeperOptions,
@@ -48,8 +58,7 @@ export async function withLease<Details, T>(
       lost.abort(claimLost(renewed.reason));
     }
   };
-  await renew();
-  if (lostReason !== undefined) throw claimLost(lostReason);
+  await beginRun(options);
 
   const everyMs = Math.max(200, Math.min(options.leaseMs / 3, options.heartbeatTimeoutMs / 3));
   const timer = setInterval(() => {
@@ -75,5 +84,18 @@ export async function withLease<Details, T>(
     throw err;
   } finally {
     clearInterval(timer);
+    // Best effort: a run whose end is not recorded counts as one crash (of maxCrashes).
+    await options.ledger.endRun(options.file.sourceId, options.file.path, options.file.token).catch(() => undefined);
   }
+}
+
+async function beginRun({ ledger, file, leaseMs, maxCrashes }: LeaseKeeperOptions): Promise<void> {
+  const begun = await ledger.beginRun(file.sourceId, file.path, file.token, { leaseMs, maxCrashes });
+  if (begun.ok) return;
+  if (begun.reason === 'crash-loop') {
+    throw permanentFailure(
+      `${Reasons.crashLoop}: ${begun.crashes} runs of this attempt ended without a word (their worker died or hung)`,
+    );
+  }
+  throw claimLost(begun.reason);
 }

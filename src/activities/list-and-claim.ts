@@ -1,17 +1,27 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { applyFilters, orderCandidates } from '../ftp/filters';
+import { FtpAccessError, FtpTransientError } from '../ftp/errors';
 import { listRemote, type RemoteEntry } from '../ftp/list';
 import type { SourceConfig } from '../config';
 import type { Candidate } from '../ledger';
-import type { ClaimedFile, ListAndClaimInput, ListAndClaimResult } from '../workflows/types';
+import { fileVersion, fileWorkflowIdBase, MAX_WORKFLOW_ID_BYTES } from '../shared/ids';
+import {
+  ErrorTypes,
+  Reasons,
+  type ClaimedFile,
+  type ListAndClaimInput,
+  type ListAndClaimResult,
+} from '../shared/types';
 import { filePlanOf, ftpPoolOf, sourceOf, type ActivityDeps } from './deps';
 import { renewRunningClaims } from './running-claims';
+import { sweepDue } from './sweep-due';
 import { isTransient } from './transient';
 
 /**
- * Lists a source, filters the listing, and claims what is left in one ledger call. Returns only the claimed
- * files (at most maxAcceptPerPoll) and counters: never the listing itself, which may be huge.
+ * Lists a source, filters the listing, and claims what is left in one ledger call; then sweeps the source's
+ * due records (vanished files, remote actions a lost cluster still owed). Returns only the claimed files (at
+ * most maxAcceptPerPoll) and counters: never the listing itself, which may be huge.
  */
 export async function listAndClaim(deps: ActivityDeps, input: ListAndClaimInput): Promise<ListAndClaimResult> {
   const ctx = Context.current();
@@ -21,14 +31,14 @@ export async function listAndClaim(deps: ActivityDeps, input: ListAndClaimInput)
     await renewRunningClaims(deps, source);
     const entries = await listSource(deps, source, ctx.cancellationSignal);
     const rejected = await rejectUnsafeNames(deps, source, entries);
-    const safe = entries.filter((entry) => entry.unsafe === undefined);
+    const safe = entries.filter((entry) => entry.unsafe === undefined && !idTooLong(source, entry));
     const { accepted, filteredOut } = applyFilters(safe, {
       include: [...source.include],
       exclude: [...source.exclude],
       pattern: source.pattern ?? undefined,
       includeHidden: source.includeHidden,
       minFileAgeMs: source.minFileAgeMs,
-      nowMs: Date.now(),
+      nowMs: await deps.ledger.now(), // the server's mtime against the ledger's clock, never a worker's
       readyMarker: source.readyMarker ? { suffixes: [...source.readyMarker.suffixes] } : undefined,
     });
     const stable = source.requireStableSize ? await keepStable(deps, source, accepted) : accepted;
@@ -42,18 +52,21 @@ export async function listAndClaim(deps: ActivityDeps, input: ListAndClaimInput)
       maxAcceptPerPoll: source.maxAcceptPerPoll,
       maxInFlight: source.maxInFlight,
       versionPolicy: source.versionPolicy,
+      attemptLabelBase: fileWorkflowIdBase,
     });
+    const swept = await sweepDue(deps, source, { listed: safe, wanted: stable });
+    await deps.ledger.recordPoll(source.id, { ok: true, listed: entries.length });
     return {
       listed: entries.length,
       filteredOut: { ...filteredOut, ...(unstable > 0 ? { 'size-unstable': unstable } : {}) },
       skipped: result.skipped,
-      rejected: rejected + result.rejected.length,
+      rejected: rejected + result.rejected.length + swept.vanished,
+      ...(swept.remoteActions > 0 ? { remoteActions: swept.remoteActions } : {}),
       claims: result.claims.map(({ leaseUntil: _leaseUntil, ...claim }): ClaimedFile => claim),
       plan: filePlanOf(deps, source),
     };
   } catch (err) {
-    if (isTransient(err)) ctx.log.warn('listing failed, will retry', { sourceId: source.id, error: String(err) });
-    throw err;
+    throw await pollFailure(deps, source, err);
   } finally {
     clearInterval(heartbeat);
   }
@@ -72,26 +85,52 @@ async function listSource(deps: ActivityDeps, source: SourceConfig, signal: Abor
   );
 }
 
+/**
+ * What a failed poll tells: the source's health in the ledger, and an error for Temporal. A refused login, a
+ * missing directory or any other permanent refusal is the environment: the poll fails at once (no retry can
+ * help before someone fixes it) with a message naming the server, and no file loses a try.
+ */
+async function pollFailure(deps: ActivityDeps, source: SourceConfig, err: unknown): Promise<unknown> {
+  if (err instanceof ApplicationFailure) return err;
+  if (!(err instanceof FtpAccessError)) {
+    if (isTransient(err))
+      Context.current().log.warn('poll failed, will retry', { sourceId: source.id, error: String(err) });
+    return err;
+  }
+  const where = `${source.user}@${source.host}:${source.port}${source.remoteDir}`;
+  const message = `source ${source.id}: cannot list ${where}: ${err.message}`;
+  await deps.ledger.recordPoll(source.id, { ok: false, error: message }).catch(() => undefined);
+  if (err instanceof FtpTransientError) return ApplicationFailure.retryable(message, ErrorTypes.sourceUnavailable);
+  return ApplicationFailure.nonRetryable(message, ErrorTypes.sourceUnavailable);
+}
+
 /** Hostile names are refused at once: REJECTED in the ledger with the reason, one dead letter, never downloaded. */
 async function rejectUnsafeNames(deps: ActivityDeps, source: SourceConfig, entries: RemoteEntry[]): Promise<number> {
   let recorded = 0;
   for (const entry of entries) {
-    if (entry.unsafe === undefined) continue;
-    const version = `${entry.mtimeMs}-${entry.size}`;
+    const reason = entry.unsafe ?? (idTooLong(source, entry) ? 'too long for a workflow id' : undefined);
+    if (reason === undefined) continue;
+    const version = fileVersion(entry.mtimeMs, entry.size);
     const { recorded: isNew } = await deps.ledger.rejectUnsafe(
       source.id,
       entry.path,
       version,
-      `unsafe-name: ${entry.unsafe}`,
+      `${Reasons.unsafeName}: ${reason}`,
     );
     if (isNew) recorded++;
   }
   return recorded;
 }
 
-/** A file still being uploaded changes size between polls: take it only once two polls saw the same version. */
+/** Temporal refuses workflow ids over 1,000 bytes: such a path could never be started, so it is refused here. */
+function idTooLong(source: SourceConfig, entry: RemoteEntry): boolean {
+  const base = fileWorkflowIdBase(source.id, entry.path, fileVersion(entry.mtimeMs, entry.size));
+  return Buffer.byteLength(base) > MAX_WORKFLOW_ID_BYTES;
+}
+
+/** A file still being uploaded changes size: take it only once its version held for stableTime. */
 async function keepStable(deps: ActivityDeps, source: SourceConfig, entries: RemoteEntry[]): Promise<RemoteEntry[]> {
-  const stablePaths = await deps.ledger.observeVersions(source.id, entries.map(toCandidate));
+  const stablePaths = await deps.ledger.observeVersions(source.id, entries.map(toCandidate), source.stableTimeMs);
   return entries.filter((entry) => stablePaths.has(entry.path));
 }
 

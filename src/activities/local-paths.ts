@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { safeLocalPath } from '../ftp/names';
-import type { ClaimedFile } from '../workflows/types';
+import type { ClaimedFile } from '../shared/types';
 
 // Each claim attempt downloads into a folder of its own (named by its fencing token), so a stale attempt still
 // running somewhere can never write into the file of the attempt that replaced it.
@@ -20,7 +20,11 @@ export function inside(baseDir: string, relativePath: string): string {
   return safeLocalPath(baseDir, relativePath);
 }
 
-/** Where a committed file ends up, relative to processedDir. */
+/**
+ * Where a version is published, relative to processedDir: `<source>/<dir>/@<mtimeMs>-<size>/<name>`. The
+ * version folder keeps outputs of different versions apart, and the name (and its extension) as it was.
+ */
 export function processedRelativePath(file: ClaimedFile): string {
-  return path.join(file.sourceId, file.path);
+  const dir = path.posix.dirname(file.path);
+  return path.join(file.sourceId, dir === '.' ? '' : dir, `@${file.version}`, path.posix.basename(file.path));
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
-import { configuredSecrets, redactSecrets } from '../config';
+import { configuredSecrets, formatDuration, redactSecrets } from '../config';
 import { getProcessor, PermanentProcessorError, type Progress } from '../processors';
-import type { ClaimedFile, ProcessResult } from '../workflows/types';
+import { Reasons, type ClaimedFile, type ProcessResult } from '../shared/types';
 import { sourceOf, type ActivityDeps } from './deps';
 import { attemptFailed, permanentFailure, retryOrFail } from './failures';
 import { leaseFor, withLease } from './lease-keeper';
@@ -30,8 +30,9 @@ export async function processFile(
   return withLease<ProcessDetails, ProcessResult>(leaseFor(deps.ledger, source, file), async (lease) => {
     await assertLocalCopy(absolute, file);
     let checkpoint = lease.previous?.checkpoint;
+    const deadline = processDeadline(source.processTimeoutMs);
     try {
-      const result = await processor({
+      const running = processor({
         localPath: absolute,
         file: {
           sourceId: file.sourceId,
@@ -44,12 +45,14 @@ export async function processFile(
         token: file.token,
         checkpoint,
         options: source.processor.options,
-        signal: lease.signal,
+        signal: AbortSignal.any([lease.signal, deadline.signal]),
         heartbeat(progress, next) {
           if (next !== undefined) checkpoint = next;
           lease.heartbeat({ progress, checkpoint });
         },
       });
+      // A processor that ignores its signal still cannot hold the file past the deadline.
+      const result = await Promise.race([running, deadline.expired]);
       return { processor: source.processor.name, result: shortResult(result, secretsOf(deps)) };
     } catch (err) {
       // A processor's output (a command's stderr tail, say) may quote the worker's environment: the error goes
@@ -57,8 +60,35 @@ export async function processFile(
       redactError(err, secretsOf(deps));
       if (err instanceof PermanentProcessorError) throw permanentFailure(err.message);
       throw err;
+    } finally {
+      deadline.clear();
     }
   }).catch((err: unknown) => retryOrFail(err, isTransient));
+}
+
+interface ProcessDeadline {
+  /** Aborted when the processor runs out of time. */
+  signal: AbortSignal;
+  /** Rejects with the attempt's 'process-timeout' failure then. */
+  expired: Promise<never>;
+  clear(): void;
+}
+
+/** One run of a processor may take `timeoutMs`; then the attempt fails (and counts as a try). */
+function processDeadline(timeoutMs: number): ProcessDeadline {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const failure = attemptFailed(
+        `${Reasons.processTimeout}: the processor did not finish within ${formatDuration(timeoutMs)} (processTimeout)`,
+      );
+      controller.abort(failure);
+      reject(failure);
+    }, timeoutMs);
+  });
+  expired.catch(() => undefined); // observed by the race; never an unhandled rejection once the run is over
+  return { signal: controller.signal, expired, clear: () => clearTimeout(timer) };
 }
 
 async function assertLocalCopy(absolute: string, file: ClaimedFile): Promise<void> {

@@ -1,5 +1,5 @@
 import fs from 'node:fs/promises';
-import type { ReleaseInput, ReleaseResult } from '../workflows/types';
+import type { ReleaseInput, ReleaseOutcome } from '../shared/types';
 import { sourceOf, type ActivityDeps } from './deps';
 import { attemptFolder, inside } from './local-paths';
 
@@ -11,7 +11,7 @@ import { attemptFolder, inside } from './local-paths';
 export async function releaseFile(
   deps: ActivityDeps,
   { file, error, permanent }: ReleaseInput,
-): Promise<ReleaseResult> {
+): Promise<ReleaseOutcome> {
   const source = sourceOf(deps, file.sourceId);
   const released = permanent
     ? await deps.ledger.reject(file.sourceId, file.path, file.token, error)

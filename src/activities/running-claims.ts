@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { SourceConfig } from '../config';
 import type { RunningAttempt } from '../ledger';
-import { FTP_PATH } from '../workflows/search-attributes';
+import { FTP_PATH } from '../shared/search-attributes';
 import type { ActivityDeps } from './deps';
 
 /**

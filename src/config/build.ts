@@ -33,8 +33,9 @@ function sourceList(sources: ParsedConfig['sources']): [string, ParsedSource][] 
 
 function buildSource(id: string, s: ParsedSource, baseDir: string): SourceConfig {
   const { minFileAge, pollInterval, retryTimeout, heartbeatTimeout, activityMaxInterval, ...rest } = s;
+  const { stableTime, processTimeout, vanishAfter, ...settings } = rest;
   return {
-    ...rest,
+    ...settings,
     id,
     port: s.port ?? (s.secure === 'implicit' ? IMPLICIT_FTPS_PORT : FTP_PORT),
     ...localFile('passwordFile', s.passwordFile, baseDir),
@@ -43,6 +44,9 @@ function buildSource(id: string, s: ParsedSource, baseDir: string): SourceConfig
     retryTimeoutMs: retryTimeout,
     heartbeatTimeoutMs: heartbeatTimeout,
     activityMaxIntervalMs: activityMaxInterval,
+    stableTimeMs: stableTime ?? pollInterval,
+    processTimeoutMs: processTimeout,
+    vanishAfterMs: vanishAfter,
   };
 }
 

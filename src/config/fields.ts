@@ -1,6 +1,7 @@
 // Field schemas shared by the config schema and the cross-field rules. Each failure is a custom issue whose
 // message is the problem and whose `params.allowed` says what is accepted; issues.ts adds path and value.
 import { z } from 'zod';
+import { PATTERN_FLAGS } from '../shared/patterns';
 import { DURATION_FORMS, parseDuration } from './durations';
 
 /** Records a problem on the value being checked (or on `path` below it). */
@@ -88,12 +89,16 @@ export const remoteDir = z.string().transform((s, ctx): string => {
   return `/${segments.join('/')}`;
 });
 
-/** A JavaScript regular expression source, checked by compiling it. */
+/** A JavaScript regular expression source, checked by compiling it as the filters do. */
 export const regexSource = z.string().superRefine((s, ctx) => {
   try {
-    new RegExp(s);
+    new RegExp(s, PATTERN_FLAGS);
   } catch (err) {
-    invalid(ctx, (err as Error).message, 'a JavaScript regular expression');
+    invalid(
+      ctx,
+      (err as Error).message,
+      'a JavaScript regular expression (unicode mode: no needless escapes like \\_)',
+    );
   }
 });
 

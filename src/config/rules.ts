@@ -31,6 +31,7 @@ function sourceProblems(at: PropertyKey[], source: unknown): Problem[] {
   return [
     ...leaseProblems(at, source),
     ...pollLeaseProblems(at, source),
+    ...vanishProblems(at, source),
     ...secretRefProblems(at, source, 'passwordEnv', 'passwordFile'),
     ...renameProblems(at, source),
   ];
@@ -77,6 +78,21 @@ function pollLeaseProblems(at: PropertyKey[], source: Raw): Problem[] {
         `retryTimeout (${r}) must be longer than pollInterval (${p}) + ${formatDuration(LEASE_MARGIN_MS)} margin = ` +
         `${formatDuration(floor)}, so that every poll renews the leases of files still in flight`,
       allowed: `more than ${formatDuration(floor)} (or poll more often)`,
+    },
+  ];
+}
+
+/** A poll must get a chance or two to see a file again before it is declared vanished. */
+function vanishProblems(at: PropertyKey[], source: Raw): Problem[] {
+  const vanish = leaseFields.pollInterval.safeParse(source.vanishAfter ?? '10m');
+  const poll = leaseFields.pollInterval.safeParse(source.pollInterval);
+  if (!vanish.success || !poll.success || vanish.data >= 2 * poll.data) return [];
+  const [v, p] = [vanish.data, poll.data].map(formatDuration);
+  return [
+    {
+      path: [...at, 'vanishAfter'],
+      problem: `vanishAfter (${v}) must be at least two poll intervals (2 × ${p})`,
+      allowed: `at least ${formatDuration(2 * poll.data)}`,
     },
   ];
 }

@@ -66,6 +66,8 @@ export function sourceSchema(processors: readonly string[]) {
     includeHidden: z.boolean().default(false),
     minFileAge: duration().default(0),
     requireStableSize: z.boolean().default(true),
+    // How long a listed version must stay unchanged before it is taken; default: the poll interval.
+    stableTime: duration().optional(),
     readyMarker: readyMarker.nullable().default(null),
     order: oneOf(['none', 'name', 'mtime']).default('none'),
     versionPolicy: oneOf(['reprocess', 'ignore']).default('reprocess'),
@@ -74,6 +76,10 @@ export function sourceSchema(processors: readonly string[]) {
     maxInFlight: intRange(1).default(1_000),
     ...leaseFields,
     maxTries: intRange(1).default(3),
+    // Bounds on what could otherwise wait or run forever (DESIGN.md §4b).
+    processTimeout: duration(1_000).default(3_600_000),
+    maxCrashes: intRange(1, 100).default(5),
+    vanishAfter: duration(1_000).default(600_000),
     maxConnections: intRange(1, 64).default(4),
     processor: processor(processors).prefault({ name: 'checksum' }),
     remoteAction: remoteAction.default({ type: 'none' }),

@@ -49,6 +49,8 @@ export interface SourceConfig {
   readonly includeHidden: boolean;
   readonly minFileAgeMs: number;
   readonly requireStableSize: boolean;
+  /** How long a version must stay unchanged (in Redis time, across all clusters) before it is taken. */
+  readonly stableTimeMs: number;
   readonly readyMarker: ReadyMarker | null;
   readonly order: 'none' | 'name' | 'mtime';
   readonly versionPolicy: 'reprocess' | 'ignore';
@@ -58,6 +60,12 @@ export interface SourceConfig {
   /** Lease length in the ledger and retry delay after a failed attempt. */
   readonly retryTimeoutMs: number;
   readonly maxTries: number;
+  /** A processor run that has not returned by then is stopped; the attempt fails ('process-timeout'). */
+  readonly processTimeoutMs: number;
+  /** Runs of a step of one attempt that may end without a word (worker died or hung) before 'crash-loop'. */
+  readonly maxCrashes: number;
+  /** How long an unfinished file may be missing from the listing before it is REJECTED as 'vanished'. */
+  readonly vanishAfterMs: number;
   readonly maxConnections: number;
   readonly heartbeatTimeoutMs: number;
   /** Retry policy `maximumInterval` of the file activities. */

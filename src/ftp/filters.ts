@@ -1,5 +1,6 @@
 import path from 'node:path';
 import picomatch from 'picomatch';
+import { PATTERN_FLAGS } from '../shared/patterns';
 import type { RemoteEntry, TimePrecision } from './list';
 
 export type FilterReason = 'marker' | 'hidden' | 'exclude' | 'include' | 'pattern' | 'too-young' | 'not-ready';
@@ -47,7 +48,7 @@ function rejectionReason(
 ): (entry: RemoteEntry) => FilterReason | undefined {
   const included = opts.include.length > 0 ? globMatcher(opts.include) : () => true;
   const excluded = globMatcher(opts.exclude);
-  const pattern = opts.pattern === undefined ? undefined : new RegExp(opts.pattern, 'u');
+  const pattern = opts.pattern === undefined ? undefined : new RegExp(opts.pattern, PATTERN_FLAGS);
   const suffixes = opts.readyMarker?.suffixes ?? [];
   const present = new Set(entries.map((entry) => entry.path));
   return (entry) => {

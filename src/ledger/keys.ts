@@ -17,6 +17,10 @@ export interface SourceKeys {
   seen: string;
   /** HASH of counters: `commits` (transitions to DONE; never more than one per file version). */
   stats: string;
+  /** ZSET path → deadline (ms) of every unfinished record: what a poll sweeps (DESIGN.md §4b). */
+  due: string;
+  /** HASH of the source's last poll outcome: lastPollAt, lastOkAt, lastErrorAt, listed, error. */
+  health: string;
   file(path: string): string;
 }
 
@@ -38,6 +42,8 @@ export function sourceKeys(prefix: string, sourceId: string): SourceKeys {
     dlq: `${base}:dlq`,
     seen: `${base}:seen`,
     stats: `${base}:stats`,
+    due: `${base}:due`,
+    health: `${base}:health`,
     file: (path: string) => `${base}:file:${path}`,
   };
 }

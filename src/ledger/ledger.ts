@@ -1,6 +1,6 @@
 // The cross-cluster accept-once ledger (DESIGN.md §4): every transition is one Lua script on Redis; this class
 // only builds keys and arguments, and types the replies. Reads (get, list, counts) need no atomicity.
-import { fileVersion, fileWorkflowIdBase } from '../workflows/ids';
+import { fileVersion } from '../shared/ids';
 import { assertPrefix, DEFAULT_PREFIX, sourceKeys, type SourceKeys } from './keys';
 import { parseRecord, type RawRecord } from './record';
 import { registerScripts, type RedisClient, type RunScript } from './scripts';
@@ -11,7 +11,11 @@ import {
   type Claim,
   type ClaimBatchOptions,
   type ClaimBatchResult,
+  type ClaimDecision,
   type DeadLetter,
+  type BeginRunResult,
+  type SourceHealth,
+  type VanishResult,
   type FenceFailure,
   type FenceResult,
   type LedgerRecord,
@@ -37,6 +41,7 @@ interface ClaimReply {
   claims: Omit<Claim, 'sourceId'>[] | Record<string, never>;
   skipped: ClaimBatchResult['skipped'];
   rejected: RejectedFile[] | Record<string, never>;
+  decisions?: ClaimDecision[] | Record<string, never>;
 }
 
 interface RecordReply {
@@ -65,28 +70,36 @@ export class Ledger {
   /** Every key name the ledger uses for a source (and for `path`, its file hash). */
   keys(sourceId: string, path?: string): string[] {
     const k = this.sourceKeys(sourceId);
-    return [k.token, k.paths, k.inflight, k.dlq, k.seen, k.stats, ...(path === undefined ? [] : [k.file(path)])];
+    const all = [k.token, k.paths, k.inflight, k.dlq, k.seen, k.stats, k.due, k.health];
+    return [...all, ...(path === undefined ? [] : [k.file(path)])];
   }
 
-  /** Claims what the rules allow of one listing, in its order, in one script (see DESIGN.md §4). */
+  /**
+   * Claims what the rules allow of one listing, in its order, in one script (see DESIGN.md §4). Each claim's
+   * attempt label is `<attemptLabelBase(sourceId, path, version)>#<attempt>` (the caller's workflow id). With `dryRun`
+   * nothing is written and `decisions` says what would happen to each candidate, and why.
+   */
   async claimBatch(sourceId: string, candidates: Candidate[], opts: ClaimBatchOptions): Promise<ClaimBatchResult> {
     assertClaimOptions(opts);
     const { unique, duplicates } = dedupeCandidates(candidates);
     const extra: ClaimBatchResult['skipped'] = duplicates > 0 ? { duplicate: duplicates } : {};
-    if (unique.length === 0) return { claims: [], skipped: extra, rejected: [] };
+    if (unique.length === 0)
+      return { claims: [], skipped: extra, rejected: [], ...(opts.dryRun ? { decisions: [] } : {}) };
 
     const k = this.sourceKeys(sourceId);
-    const keys = [k.token, k.paths, k.inflight, k.dlq, ...unique.map((c) => k.file(c.path))];
+    const keys = [k.token, k.paths, k.inflight, k.dlq, k.due, ...unique.map((c) => k.file(c.path))];
     const head = [opts.clusterId, opts.pollRun, opts.leaseMs, opts.maxTries, opts.maxAcceptPerPoll, opts.maxInFlight];
     const perCandidate = unique.flatMap((c) => {
       const version = fileVersion(c.mtimeMs, c.size);
-      return [c.path, version, c.mtimeMs, c.size, fileWorkflowIdBase(sourceId, c.path, version)];
+      return [c.path, version, c.mtimeMs, c.size, opts.attemptLabelBase(sourceId, c.path, version)];
     });
-    const reply = (await this.run('claim', keys, [...head, opts.versionPolicy, ...perCandidate])) as ClaimReply;
+    const args = [...head, opts.versionPolicy, opts.dryRun ? '1' : '0', ...perCandidate];
+    const reply = (await this.run('claim', keys, args)) as ClaimReply;
     return {
       claims: asArray(reply.claims).map((claim) => ({ sourceId, ...claim })),
       skipped: { ...reply.skipped, ...extra },
       rejected: asArray(reply.rejected),
+      ...(reply.decisions ? { decisions: asArray(reply.decisions) } : {}),
     };
   }
 
@@ -94,16 +107,63 @@ export class Ledger {
   async renew(sourceId: string, path: string, token: number, leaseMs: number): Promise<RenewResult> {
     assertToken(token);
     assertLeaseMs(leaseMs);
-    const reply = await this.runOnFile('renew', sourceId, path, [], [token, leaseMs]);
+    const reply = await this.runOnFile(
+      'renew',
+      sourceId,
+      path,
+      [this.sourceKeys(sourceId).due],
+      [token, leaseMs, path],
+    );
     if (reply.ok) return { ok: true, leaseUntil: Number(reply.leaseUntil) };
     return this.fenceFailure(sourceId, path, reply);
   }
 
-  /** The fenced commit; a repeat by the same token succeeds again with `alreadyCommitted`. */
-  async commit(sourceId: string, path: string, token: number, result?: string): Promise<FenceResult> {
+  /**
+   * A run of a long step starts: renews the lease and counts the run open until `endRun`. Fails with
+   * 'crash-loop' once `maxCrashes` earlier runs of this attempt never ended (their worker died or hung).
+   */
+  async beginRun(
+    sourceId: string,
+    path: string,
+    token: number,
+    opts: { leaseMs: number; maxCrashes: number },
+  ): Promise<BeginRunResult> {
+    assertToken(token);
+    assertLeaseMs(opts.leaseMs);
+    const k = this.sourceKeys(sourceId);
+    const reply = await this.runOnFile(
+      'beginRun',
+      sourceId,
+      path,
+      [k.due],
+      [token, opts.leaseMs, path, opts.maxCrashes],
+    );
+    if (reply.ok) return { ok: true, leaseUntil: Number(reply.leaseUntil), crashes: Number(reply.crashes) };
+    if (reply.reason === 'crash-loop') return { ok: false, reason: 'crash-loop', crashes: Number(reply.crashes) };
+    return this.fenceFailure(sourceId, path, reply);
+  }
+
+  /** A run opened by `beginRun` ended with a result or a reported error. */
+  async endRun(sourceId: string, path: string, token: number): Promise<void> {
+    assertToken(token);
+    await this.runOnFile('endRun', sourceId, path, [], [token]);
+  }
+
+  /**
+   * The fenced commit; a repeat by the same token succeeds again with `alreadyCommitted`. With
+   * `actionGraceMs`, a remote action is owed: the committing workflow runs it, or any poll after that grace.
+   */
+  async commit(
+    sourceId: string,
+    path: string,
+    token: number,
+    result?: string,
+    opts: { actionGraceMs?: number } = {},
+  ): Promise<FenceResult> {
     assertToken(token);
     const k = this.sourceKeys(sourceId);
-    const reply = await this.runOnFile('commit', sourceId, path, [k.inflight, k.stats], [token, result ?? '']);
+    const args = [token, result ?? '', path, opts.actionGraceMs ?? ''];
+    const reply = await this.runOnFile('commit', sourceId, path, [k.inflight, k.stats, k.due], args);
     if (!reply.ok) return this.fenceFailure(sourceId, path, reply);
     return { ok: true, alreadyCommitted: reply.alreadyCommitted === true, record: this.record(sourceId, path, reply) };
   }
@@ -120,7 +180,7 @@ export class Ledger {
     assertReleaseOptions(opts);
     const k = this.sourceKeys(sourceId);
     const args = [path, token, error, opts.retryDelayMs, opts.maxTries];
-    const reply = await this.runOnFile('release', sourceId, path, [k.inflight, k.dlq], args);
+    const reply = await this.runOnFile('release', sourceId, path, [k.inflight, k.dlq, k.due], args);
     return this.releaseResult(sourceId, path, reply);
   }
 
@@ -128,7 +188,7 @@ export class Ledger {
   async reject(sourceId: string, path: string, token: number, error: string): Promise<ReleaseResult> {
     assertToken(token);
     const k = this.sourceKeys(sourceId);
-    const reply = await this.runOnFile('reject', sourceId, path, [k.inflight, k.dlq], [path, token, error]);
+    const reply = await this.runOnFile('reject', sourceId, path, [k.inflight, k.dlq, k.due], [path, token, error]);
     return this.releaseResult(sourceId, path, reply);
   }
 
@@ -138,19 +198,21 @@ export class Ledger {
     // The version is `<mtimeMs>-<size>` (fileVersion); both are kept on the record when it parses.
     const parsed = /^(\d+)-(\d+)$/.exec(version);
     const [mtimeMs, size] = [parsed?.[1] ?? '', parsed?.[2] ?? ''];
-    const keys = [k.paths, k.inflight, k.dlq];
+    const keys = [k.paths, k.inflight, k.dlq, k.due];
     const reply = await this.runOnFile('rejectUnsafe', sourceId, path, keys, [path, version, mtimeMs, size, error]);
     return { recorded: reply.recorded === true, record: this.record(sourceId, path, reply) };
   }
 
   /** Operator: REJECTED → RETRY_WAIT due now with a fresh budget of tries. */
   async retryRejected(sourceId: string, path: string): Promise<OperatorResult> {
-    return this.operatorResult(sourceId, path, await this.runOnFile('retryRejected', sourceId, path, [], []));
+    const due = this.sourceKeys(sourceId).due;
+    return this.operatorResult(sourceId, path, await this.runOnFile('retryRejected', sourceId, path, [due], [path]));
   }
 
   /** Operator `--reprocess`: DONE or REJECTED → RETRY_WAIT due now, so the same version runs again. */
   async reprocess(sourceId: string, path: string): Promise<OperatorResult> {
-    return this.operatorResult(sourceId, path, await this.runOnFile('reprocess', sourceId, path, [], []));
+    const due = this.sourceKeys(sourceId).due;
+    return this.operatorResult(sourceId, path, await this.runOnFile('reprocess', sourceId, path, [due], [path]));
   }
 
   /**
@@ -160,20 +222,95 @@ export class Ledger {
   async renewRunning(sourceId: string, clusterId: string, running: RunningAttempt[], leaseMs: number): Promise<number> {
     if (running.length === 0) return 0;
     const k = this.sourceKeys(sourceId);
-    const keys = running.map((r) => k.file(r.path));
-    const args = [clusterId, leaseMs, ...running.map((r) => r.workflowId)];
+    const keys = [k.due, ...running.map((r) => k.file(r.path))];
+    const args = [clusterId, leaseMs, ...running.flatMap((r) => [r.workflowId, r.path])];
     return Number(await this.run('renewRunning', keys, args));
   }
 
   /**
-   * Records the version of each listed file and returns the paths whose version equals the one seen at the
-   * previous poll of this source (by any cluster): a file still being uploaded is not taken yet.
+   * Records when each listed file was first seen with its version (by any cluster) and returns the paths whose
+   * version has not changed for `stableMs` of Redis time: a file still being uploaded is not taken yet.
    */
-  async observeVersions(sourceId: string, candidates: Candidate[]): Promise<Set<string>> {
+  async observeVersions(sourceId: string, candidates: Candidate[], stableMs: number): Promise<Set<string>> {
     if (candidates.length === 0) return new Set();
-    const args = candidates.flatMap((c) => [c.path, fileVersion(c.mtimeMs, c.size)]);
+    const args = [stableMs, ...candidates.flatMap((c) => [c.path, fileVersion(c.mtimeMs, c.size)])];
     const reply = (await this.run('observe', [this.sourceKeys(sourceId).seen], args)) as string[] | object;
     return new Set(Array.isArray(reply) ? (reply as string[]) : []);
+  }
+
+  /** Paths whose deadline has passed (lease, retry time, owed remote action), oldest first, at most `limit`. */
+  async duePaths(sourceId: string, limit: number): Promise<string[]> {
+    const reply = (await this.run('due', [this.sourceKeys(sourceId).due], [limit])) as string[] | object;
+    return Array.isArray(reply) ? (reply as string[]) : [];
+  }
+
+  /**
+   * Due paths that the poll did not find: unfinished claims are REJECTED as 'vanished' once missing for
+   * `vanishAfterMs`; an owed remote action of a file that is gone is dropped.
+   */
+  async vanish(sourceId: string, paths: string[], vanishAfterMs: number): Promise<VanishResult> {
+    if (paths.length === 0) return { vanished: [], waiting: 0 };
+    const k = this.sourceKeys(sourceId);
+    const keys = [k.inflight, k.dlq, k.due, ...paths.map((p) => k.file(p))];
+    const reply = (await this.run('vanish', keys, [vanishAfterMs, ...paths])) as {
+      vanished: string[] | Record<string, never>;
+      waiting: number;
+    };
+    return { vanished: asArray(reply.vanished), waiting: Number(reply.waiting) };
+  }
+
+  /** A poll takes over the remote action owed by a DONE version once its deadline passed; false if not due. */
+  async takeAction(sourceId: string, path: string, version: string, leaseMs: number): Promise<boolean> {
+    const reply = await this.runOnFile(
+      'takeAction',
+      sourceId,
+      path,
+      [this.sourceKeys(sourceId).due],
+      [path, version, leaseMs],
+    );
+    return reply.ok === true;
+  }
+
+  /** Records the outcome of the remote action owed by a DONE version (fenced by version). */
+  async actionDone(sourceId: string, path: string, version: string, outcome: string): Promise<boolean> {
+    const due = this.sourceKeys(sourceId).due;
+    const reply = await this.runOnFile('actionDone', sourceId, path, [due], [path, version, outcome]);
+    return reply.ok === true;
+  }
+
+  /** The ledger's clock (Redis TIME) in ms: every time decision uses it, never a worker's clock. */
+  async now(): Promise<number> {
+    const [seconds, micros] = await this.redis.time();
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  }
+
+  /** Records the outcome of a poll of the source (the source's health in `status`). */
+  async recordPoll(
+    sourceId: string,
+    outcome: { ok: true; listed: number } | { ok: false; error: string },
+  ): Promise<void> {
+    const k = this.sourceKeys(sourceId);
+    const at = await this.now();
+    if (outcome.ok) {
+      await this.redis.hset(k.health, { lastPollAt: at, lastOkAt: at, listed: outcome.listed, error: '' });
+    } else {
+      await this.redis.hset(k.health, { lastPollAt: at, lastErrorAt: at, error: outcome.error });
+    }
+  }
+
+  /** The last poll outcomes of the source; undefined before its first poll. */
+  async health(sourceId: string): Promise<SourceHealth | undefined> {
+    const raw = await this.redis.hgetall(this.sourceKeys(sourceId).health);
+    if (raw.lastPollAt === undefined) return undefined;
+    const num = (v: string | undefined): number | undefined => (v ? Number(v) : undefined);
+    return {
+      ok: !raw.error,
+      lastPollAt: Number(raw.lastPollAt),
+      lastOkAt: num(raw.lastOkAt),
+      lastErrorAt: num(raw.lastErrorAt),
+      listed: num(raw.listed),
+      ...(raw.error ? { error: raw.error } : {}),
+    };
   }
 
   /**
@@ -201,6 +338,11 @@ export class Ledger {
   /** Transitions to DONE so far: equal to the DONE versions when nothing was committed twice. */
   async commits(sourceId: string): Promise<number> {
     return Number((await this.redis.hget(this.sourceKeys(sourceId).stats, 'commits')) ?? 0);
+  }
+
+  /** The records of `paths` (paths without a record are left out). */
+  async records(sourceId: string, paths: string[]): Promise<LedgerRecord[]> {
+    return this.getMany(sourceId, paths);
   }
 
   async get(sourceId: string, path: string): Promise<LedgerRecord | undefined> {

@@ -37,6 +37,9 @@ export function parseRecord(sourceId: string, path: string, raw: RawRecord | und
     doneAt: optionalNumber(raw.doneAt),
     error: optionalString(raw.error),
     result: optionalString(raw.result),
+    missingSince: optionalNumber(raw.missingSince),
+    openRuns: optionalNumber(raw.openRuns),
+    action: optionalString(raw.action),
   };
   // Absent fields stay absent, so records compare and print cleanly.
   for (const key of Object.keys(record) as (keyof LedgerRecord)[]) {

@@ -17,6 +17,12 @@ const SCRIPT_FILES = {
   reprocess: 'reprocess',
   observe: 'observe',
   renewRunning: 'renew-running',
+  beginRun: 'begin-run',
+  endRun: 'end-run',
+  due: 'due',
+  vanish: 'vanish',
+  takeAction: 'take-action',
+  actionDone: 'action-done',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;

@@ -22,6 +22,10 @@ export interface ClaimBatchOptions {
   maxAcceptPerPoll: number;
   maxInFlight: number;
   versionPolicy: VersionPolicy;
+  /** Base of each claim's attempt label (the file workflow id without `#<attempt>`). */
+  attemptLabelBase: (sourceId: string, path: string, version: string) => string;
+  /** Write nothing; report what would be claimed and why each other candidate would not be. */
+  dryRun?: boolean;
 }
 
 /** One claim attempt of one file version. */
@@ -63,6 +67,38 @@ export interface ClaimBatchResult {
   skipped: Partial<Record<SkipReason, number>>;
   /** Candidates this call turned REJECTED (max tries reached). */
   rejected: RejectedFile[];
+  /** Dry run only: one entry per candidate. */
+  decisions?: ClaimDecision[];
+}
+
+/** What a claim does (or, in a dry run, would do) with one candidate. */
+export interface ClaimDecision {
+  path: string;
+  decision: 'claim' | 'skip' | 'reject';
+  /** For a claim: new | retry | same-run; for a skip: a SkipReason; for a reject: max-tries. */
+  reason: string;
+}
+
+export type BeginRunResult =
+  | { ok: true; leaseUntil: number; crashes: number }
+  | { ok: false; reason: 'crash-loop'; crashes: number }
+  | FenceFailure;
+
+export interface VanishResult {
+  /** Paths this call turned REJECTED ('vanished'). */
+  vanished: string[];
+  /** Paths missing from the listing whose clock is running. */
+  waiting: number;
+}
+
+/** The outcome of a source's last polls, in Redis time (ms). */
+export interface SourceHealth {
+  ok: boolean;
+  lastPollAt: number;
+  lastOkAt?: number;
+  lastErrorAt?: number;
+  listed?: number;
+  error?: string;
 }
 
 /** The hash of one remote path. Times are Redis server time in ms since the epoch. */
@@ -87,6 +123,12 @@ export interface LedgerRecord {
   doneAt?: number;
   error?: string;
   result?: string;
+  /** When a sweep first found this unfinished record missing from the listing. */
+  missingSince?: number;
+  /** Runs of a long step of the current attempt that have not ended (crashed or still running). */
+  openRuns?: number;
+  /** DONE only: 'pending' while the remote action is owed, then its outcome. */
+  action?: string;
 }
 
 /** Why a fenced call was refused. */

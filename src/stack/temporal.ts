@@ -4,7 +4,7 @@ import { Connection } from '@temporalio/client';
 import { spawnManaged, type ManagedChild } from './child';
 import { freePort, waitForPort } from './ports';
 import { temporalBinary } from './tools';
-import { SEARCH_ATTRIBUTE_TYPES } from '../workflows/search-attributes';
+import { SEARCH_ATTRIBUTE_TYPES } from '../shared/search-attributes';
 
 export interface TemporalDevServer {
   readonly address: string;

@@ -5,8 +5,8 @@ import {
   type ScheduleDescription,
 } from '@temporalio/client';
 import type { AppConfig, SourceConfig } from '../config';
-import { pollScheduleId } from '../workflows/ids';
-import { FTP_SOURCE } from '../workflows/search-attributes';
+import { pollScheduleId } from '../shared/ids';
+import { FTP_SOURCE } from '../shared/search-attributes';
 import type { pollWorkflow } from '../workflows';
 
 /** Creates the source's poll schedule, or updates it to the current config (interval, task queue). */

@@ -1,5 +1,5 @@
 import type { ActivityOptions } from '@temporalio/workflow';
-import { ErrorTypes, type FilePlan } from './types';
+import { ErrorTypes, type FilePlan } from '../shared/types';
 
 const nonRetryableErrorTypes = Object.values(ErrorTypes);
 
@@ -46,4 +46,20 @@ export function shortActivityOptions(plan: FilePlan, taskQueue?: string): Activi
       nonRetryableErrorTypes,
     },
   };
+}
+
+/** processFile: a long activity whose run is bounded by the source's processTimeout (plus a margin). */
+export function processActivityOptions(plan: FilePlan, taskQueue?: string): ActivityOptions {
+  const options = longActivityOptions(plan, taskQueue);
+  if (plan.processTimeoutMs === undefined) return options;
+  // The activity stops its processor at processTimeout itself; this only catches a run that cannot even do that.
+  return { ...options, startToCloseTimeout: plan.processTimeoutMs + Math.max(plan.heartbeatTimeoutMs, 60_000) };
+}
+
+/**
+ * finishRemoteAction: retried while the FTP server is away, but not forever: after about a lease length the
+ * ledger's deadline hands the action to the polls.
+ */
+export function remoteActionOptions(plan: FilePlan): ActivityOptions {
+  return { ...shortActivityOptions(plan), scheduleToCloseTimeout: Math.max(plan.activityMaxIntervalMs * 6, 60_000) };
 }

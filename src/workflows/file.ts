@@ -8,16 +8,21 @@ import {
 } from '@temporalio/workflow';
 import { TimeoutType } from '@temporalio/common';
 import type { FileActivities } from '../activities';
-import { longActivityOptions, shortActivityOptions } from './activity-options';
-import { FTP_STAGE } from './search-attributes';
+import { FTP_STAGE } from '../shared/search-attributes';
 import {
   ErrorTypes,
-  type DownloadResult,
+  type DownloadedFile,
   type FileOutcome,
   type FileWorkflowInput,
   type FileWorkflowResult,
   type ProcessResult,
-} from './types';
+} from '../shared/types';
+import {
+  longActivityOptions,
+  processActivityOptions,
+  remoteActionOptions,
+  shortActivityOptions,
+} from './activity-options';
 
 /**
  * A superseded attempt calls releaseFile (DESIGN.md, departures) so that its downloaded copy does not stay in
@@ -25,12 +30,22 @@ import {
  */
 const RELEASE_SUPERSEDED = 'release-superseded';
 
+/**
+ * The output is published into processedDir on the host that holds it, before the fenced commit, so that a
+ * host or cluster lost after the commit loses nothing; the remote action runs after the commit on any worker.
+ * Runs recorded before this change commit, then move on the host, and replay that way.
+ */
+const PUBLISH_BEFORE_COMMIT = 'publish-before-commit';
+
+/** A REJECTED file's workflow fails (the Web UI's Failures view lists exactly the rejected files). */
+const REJECTED_FAILS = 'rejected-fails';
+
 /** Times the file may start over from download because the host holding its local copy vanished. */
 const MAX_HOST_LOSSES = 3;
 
 /**
- * One claim attempt of one file version: download → process → commit (fenced) → move. Only the attempt whose
- * token still owns the ledger record commits; a superseded attempt ends without commit or move.
+ * One claim attempt of one file version: download → process → publish → commit (fenced) → remote action. Only
+ * the attempt whose token still owns the ledger record commits; a superseded attempt ends without commit.
  */
 export async function fileWorkflow({ file, plan }: FileWorkflowInput): Promise<FileWorkflowResult> {
   const main = {
@@ -43,11 +58,15 @@ export async function fileWorkflow({ file, plan }: FileWorkflowInput): Promise<F
   };
 
   try {
-    const processed = await downloadAndProcess({ file, plan }, main.long);
+    const processed = await downloadProcessPublish({ file, plan }, main.long);
     setStage('commit');
     await main.short.commitFile({ file, result: processed.result });
-    setStage('move');
-    await processed.onHost.moveFile({ file, localPath: processed.localPath });
+    if (processed.published) {
+      if (plan.remoteAction) await finishRemoteAction({ file, plan });
+    } else {
+      setStage('move');
+      await processed.onHost.moveFile({ file, localPath: processed.localPath });
+    }
     return outcome('done', { result: processed.result });
   } catch (err) {
     if (hasErrorType(err, ErrorTypes.claimLost)) {
@@ -61,29 +80,53 @@ export async function fileWorkflow({ file, plan }: FileWorkflowInput): Promise<F
     const permanent = hasErrorType(err, ErrorTypes.permanent);
     const { status } = await main.short.releaseFile({ file, error: errorMessage(err), permanent });
     const result = status === 'REJECTED' ? 'rejected' : status === 'superseded' ? 'superseded' : 'released';
-    return outcome(result, { error: errorMessage(err) });
+    const ended = outcome(result, { error: errorMessage(err) });
+    if (result === 'rejected' && patched(REJECTED_FAILS)) {
+      throw ApplicationFailure.nonRetryable(`REJECTED: ${errorMessage(err)}`, ErrorTypes.rejected, ended);
+    }
+    return ended;
   }
 }
 
 interface Processed extends ProcessResult {
   localPath: string;
   onHost: FileActivities;
+  /** False in runs recorded before publish-before-commit: they move after the commit. */
+  published: boolean;
 }
 
-async function downloadAndProcess({ file, plan }: FileWorkflowInput, mainLong: FileActivities): Promise<Processed> {
+/** The steps that need the local copy, on the host that holds it; all over again if that host is lost. */
+async function downloadProcessPublish({ file, plan }: FileWorkflowInput, mainLong: FileActivities): Promise<Processed> {
   for (let hostLosses = 0; ; hostLosses++) {
     setStage('download');
-    const downloaded: DownloadResult = await mainLong.downloadFile({ file });
+    const downloaded: DownloadedFile = await mainLong.downloadFile({ file });
     const hostQueue = plan.sharedWorkDir ? undefined : downloaded.hostTaskQueue;
-    const onHostLong = proxyActivities<FileActivities>(longActivityOptions(plan, hostQueue));
+    const onHostProcess = proxyActivities<FileActivities>(processActivityOptions(plan, hostQueue));
     const onHost = proxyActivities<FileActivities>(shortActivityOptions(plan, hostQueue));
+    const localPath = downloaded.localPath;
     try {
       setStage('process');
-      const processed = await onHostLong.processFile({ file, localPath: downloaded.localPath });
-      return { ...processed, localPath: downloaded.localPath, onHost };
+      const processed = await onHostProcess.processFile({ file, localPath });
+      if (!patched(PUBLISH_BEFORE_COMMIT)) return { ...processed, localPath, onHost, published: false };
+      setStage('publish');
+      await onHost.publishFile({ file, localPath });
+      return { ...processed, localPath, onHost, published: true };
     } catch (err) {
       if (!isHostGone(err) || hostLosses + 1 >= MAX_HOST_LOSSES) throw err;
     }
+  }
+}
+
+/**
+ * The committed version's remote action. Nothing is lost if this workflow cannot finish it (the FTP server
+ * is away for long): the ledger still owes it, and a poll of any cluster runs it once its deadline passes.
+ */
+async function finishRemoteAction({ file, plan }: FileWorkflowInput): Promise<void> {
+  setStage('remote-action');
+  try {
+    await proxyActivities<FileActivities>(remoteActionOptions(plan)).finishRemoteAction({ file });
+  } catch (err) {
+    if (!(err instanceof ActivityFailure)) throw err;
   }
 }
 

@@ -9,15 +9,16 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { PollActivities } from '../activities';
 import { fileWorkflow } from './file';
-import { FTP_PATH, FTP_SOURCE, FTP_STAGE } from './search-attributes';
-import type { ClaimedFile, FilePlan, PollSummary, PollWorkflowInput } from './types';
+import { FTP_PATH, FTP_SOURCE, FTP_STAGE } from '../shared/search-attributes';
+import type { ClaimedFile, FilePlan, PollSummary, PollWorkflowInput } from '../shared/types';
 
 // listAndClaim heartbeats every 2 s: a poll on a killed worker moves on within 10 s (the schedule skips new
-// polls of the source while one is open).
+// polls of the source while one is open). A few tries at most: a poll that cannot list (server away, bad login)
+// fails in bounded time with its reason, and the next scheduled poll tries again.
 const { listAndClaim } = proxyActivities<PollActivities>({
   startToCloseTimeout: '10m',
   heartbeatTimeout: '10s',
-  retry: { initialInterval: '1s', maximumInterval: '30s' },
+  retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 4 },
 });
 
 /**

@@ -13,6 +13,7 @@ import type { LedgerRecord } from '../../src/ledger';
 import { useClusters, type TestCluster } from '../helpers/clusters';
 import { account, scaled, sha256 } from '../helpers/faults';
 import { tempDir } from '../helpers/servers';
+import { publishedFile } from '../helpers/published';
 
 const SOURCE = 'shared';
 const A = 'cluster-a';
@@ -153,7 +154,7 @@ function countBy(values: Iterable<string>): Map<string, number> {
 }
 
 const seconds = (ms: number): string => (ms / 1000).toFixed(1);
-const has = (dir: string, name: string): boolean => fs.existsSync(path.join(dir, name));
+const has = (dir: string, name: string): boolean => fs.existsSync(publishedFile(dir, name));
 
 describe('fault: two clusters share one ledger', { timeout: scaled(300_000, 1_200_000) }, () => {
   test('both clusters poll the same files: each committed exactly once overall', async (t) => {

@@ -3,6 +3,7 @@
 // processes and its own poll schedule; all of them share one Redis ledger and one FTP server (DESIGN.md §1).
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileWorkflowResult } from './file-result';
 import { after, before } from 'node:test';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import Redis from 'ioredis';
@@ -14,7 +15,7 @@ import { startRedisServer, type RedisServer } from '../../src/stack/redis';
 import { startTemporalDevServer, type TemporalDevServer } from '../../src/stack/temporal';
 import { spawnWorkerProcess, writeWorkflowBundle, WORKFLOW_BUNDLE_ENV } from '../../src/stack/worker-process';
 import { deletePollSchedule, upsertPollSchedule } from '../../src/starter/schedules';
-import type { FileWorkflowResult } from '../../src/workflows/types';
+import type { FileWorkflowResult } from '../../src/shared/types';
 import { configInput, PASSWORD, PASSWORD_ENV, type TestSource } from './pipeline';
 import { tempDir } from './servers';
 
@@ -251,7 +252,7 @@ function makeCluster(
 
     async fileResult(workflowId) {
       try {
-        return (await cluster.client.workflow.getHandle(workflowId).result()) as FileWorkflowResult;
+        return await fileWorkflowResult(cluster.client.workflow.getHandle(workflowId));
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) return undefined;
         throw err;

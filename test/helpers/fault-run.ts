@@ -11,6 +11,7 @@ import { sha256 } from './faults';
 import type { ManagedChild } from '../../src/stack/child';
 import { pollWorkflow } from '../../src/workflows';
 import type { Pipeline } from './pipeline';
+import { publishedPaths } from './published';
 
 export interface TestFile {
   name: string;
@@ -226,16 +227,9 @@ export async function waitAllFinished(
   }
 }
 
-/** Output files present under processedDir/<source> now. */
+/** Remote paths whose output is present under processedDir/<source> now. */
 export function outputsNow(pipeline: Pipeline, sourceId: string): Set<string> {
-  const dir = pipeline.processed(sourceId, '');
-  if (!fs.existsSync(dir)) return new Set();
-  return new Set(
-    fs
-      .readdirSync(dir, { recursive: true, withFileTypes: true })
-      .filter((e) => e.isFile())
-      .map((e) => path.relative(dir, path.join(e.parentPath, e.name))),
-  );
+  return new Set(publishedPaths(pipeline.processed(sourceId, '')));
 }
 
 /** Per activity type: runs that were retried, by the kind of failure of the run before. */
@@ -303,8 +297,11 @@ export async function tallyWorkflows(
           Number(taskTimedOut.timeoutType) === 2 ? 'schedule-to-start' : 'start-to-close',
         );
       const completed = event.workflowExecutionCompletedEventAttributes;
-      if (completed && execution.type === 'fileWorkflow') {
-        const result = decodeResult(client, completed.result?.payloads?.[0]);
+      // A REJECTED file's workflow fails with its result as the failure's details.
+      const failed = event.workflowExecutionFailedEventAttributes?.failure?.applicationFailureInfo?.details;
+      const payload = completed ? completed.result?.payloads?.[0] : failed?.payloads?.[0];
+      if ((completed || failed) && execution.type === 'fileWorkflow') {
+        const result = decodeResult(client, payload);
         bump(tally.outcomes, result?.outcome ?? '?');
         if (result?.outcome === 'superseded') bump(tally.superseded, result.error ?? '?');
       }

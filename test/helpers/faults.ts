@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
 import type { Ledger } from '../../src/ledger';
 import type { Pipeline } from './pipeline';
+import { publishedFile, publishedPaths } from './published';
 
 export const FULL_SCALE = process.env.FAULTS_SCALE === 'full';
 
@@ -63,11 +63,11 @@ export async function account(options: AccountOptions): Promise<Accounting> {
   let lost = 0;
   for (const [file, digest] of expected) {
     const record = await ledger.get(sourceId, file);
-    const output = dirs.map((dir) => path.join(dir, file)).find((candidate) => fs.existsSync(candidate));
+    const output = dirs.map((dir) => publishedFile(dir, file)).find((candidate) => fs.existsSync(candidate));
     const ok = record?.status === 'DONE' && output !== undefined && sha256(fs.readFileSync(output)) === digest;
     if (!ok) lost++;
   }
-  const outputs = dirs.flatMap(listFiles);
+  const outputs = dirs.flatMap(publishedPaths);
   const commits = await ledger.commits(sourceId);
   const duplicates = Math.max(0, commits - counts.DONE) + Math.max(0, outputs.length - expected.size);
   const invocations =
@@ -100,14 +100,6 @@ export function accountSource(
   options: Omit<AccountOptions, 'ledger' | 'processedDir'>,
 ): Promise<Accounting> {
   return account({ ...options, ledger: pipeline.ledger, processedDir: pipeline.processed(options.sourceId, '') });
-}
-
-function listFiles(dir: string): string[] {
-  if (!fs.existsSync(dir)) return [];
-  return fs
-    .readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => e.name);
 }
 
 /** Appends the figures to $FAULTS_REPORT (JSON lines), which scripts/run-faults.js sums up. */

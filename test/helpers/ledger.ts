@@ -3,6 +3,7 @@ import path from 'node:path';
 import { after, before } from 'node:test';
 import Redis from 'ioredis';
 import { Ledger, type Candidate, type ClaimBatchOptions } from '../../src/ledger';
+import { fileWorkflowIdBase } from '../../src/shared/ids';
 import { startRedisServer, type RedisServer } from '../../src/stack/redis';
 import { tempDir } from './servers';
 
@@ -57,6 +58,7 @@ export function claimOptions(overrides: Partial<ClaimBatchOptions> = {}): ClaimB
     maxAcceptPerPoll: 100,
     maxInFlight: 100,
     versionPolicy: 'reprocess',
+    attemptLabelBase: fileWorkflowIdBase,
     ...overrides,
   };
 }

@@ -16,7 +16,9 @@ import { startTemporalDevServer, type TemporalDevServer } from '../../src/stack/
 import { spawnWorkerProcess, writeWorkflowBundle, WORKFLOW_BUNDLE_ENV } from '../../src/stack/worker-process';
 import { createIngestWorker, type IngestWorker } from '../../src/worker/create-worker';
 import { pollWorkflow } from '../../src/workflows';
-import type { PollSummary } from '../../src/workflows/types';
+import type { PollSummary } from '../../src/shared/types';
+import { fileWorkflowResult } from './file-result';
+import { publishedFile } from './published';
 import { testPureFtpd, type PureFtpdServer } from './pure-ftpd';
 import { tempDir } from './servers';
 
@@ -58,6 +60,7 @@ export interface Pipeline {
   /** Absolute path of a remote file of a source in the FTP root. */
   remote(sourceId: string, name: string): string;
   putRemote(sourceId: string, name: string, content: string | Buffer): string;
+  /** The published file of a remote path (its newest version); with name '', the source's processed folder. */
   processed(sourceId: string, name: string): string;
   /** A worker in this process; stopped at the end of the file if the test does not stop it. */
   startWorker(): Promise<IngestWorker>;
@@ -155,7 +158,10 @@ export function usePipeline(options: PipelineOptions): Pipeline {
     fs.writeFileSync(file, content);
     return file;
   };
-  pipeline.processed = (sourceId, name) => path.join(pipeline.config.processedDir, sourceId, name);
+  pipeline.processed = (sourceId, name) => {
+    const sourceDir = path.join(pipeline.config.processedDir, sourceId);
+    return name === '' ? sourceDir : publishedFile(sourceDir, name);
+  };
 
   // Bundled once per test file: every worker of the file loads it, which keeps worker start fast.
   let bundle: Promise<string> | undefined;
@@ -171,7 +177,9 @@ export function usePipeline(options: PipelineOptions): Pipeline {
       env: { [PASSWORD_ENV]: pipeline.password },
       workflowBundle: { codePath: await workflowBundle() },
     });
-    const running = worker.run();
+    // Handled at once: a run that fails while the file's teardown closes connections under it must not surface
+    // as an unhandled rejection after the tests passed (it did, under load).
+    const running = worker.run().catch((err: unknown) => err);
     stops.push(async () => {
       worker.shutdown();
       await running;
@@ -226,7 +234,7 @@ export function usePipeline(options: PipelineOptions): Pipeline {
 
   pipeline.fileResult = async (record) => {
     if (!record.workflowId) throw new Error(`${record.path} has no workflow id`);
-    return pipeline.client.workflow.getHandle(record.workflowId).result();
+    return fileWorkflowResult(pipeline.client.workflow.getHandle(record.workflowId));
   };
 
   return pipeline;

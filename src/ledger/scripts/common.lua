@@ -36,16 +36,27 @@ local function push_dead_letter(dlq_key, path, rec)
     'owner', rec.owner or '', 'workflowId', rec.workflowId or '')
 end
 
+-- The source's `due` ZSET holds every record that is not finished, scored by its deadline (lease end, retry
+-- time, remote action owed): a poll sweeps what is due, so no state waits without an owner and a deadline.
+local function set_due(due_key, path, at)
+  redis.call('ZADD', due_key, at, path)
+end
+
+local function clear_due(due_key, path)
+  redis.call('ZREM', due_key, path)
+end
+
 -- Turns a record REJECTED (in place, fields of rec updated too) and dead-letters it once.
-local function reject_record(file_key, inflight_key, dlq_key, path, rec, error_text)
+local function reject_record(file_key, inflight_key, dlq_key, due_key, path, rec, error_text)
   if rec.status == 'IN_PROGRESS' then
     add_inflight(inflight_key, rec.owner, -1)
   end
   rec.status = 'REJECTED'
   rec.error = error_text
   redis.call('HSET', file_key, 'status', 'REJECTED', 'error', error_text)
-  redis.call('HDEL', file_key, 'retryAt')
-  rec.retryAt = nil
+  redis.call('HDEL', file_key, 'retryAt', 'missingSince', 'openRuns')
+  rec.retryAt, rec.missingSince, rec.openRuns = nil, nil, nil
+  clear_due(due_key, path)
   push_dead_letter(dlq_key, path, rec)
 end
 

@@ -1,8 +1,8 @@
 -- reprocess.lua: operator `--reprocess`, the only way to run a finished version again (DESIGN.md §3).
 -- DONE or REJECTED -> RETRY_WAIT due now with tries 0; the attempt number is kept so the next workflow id is new.
--- KEYS[1] file hash. No ARGV.
+-- KEYS[1] file hash, KEYS[2] due zset. ARGV[1] path.
 -- Returns JSON { ok = true, record } or { ok = false, reason, record? }.
-local file_key = KEYS[1]
+local file_key, due_key, path = KEYS[1], KEYS[2], ARGV[1]
 local rec = read_record(file_key)
 
 if rec.status == nil then
@@ -12,6 +12,9 @@ if rec.status ~= 'DONE' and rec.status ~= 'REJECTED' then
   return failure('not-finished', rec)
 end
 
-redis.call('HSET', file_key, 'status', 'RETRY_WAIT', 'tries', 0, 'retryAt', now_ms())
+local now = now_ms()
+redis.call('HSET', file_key, 'status', 'RETRY_WAIT', 'tries', 0, 'retryAt', now)
+redis.call('HDEL', file_key, 'missingSince', 'action', 'actionResult')
+set_due(due_key, path, now)
 redis.call('HDEL', file_key, 'doneAt', 'result', 'error')
 return cjson.encode({ ok = true, record = read_record(file_key) })

@@ -1,8 +1,8 @@
 -- retry-rejected.lua: operator action. REJECTED -> RETRY_WAIT due now with tries 0, so the next poll claims it
 -- with a full budget of tries. The attempt number is kept: the next workflow id is still a new one.
--- KEYS[1] file hash. No ARGV.
+-- KEYS[1] file hash, KEYS[2] due zset. ARGV[1] path.
 -- Returns JSON { ok = true, record } or { ok = false, reason, record? }.
-local file_key = KEYS[1]
+local file_key, due_key, path = KEYS[1], KEYS[2], ARGV[1]
 local rec = read_record(file_key)
 
 if rec.status == nil then
@@ -12,5 +12,8 @@ if rec.status ~= 'REJECTED' then
   return failure('not-rejected', rec)
 end
 
-redis.call('HSET', file_key, 'status', 'RETRY_WAIT', 'tries', 0, 'retryAt', now_ms())
+local now = now_ms()
+redis.call('HSET', file_key, 'status', 'RETRY_WAIT', 'tries', 0, 'retryAt', now)
+redis.call('HDEL', file_key, 'missingSince', 'action', 'actionResult')
+set_due(due_key, path, now)
 return cjson.encode({ ok = true, record = read_record(file_key) })

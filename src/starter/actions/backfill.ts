@@ -15,16 +15,16 @@ import {
   type Candidate,
   type Claim,
   type ClaimBatchOptions,
-  type ClaimBatchResult,
+  type ClaimDecision,
   type LedgerRecord,
   type Status,
 } from '../../ledger';
 import { fileWorkflow } from '../../workflows';
-import { fileVersion } from '../../workflows/ids';
-import { FTP_PATH, FTP_SOURCE, FTP_STAGE } from '../../workflows/search-attributes';
-import type { FilePlan } from '../../workflows/types';
+import { fileVersion, fileWorkflowIdBase } from '../../shared/ids';
+import { FTP_PATH, FTP_SOURCE, FTP_STAGE } from '../../shared/search-attributes';
+import type { FilePlan } from '../../shared/types';
 import { sourceFrom, withClient, withLedger } from '../context';
-import { EXIT, shortReason, usageError } from '../errors';
+import { EXIT, shortReason } from '../errors';
 import { listSource } from '../ftp';
 import { isoTime } from '../output';
 import type { ActionResult } from './files';
@@ -80,30 +80,15 @@ export interface BackfillResult {
   counts: Partial<Record<Decision, number>>;
 }
 
-// The ledger's dry run (DESIGN.md §4 claim rules, nothing written): one decision per candidate.
-interface DryRunDecision {
-  path: string;
-  decision: 'claim' | 'skip' | 'reject';
-  reason?: string;
-}
-type DryRunOptions = ClaimBatchOptions & { dryRun: true };
-type DryRunResult = ClaimBatchResult & { decisions?: DryRunDecision[] };
-
+/** The ledger's dry run (DESIGN.md §4 claim rules, nothing written): one decision per candidate. */
 async function claimDryRun(
   ledger: Ledger,
   sourceId: string,
   candidates: Candidate[],
   opts: ClaimBatchOptions,
-): Promise<DryRunDecision[]> {
-  // Until the ledger understands `dryRun`, passing it would claim for real: refuse instead.
-  if (!Ledger.prototype.claimBatch.toString().includes('dryRun')) {
-    throw usageError('--dry-run needs the ledger dry run (claimBatch dryRun), which this build does not have');
-  }
-  const claimBatch: (s: string, c: Candidate[], o: DryRunOptions) => Promise<DryRunResult> =
-    ledger.claimBatch.bind(ledger);
-  const result = await claimBatch(sourceId, candidates, { ...opts, dryRun: true });
-  if (!result.decisions) throw new Error('this ledger has no dry run (claimBatch returned no decisions)');
-  return result.decisions;
+): Promise<ClaimDecision[]> {
+  const result = await ledger.claimBatch(sourceId, candidates, { ...opts, dryRun: true });
+  return result.decisions ?? [];
 }
 
 const toCandidate = (e: RemoteEntry): Candidate => ({ path: e.path, mtimeMs: e.mtimeMs, size: e.size });
@@ -239,6 +224,7 @@ export async function backfillAction(
       maxAcceptPerPoll: source.maxAcceptPerPoll,
       maxInFlight: source.maxInFlight,
       versionPolicy: source.versionPolicy,
+      attemptLabelBase: fileWorkflowIdBase,
     };
     const base = { source: source.id, dryRun: options.dryRun, run, listed: entries.length, selected: selected.length };
 
@@ -281,11 +267,9 @@ export async function backfillAction(
       let started = 0;
       let rounds = 0;
       let waitedSince: number | undefined;
-      let lastSkipped: ClaimBatchResult['skipped'] = {};
       while (remaining.length > 0) {
         rounds += 1;
         const result = await ledger.claimBatch(source.id, remaining, claimOptions);
-        lastSkipped = result.skipped;
         const done = new Set([...result.claims.map((c) => c.path), ...result.rejected.map((r) => r.path)]);
         for (const r of result.rejected) {
           const e = byPathEntry.get(r.path);
@@ -328,19 +312,16 @@ export async function backfillAction(
         }
         await sleep(2_000);
       }
-      // What the ledger skipped in the last round: only counts are known without a dry run.
-      for (const c of remaining) {
+      // Why the ledger left the rest: its dry run over them, now (nothing written).
+      const left = remaining.filter((c) => !files.has(c.path));
+      const reasons = new Map((await claimDryRun(ledger, source.id, left, claimOptions)).map((d) => [d.path, d]));
+      for (const c of left) {
         const e = byPathEntry.get(c.path);
-        if (e && !files.has(c.path))
-          decide(
-            e,
-            'skip',
-            `not claimed by the ledger (${
-              Object.entries(lastSkipped)
-                .map(([k, v]) => `${k} ${v}`)
-                .join(', ') || 'skipped'
-            })`,
-          );
+        const d = reasons.get(c.path);
+        if (!e) continue;
+        if (d?.decision === 'claim' || d?.reason === 'cap')
+          decide(e, 'later', 'not claimed yet (maxInFlight): run the backfill again');
+        else decide(e, 'skip', skipReason(d?.reason, records.get(c.path)));
       }
       const list = [...files.values()].sort(byPath);
       const data: BackfillResult = {

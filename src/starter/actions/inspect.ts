@@ -3,7 +3,7 @@
 import type { Client } from '@temporalio/client';
 import type { AppConfig } from '../../config';
 import type { DeadLetter, LedgerRecord } from '../../ledger';
-import { FTP_STAGE } from '../../workflows/search-attributes';
+import { FTP_STAGE } from '../../shared/search-attributes';
 import { sourceFrom, withClient, withLedger } from '../context';
 import { CliError, EXIT, type ExitCode } from '../errors';
 import { formatTime, printable } from '../output';

@@ -1,11 +1,11 @@
 // `poll`: one poll now, outside the schedule. The FTP server is checked first (seconds, not a silent hang),
 // and a poll whose listing keeps failing, or that no worker takes, is stopped and reported.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { AppConfig, SourceConfig } from '../../config';
 import { pollWorkflow } from '../../workflows';
-import { FTP_SOURCE } from '../../workflows/search-attributes';
-import type { PollSummary } from '../../workflows/types';
+import { FTP_SOURCE } from '../../shared/search-attributes';
+import type { PollSummary } from '../../shared/types';
 import { selectSources, withClient } from '../context';
 import { CliError, EXIT, shortReason, toCliError, unreachableError, type ExitCode } from '../errors';
 import { checkSource } from '../ftp';
@@ -59,7 +59,13 @@ async function runPoll(
     args: [{ sourceId: source.id }],
     typedSearchAttributes: [{ key: FTP_SOURCE, value: source.id }],
   });
-  const result = handle.result();
+  const result = handle.result().catch((err: unknown) => {
+    if (!(err instanceof WorkflowFailedError)) throw err;
+    // The poll's own reason (bad login, missing directory), not "Workflow execution failed".
+    let deepest: Error = err;
+    while (deepest.cause instanceof Error) deepest = deepest.cause;
+    throw new CliError(`poll of source ${source.id} failed: ${shortReason(deepest)}`, EXIT.failed, { cause: err });
+  });
   result.catch(() => undefined);
   const deadline = Date.now() + options.waitMs;
   for (;;) {

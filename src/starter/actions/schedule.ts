@@ -6,7 +6,7 @@ import {
   type ScheduleDescription,
 } from '@temporalio/client';
 import type { AppConfig, SourceConfig } from '../../config';
-import { pollScheduleId } from '../../workflows/ids';
+import { pollScheduleId } from '../../shared/ids';
 import { selectSources, sourceFrom, withClient } from '../context';
 import { EXIT, shortReason, usageError } from '../errors';
 import { upsertPollSchedule } from '../schedules';

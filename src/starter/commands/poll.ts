@@ -3,7 +3,7 @@ import { pollAction } from '../actions/poll';
 import { configFrom, type GlobalOptions } from '../context';
 import { printJson, printLines } from '../output';
 import { integer } from '../parse';
-import type { PollSummary } from '../../workflows/types';
+import type { PollSummary } from '../../shared/types';
 
 const counts = (record: Record<string, number>): string => {
   const parts = Object.entries(record).map(([k, v]) => `${k} ${v}`);

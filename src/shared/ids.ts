@@ -12,14 +12,20 @@ function escapeIdPart(part: string): string {
   return part.replace(/[%@#\u0000-\u001f\u007f]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
-/** `ftp/<sourceId>/<path>@<mtime>-<size>`: one file version; the claim attempt is appended by the ledger. */
+/**
+ * Longest `fileWorkflowIdBase` accepted: Temporal refuses workflow ids over 1,000 bytes, and the ledger appends
+ * `#<attempt>`. Longer paths are refused at listing (unsafe-name).
+ */
+export const MAX_WORKFLOW_ID_BYTES = 980;
+
+/** `ftp/<sourceId>/<path>@<mtime>-<size>`: one file version; the ledger appends `#<attempt>`. */
 export function fileWorkflowIdBase(sourceId: string, path: string, version: string): string {
   return `ftp/${escapeIdPart(sourceId)}/${escapeIdPart(path.replace(/^\/+/, ''))}@${version}`;
 }
 
-/** `ftp/<sourceId>/<path>@<mtime>-<size>#<tries>`: one workflow per claim attempt (DESIGN.md §3). */
-export function fileWorkflowId(sourceId: string, path: string, version: string, tries: number): string {
-  return `${fileWorkflowIdBase(sourceId, path, version)}#${tries}`;
+/** `ftp/<sourceId>/<path>@<mtime>-<size>#<attempt>`: one workflow per claim attempt (DESIGN.md §3). */
+export function fileWorkflowId(sourceId: string, path: string, version: string, attempt: number): string {
+  return `${fileWorkflowIdBase(sourceId, path, version)}#${attempt}`;
 }
 
 /** Id of the schedule that polls a source. */

@@ -11,8 +11,12 @@ export interface FilePlan {
   activityMaxIntervalMs: number;
   /** Bounds one run of download or process that keeps heartbeating. */
   activityTimeoutMs: number;
-  /** False when each worker host has its own workDir: process and move then run on the downloading host. */
+  /** False when each worker host has its own workDir: process and publish then run on the downloading host. */
   sharedWorkDir: boolean;
+  /** Bounds one run of process (absent in runs recorded before it existed: activityTimeoutMs). */
+  processTimeoutMs?: number;
+  /** The source deletes or renames the remote file after the commit. */
+  remoteAction?: boolean;
 }
 
 export interface PollWorkflowInput {
@@ -29,8 +33,10 @@ export interface ListAndClaimResult {
   listed: number;
   filteredOut: Record<string, number>;
   skipped: Record<string, number>;
-  /** Files turned REJECTED by this poll (unsafe names, or max tries reached). */
+  /** Files turned REJECTED by this poll (unsafe names, max tries reached, vanished). */
   rejected: number;
+  /** Owed remote actions this poll finished for workflows that did not (their cluster may be gone). */
+  remoteActions?: number;
   /** At most maxAcceptPerPoll entries. */
   claims: ClaimedFile[];
   plan: FilePlan;
@@ -49,7 +55,7 @@ export interface FileWorkflowInput {
   plan: FilePlan;
 }
 
-export interface DownloadResult {
+export interface DownloadedFile {
   /** Local file, relative to the worker's workDir. */
   localPath: string;
   bytes: number;
@@ -65,9 +71,13 @@ export interface ProcessResult {
   result: Record<string, unknown>;
 }
 
-export interface MoveResult {
-  /** Local file under processedDir, relative to it. */
+export interface PublishResult {
+  /** The published file, relative to processedDir: `<source>/<dir>/@<mtimeMs>-<size>/<name>`. */
   processedPath: string;
+}
+
+/** Runs only in histories recorded before publish-before-commit: publish + remote action after the commit. */
+export interface MoveResult extends PublishResult {
   remoteAction: string;
 }
 
@@ -90,7 +100,7 @@ export interface ReleaseInput {
   permanent: boolean;
 }
 
-export interface ReleaseResult {
+export interface ReleaseOutcome {
   status: 'RETRY_WAIT' | 'REJECTED' | 'superseded';
 }
 
@@ -102,4 +112,20 @@ export const ErrorTypes = {
   permanent: 'PermanentFileError',
   /** This attempt failed for good (retries used up, remote file changed or gone): release for a later try. */
   attemptFailed: 'AttemptFailed',
+  /** The file ended REJECTED: its workflow fails with this type, so the Web UI's Failures view lists it. */
+  rejected: 'FileRejected',
+  /** A poll cannot list its source (bad login, missing directory): the environment, not a file. */
+  sourceUnavailable: 'SourceUnavailable',
+} as const;
+
+/**
+ * Why a file ended REJECTED or an attempt failed: the first word of the ledger's `error` (`<reason>: detail`).
+ */
+export const Reasons = {
+  unsafeName: 'unsafe-name',
+  vanished: 'vanished',
+  processTimeout: 'process-timeout',
+  crashLoop: 'crash-loop',
+  typeConflict: 'type-conflict',
+  maxTries: 'max tries reached',
 } as const;

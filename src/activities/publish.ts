@@ -1,0 +1,65 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Reasons, type ClaimedFile, type PublishResult } from '../shared/types';
+import { sourceOf, type ActivityDeps } from './deps';
+import { attemptFailed, claimLost, permanentFailure } from './failures';
+import { attemptFolder, inside, processedRelativePath } from './local-paths';
+
+/**
+ * Before the commit: moves the attempt's local copy into processedDir under a name that carries the version
+ * (atomic rename, idempotent), so that once the ledger says DONE the output exists whatever happens to this
+ * host or cluster afterwards. A stale attempt is refused first (it would only publish the same bytes again).
+ */
+export async function publishFile(
+  deps: ActivityDeps,
+  { file, localPath }: { file: ClaimedFile; localPath: string },
+): Promise<PublishResult> {
+  const { retryTimeoutMs } = sourceOf(deps, file.sourceId);
+  const lease = await deps.ledger.renew(file.sourceId, file.path, file.token, retryTimeoutMs);
+  if (!lease.ok) throw claimLost(lease.reason);
+  return publishAttempt(deps, file, localPath);
+}
+
+/** Publishes the attempt's local copy (relative to workDir) and removes the attempt's folder. */
+export async function publishAttempt(deps: ActivityDeps, file: ClaimedFile, localPath: string): Promise<PublishResult> {
+  const processedPath = processedRelativePath(file);
+  await publishLocalCopy(inside(deps.config.workDir, localPath), inside(deps.config.processedDir, processedPath), file);
+  await fs.rm(inside(deps.config.workDir, attemptFolder(file)), { recursive: true, force: true });
+  return { processedPath };
+}
+
+/** Moves `from` to `to` whole or not at all; a repeat after success finds `to` in place and does nothing. */
+async function publishLocalCopy(from: string, to: string, file: ClaimedFile): Promise<void> {
+  try {
+    await fs.mkdir(path.dirname(to), { recursive: true });
+    await fs.rename(from, to);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && (await sizeOf(to)) === file.size) return; // published by an earlier run
+    if (code === 'ENOENT') throw attemptFailed(`local copy of ${file.path} is missing: download again`);
+    if (code === 'EXDEV') return copyIntoPlace(from, to);
+    // A file where the output needs a folder, or a folder where it needs a file: no retry can fix that.
+    if (code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR') {
+      throw permanentFailure(`${Reasons.typeConflict}: cannot publish ${file.path}: ${(err as Error).message}`);
+    }
+    throw err;
+  }
+}
+
+// Different file systems: copy beside the target, then rename, so the target appears whole or not at all.
+// Not `<name>.moving`: a legal 255-byte name would exceed NAME_MAX with the suffix (ENAMETOOLONG).
+async function copyIntoPlace(from: string, to: string): Promise<void> {
+  const digest = createHash('sha256').update(path.basename(to)).digest('hex').slice(0, 16);
+  const moving = path.join(path.dirname(to), `.${digest}.moving`);
+  await fs.copyFile(from, moving);
+  await fs.rename(moving, to);
+  await fs.rm(from, { force: true });
+}
+
+async function sizeOf(file: string): Promise<number | undefined> {
+  return fs.stat(file).then(
+    (s) => (s.isFile() ? s.size : undefined),
+    () => undefined,
+  );
+}

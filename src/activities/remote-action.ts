@@ -1,0 +1,84 @@
+import path from 'node:path';
+import type { Client } from 'basic-ftp';
+import type { SourceConfig } from '../config';
+import { FtpAccessError, FtpTransientError } from '../ftp/errors';
+import { listRemote } from '../ftp/list';
+import { deleteRemote, renameRemote } from '../ftp/remote-actions';
+import type { ClaimedFile } from '../shared/types';
+import { ftpPoolOf, remotePathOf, sourceOf, type ActivityDeps } from './deps';
+
+/** The remote file a DONE version was: its path and the version (mtime and size) it was listed with. */
+export interface CommittedVersion {
+  path: string;
+  version: string;
+  mtimeMs: number;
+  size: number;
+}
+
+/**
+ * After the commit: the source's remote action (delete, rename) for the committed version, if the ledger still
+ * owes it. Any cluster may finish it (a poll does when this workflow's cluster is gone); the outcome is recorded
+ * in the ledger, fenced by version.
+ */
+export async function finishRemoteAction(deps: ActivityDeps, { file }: { file: ClaimedFile }): Promise<string> {
+  const source = sourceOf(deps, file.sourceId);
+  const record = await deps.ledger.get(file.sourceId, file.path);
+  if (record?.status !== 'DONE' || record.version !== file.version || record.action !== 'pending') {
+    return record?.action ?? 'none';
+  }
+  const outcome = await runRemoteAction(deps, source, file);
+  await deps.ledger.actionDone(file.sourceId, file.path, file.version, outcome);
+  return outcome;
+}
+
+/**
+ * Deletes or renames the remote file, only if it is still the committed version (same mtime and size, as a
+ * listing shows them): a newer version uploaded meanwhile is never touched. Returns the outcome text; a refusal
+ * about the file (no permission) is an outcome too, while a transient error is thrown for a retry.
+ */
+export async function runRemoteAction(
+  deps: ActivityDeps,
+  source: SourceConfig,
+  committed: CommittedVersion,
+  listed?: { mtimeMs: number; size: number },
+): Promise<string> {
+  const action = source.remoteAction;
+  if (action.type === 'none') return 'none';
+  const remotePath = remotePathOf(source, committed.path);
+  try {
+    return await ftpPoolOf(deps, source).withClient(async (client) => {
+      const current = listed ?? (await statByListing(client, source, committed.path));
+      if (!current) return 'gone: the remote file was no longer there';
+      if (current.mtimeMs !== committed.mtimeMs || current.size !== committed.size) {
+        return 'skipped: the remote file changed (a newer version)';
+      }
+      if (action.type === 'delete') {
+        await deleteRemote(client, remotePath);
+        return 'deleted';
+      }
+      const target = path.posix.join(action.dir, path.posix.dirname(committed.path));
+      await client.ensureDir(target);
+      await client.cd('/');
+      return `renamed to ${await renameRemote(client, remotePath, target)}`;
+    });
+  } catch (err) {
+    if (err instanceof FtpAccessError && !(err instanceof FtpTransientError)) return `failed: ${err.message}`;
+    throw err;
+  }
+}
+
+/** The file's version as a listing of its directory shows it (the same precision the claim saw). */
+async function statByListing(
+  client: Client,
+  source: SourceConfig,
+  relPath: string,
+): Promise<{ mtimeMs: number; size: number } | undefined> {
+  const dir = path.posix.dirname(relPath);
+  const entries = await listRemote(client, {
+    remoteDir: dir === '.' ? source.remoteDir : remotePathOf(source, dir),
+    recursive: false,
+    maxDepth: 0,
+    timeZone: source.timeZone,
+  });
+  return entries.find((entry) => entry.name === path.posix.basename(relPath));
+}

@@ -1,0 +1,134 @@
+// Every unfinished record has an owner and a deadline (DESIGN.md §4b): the `due` set, the vanish clock, owed
+// remote actions, crash counting, and the dry-run claim that writes nothing.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { claimOptions, file, freshSource, sleep, useLedgerFixture } from './helpers/ledger';
+
+const fx = useLedgerFixture();
+
+async function dump(pattern: string): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const key of (await fx.redis.keys(pattern)).sort()) {
+    const type = await fx.redis.type(key);
+    out[key] =
+      type === 'hash'
+        ? await fx.redis.hgetall(key)
+        : type === 'zset'
+          ? await fx.redis.zrange(key, 0, -1, 'WITHSCORES')
+          : type === 'set'
+            ? (await fx.redis.smembers(key)).sort()
+            : type === 'stream'
+              ? await fx.redis.xrange(key, '-', '+')
+              : await fx.redis.get(key);
+  }
+  return out;
+}
+
+describe('dry-run claim', () => {
+  test('says what would happen to each candidate and writes nothing', async () => {
+    const src = freshSource();
+    const [done, running] = [file('done.csv'), file('running.csv')];
+    const first = await fx.ledger.claimBatch(src, [done, running], claimOptions());
+    await fx.ledger.commit(src, 'done.csv', first.claims[0]!.token);
+    const before = await dump(`ftpi:{${src}}*`);
+    const dry = await fx.ledger.claimBatch(
+      src,
+      [done, running, file('new.csv'), file('capped.csv')],
+      claimOptions({ pollRun: 'run-2', maxAcceptPerPoll: 1, dryRun: true }),
+    );
+    assert.deepEqual(await dump(`ftpi:{${src}}*`), before, 'ledger byte-identical');
+    assert.deepEqual(
+      dry.decisions?.map((d) => `${d.path}:${d.decision}:${d.reason}`),
+      ['done.csv:skip:done', 'running.csv:skip:in-flight', 'new.csv:claim:new', 'capped.csv:skip:cap'],
+    );
+    assert.equal(dry.claims.length, 1);
+    assert.equal(dry.claims[0]?.token, undefined, 'no token is issued in a dry run');
+  });
+});
+
+describe('deadlines', () => {
+  test('a claim, a renewal, a release and a commit keep the due set equal to the unfinished records', async () => {
+    const src = freshSource();
+    const due = async () => fx.redis.zrange(`ftpi:{${src}}:due`, 0, -1);
+    const { claims } = await fx.ledger.claimBatch(src, [file('a'), file('b'), file('c')], claimOptions());
+    assert.deepEqual((await due()).sort(), ['a', 'b', 'c']);
+    const [a, b, c] = claims;
+    await fx.ledger.commit(src, 'a', a!.token);
+    await fx.ledger.release(src, 'b', b!.token, 'boom', { retryDelayMs: 60_000, maxTries: 3 });
+    await fx.ledger.reject(src, 'c', c!.token, 'bad');
+    assert.deepEqual(await due(), ['b'], 'only the retry waits');
+    const score = Number(await fx.redis.zscore(`ftpi:{${src}}:due`, 'b'));
+    assert.equal(score, (await fx.ledger.get(src, 'b'))?.retryAt);
+  });
+
+  test('an unfinished file missing from the listing ends REJECTED as vanished after vanishAfter', async () => {
+    const src = freshSource();
+    const { claims } = await fx.ledger.claimBatch(src, [file('gone.csv')], claimOptions({ leaseMs: 100 }));
+    assert.equal(claims.length, 1);
+    await sleep(150);
+    assert.deepEqual(await fx.ledger.duePaths(src, 10), ['gone.csv'], 'the lease ended: due');
+    const first = await fx.ledger.vanish(src, ['gone.csv'], 300);
+    assert.deepEqual(first, { vanished: [], waiting: 1 });
+    assert.deepEqual(await fx.ledger.duePaths(src, 10), [], 'due again when the clock runs out');
+    await sleep(350);
+    assert.deepEqual(await fx.ledger.duePaths(src, 10), ['gone.csv']);
+    const second = await fx.ledger.vanish(src, ['gone.csv'], 300);
+    assert.deepEqual(second.vanished, ['gone.csv']);
+    const record = await fx.ledger.get(src, 'gone.csv');
+    assert.equal(record?.status, 'REJECTED');
+    assert.match(record?.error ?? '', /^vanished: /);
+    assert.equal((await fx.ledger.deadLetters(src)).length, 1);
+    assert.equal(await fx.ledger.inFlight(src, 'A'), 0);
+    assert.deepEqual(await fx.ledger.duePaths(src, 10), []);
+  });
+
+  test('a file listed again stops its vanish clock', async () => {
+    const src = freshSource();
+    await fx.ledger.claimBatch(src, [file('back.csv')], claimOptions({ leaseMs: 100 }));
+    await sleep(150);
+    await fx.ledger.vanish(src, ['back.csv'], 200);
+    assert.ok((await fx.ledger.get(src, 'back.csv'))?.missingSince);
+    const again = await fx.ledger.claimBatch(src, [file('back.csv')], claimOptions({ pollRun: 'run-2' }));
+    assert.equal(again.claims.length, 1, 'taken again');
+    assert.equal((await fx.ledger.get(src, 'back.csv'))?.missingSince, undefined);
+  });
+
+  test('an owed remote action: taken by one poll at a time, finished once, dropped when the file is gone', async () => {
+    const src = freshSource();
+    const { claims } = await fx.ledger.claimBatch(src, [file('a'), file('b')], claimOptions());
+    const [a, b] = claims;
+    await fx.ledger.commit(src, 'a', a!.token, undefined, { actionGraceMs: 100 });
+    await fx.ledger.commit(src, 'b', b!.token, undefined, { actionGraceMs: 100 });
+    assert.equal((await fx.ledger.get(src, 'a'))?.action, 'pending');
+    assert.equal(await fx.ledger.takeAction(src, 'a', a!.version, 60_000), false, 'not due yet');
+    await sleep(150);
+    assert.deepEqual((await fx.ledger.duePaths(src, 10)).sort(), ['a', 'b']);
+    assert.equal(await fx.ledger.takeAction(src, 'a', a!.version, 60_000), true);
+    assert.equal(await fx.ledger.takeAction(src, 'a', a!.version, 60_000), false, 'taken: one poll at a time');
+    assert.equal(await fx.ledger.actionDone(src, 'a', 'other-version', 'deleted'), false, 'fenced by version');
+    assert.equal(await fx.ledger.actionDone(src, 'a', a!.version, 'deleted'), true);
+    assert.equal(await fx.ledger.actionDone(src, 'a', a!.version, 'deleted'), false, 'once');
+    assert.equal((await fx.ledger.get(src, 'a'))?.action, 'deleted');
+    await fx.ledger.vanish(src, ['b'], 60_000);
+    assert.match((await fx.ledger.get(src, 'b'))?.action ?? '', /^gone/);
+    assert.deepEqual(await fx.ledger.duePaths(src, 10), []);
+    assert.equal(await fx.ledger.commits(src), 2);
+  });
+
+  test('runs that never end count as crashes: at maxCrashes the attempt is refused as a crash loop', async () => {
+    const src = freshSource();
+    const { claims } = await fx.ledger.claimBatch(src, [file('poison')], claimOptions());
+    const token = claims[0]!.token;
+    const opts = { leaseMs: 60_000, maxCrashes: 2 };
+    const ok = await fx.ledger.beginRun(src, 'poison', token, opts);
+    assert.ok(ok.ok && ok.crashes === 0);
+    await fx.ledger.endRun(src, 'poison', token); // a run that reported its error
+    assert.ok((await fx.ledger.beginRun(src, 'poison', token, opts)).ok); // then dies
+    const afterOne = await fx.ledger.beginRun(src, 'poison', token, opts); // and dies again
+    assert.ok(afterOne.ok && afterOne.crashes === 1);
+    const refused = await fx.ledger.beginRun(src, 'poison', token, opts);
+    assert.deepEqual(refused.ok ? undefined : refused.reason, 'crash-loop');
+    const stale = await fx.ledger.beginRun(src, 'poison', token + 1000, opts);
+    assert.equal(stale.ok ? undefined : stale.reason, 'superseded');
+  });
+});

@@ -51,8 +51,8 @@ function printResult(r: BackfillResult): void {
     .join(', ');
   printLines([
     r.dryRun
-      ? `dry run ${r.source}: listed ${r.listed}, selected ${r.selected}: ${counts || 'nothing'}; would claim ${r.claimed} now. Nothing was changed.`
-      : `backfill ${r.source} (${r.run}): listed ${r.listed}, selected ${r.selected}: ${counts || 'nothing'}; claimed ${r.claimed}, started ${r.started} in ${r.rounds} rounds${r.failures.length > 0 ? `, ${r.failures.length} failed` : ''}`,
+      ? `dry run ${r.source}: listed ${r.listed}, selected ${r.selected}: ${counts || 'nothing'}; would claim ${r.claimed} in the first round${r.counts.later ? `, ${r.counts.later} in later rounds` : ''}. Nothing was changed.`
+      : `backfill ${r.source} (${r.run}): listed ${r.listed}, selected ${r.selected}: ${counts || 'nothing'}; claimed ${r.claimed}, started ${r.started} in ${r.rounds} round${r.rounds === 1 ? '' : 's'}${r.failures.length > 0 ? `, ${r.failures.length} failed` : ''}`,
   ]);
 }
 

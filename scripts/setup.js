@@ -50,6 +50,8 @@ function ensureTemporal() {
 const debianPackages = [
   ['redis-server', 'redis-server'],
   ['pure-ftpd', 'pure-ftpd'], // the real FTP server of the interoperability tests
+  ['chromium', 'chromium'], // the browser of the Web UI test (driven by playwright-core, never a browser download)
+  ['sshd', 'openssh-server'], // the real SFTP server of the SFTP tests
 ];
 
 function hasBinary(bin) {
@@ -66,7 +68,7 @@ function ensureDebianPackages() {
   }
   run('sh', ['-c', `${cmd} >/dev/null`], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
   // Debian starts the packaged daemons on their default ports; the project runs its own instances.
-  spawnSync('sh', ['-c', 'service redis-server stop; service pure-ftpd stop'], { stdio: 'ignore' });
+  spawnSync('sh', ['-c', 'service redis-server stop; service pure-ftpd stop; service ssh stop'], { stdio: 'ignore' });
 }
 
 ensureNodeModules();

@@ -72,6 +72,8 @@ test('without a file the defaults are the embedded demo', () => {
     maxConcurrentActivities: 20,
     maxConcurrentWorkflowTasks: 40,
     shutdownGraceMs: 30_000,
+    metricsPort: 9464,
+    metricsHost: '127.0.0.1',
   });
   assert.equal(config.sources.length, 1);
   const demo = getSource(config, 'demo');
@@ -507,4 +509,13 @@ test('local directories: processedDir apart from workDir', () => {
 test('getSource lists the known ids', () => {
   const config = parseConfig({ sources: [{ id: 'orders' }, { id: 'invoices' }] });
   assert.throws(() => getSource(config, 'order'), /unknown source "order"; configured sources: orders, invoices/);
+});
+
+test('the worker endpoints take their port and host from the environment; a bad port names the variable', () => {
+  const config = parseConfig({}, { FTP_INGEST_METRICS_PORT: '9100', FTP_INGEST_METRICS_HOST: '0.0.0.0' });
+  assert.equal(config.worker.metricsPort, 9100);
+  assert.equal(config.worker.metricsHost, '0.0.0.0');
+  assert.equal(parseConfig({ worker: { metricsPort: 0 } }).worker.metricsPort, 0);
+  const err = configError(() => parseConfig({}, { FTP_INGEST_METRICS_PORT: 'ninety' }));
+  assertIssue(err, 'worker.metricsPort', 'FTP_INGEST_METRICS_PORT');
 });

@@ -23,6 +23,7 @@ export async function publishFile(
 
 /** Publishes the attempt's local copy (relative to workDir) and removes the attempt's folder. */
 export async function publishAttempt(deps: ActivityDeps, file: ClaimedFile, localPath: string): Promise<PublishResult> {
+  await markProcessedDir(deps);
   const processedPath = processedRelativePath(file);
   await publishLocalCopy(inside(deps.config.workDir, localPath), inside(deps.config.processedDir, processedPath), file);
   await fs.rm(inside(deps.config.workDir, attemptFolder(file)), { recursive: true, force: true });
@@ -62,4 +63,38 @@ async function sizeOf(file: string): Promise<number | undefined> {
     (s) => (s.isFile() ? s.size : undefined),
     () => undefined,
   );
+}
+
+const marked = new Set<string>();
+
+/**
+ * `processedDir/.cluster-<clusterId>`: tells whether another cluster publishes into the same folder (see
+ * dropOrphanPublish). Written once per process and folder.
+ */
+async function markProcessedDir(deps: ActivityDeps): Promise<void> {
+  const marker = clusterMarker(deps.config.processedDir, deps.config.clusterId);
+  if (marked.has(marker)) return;
+  await fs.mkdir(deps.config.processedDir, { recursive: true });
+  await fs.writeFile(marker, '');
+  marked.add(marker);
+}
+
+function clusterMarker(processedDir: string, clusterId: string): string {
+  return path.join(processedDir, `.cluster-${clusterId}`);
+}
+
+/**
+ * An attempt that lost its claim after publishing leaves a copy the ledger does not vouch for. When the version
+ * was committed by another cluster that publishes elsewhere (no marker of it here), this copy is an extra and
+ * goes; when that cluster shares this folder, the file at this path is the committed output and stays.
+ */
+export async function dropOrphanPublish(deps: ActivityDeps, file: ClaimedFile): Promise<boolean> {
+  const record = await deps.ledger.get(file.sourceId, file.path);
+  if (record?.status !== 'DONE' || record.version !== file.version || record.token === file.token) return false;
+  if (record.owner === undefined || record.owner === deps.config.clusterId) return false;
+  if ((await sizeOf(clusterMarker(deps.config.processedDir, record.owner))) !== undefined) return false;
+  const published = inside(deps.config.processedDir, processedRelativePath(file));
+  if ((await sizeOf(published)) === undefined) return false;
+  await fs.rm(published, { force: true });
+  return true;
 }

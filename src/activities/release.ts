@@ -2,11 +2,12 @@ import fs from 'node:fs/promises';
 import type { ReleaseInput, ReleaseOutcome } from '../shared/types';
 import { sourceOf, type ActivityDeps } from './deps';
 import { attemptFolder, inside } from './local-paths';
+import { dropOrphanPublish } from './publish';
 
 /**
  * Ends a failed attempt in the ledger: RETRY_WAIT until retryTimeout, or REJECTED (with a dead letter) at
  * maxTries or for a permanent failure. A token that no longer owns the record changes nothing: 'superseded'.
- * Removes the attempt's local files either way.
+ * Removes the attempt's local files either way, and a superseded attempt's published copy where it is an extra.
  */
 export async function releaseFile(
   deps: ActivityDeps,
@@ -20,5 +21,6 @@ export async function releaseFile(
         maxTries: source.maxTries,
       });
   await fs.rm(inside(deps.config.workDir, attemptFolder(file)), { recursive: true, force: true });
+  if (!released.ok) await dropOrphanPublish(deps, file);
   return { status: released.ok ? released.status : 'superseded' };
 }

@@ -5,6 +5,7 @@ import type { AppConfig, SourceConfig } from './types';
 
 const FTP_PORT = 21;
 const IMPLICIT_FTPS_PORT = 990;
+const SFTP_PORT = 22;
 
 /** `baseDir` anchors relative local paths: the config file's directory, or the working directory. */
 export function buildConfig(parsed: ParsedConfig, baseDir: string): AppConfig {
@@ -20,6 +21,8 @@ export function buildConfig(parsed: ParsedConfig, baseDir: string): AppConfig {
       maxConcurrentActivities: worker.maxConcurrentActivities,
       maxConcurrentWorkflowTasks: worker.maxConcurrentWorkflowTasks,
       shutdownGraceMs: worker.shutdownGrace,
+      metricsPort: worker.metricsPort,
+      metricsHost: worker.metricsHost,
     },
     sources: sourceList(parsed.sources).map(([id, source]) => buildSource(id, source, baseDir)),
   };
@@ -37,8 +40,11 @@ function buildSource(id: string, s: ParsedSource, baseDir: string): SourceConfig
   return {
     ...settings,
     id,
-    port: s.port ?? (s.secure === 'implicit' ? IMPLICIT_FTPS_PORT : FTP_PORT),
+    port: s.port ?? (s.protocol === 'sftp' ? SFTP_PORT : s.secure === 'implicit' ? IMPLICIT_FTPS_PORT : FTP_PORT),
     ...localFile('passwordFile', s.passwordFile, baseDir),
+    ...localFile('privateKeyFile', s.privateKeyFile, baseDir),
+    ...localFile('knownHosts', s.knownHosts, baseDir),
+    ...(s.tls ? { tls: { ...s.tls, ...localFile('ca', s.tls.ca, baseDir) } } : {}),
     minFileAgeMs: minFileAge,
     pollIntervalMs: pollInterval,
     retryTimeoutMs: retryTimeout,

@@ -12,12 +12,16 @@ export const ENV_SETTINGS: Readonly<Record<string, readonly [string] | readonly 
   FTP_INGEST_REDIS_URL: ['redis', 'url'],
   FTP_INGEST_WORK_DIR: ['workDir'],
   FTP_INGEST_PROCESSED_DIR: ['processedDir'],
+  FTP_INGEST_METRICS_PORT: ['worker', 'metricsPort'],
+  FTP_INGEST_METRICS_HOST: ['worker', 'metricsHost'],
 };
 
 /** Names the config file when `loadConfig` is given none. */
 export const CONFIG_FILE_ENV = 'FTP_INGEST_CONFIG';
 
 const DIR_SETTINGS = new Set(['workDir', 'processedDir']);
+/** Settings whose value is a number: a variable holding only digits becomes one (anything else stays a string and fails validation). */
+const NUMBER_SETTINGS = new Set(['worker.metricsPort']);
 
 export interface EnvOverrides {
   /** A partial config holding the values from the environment. */
@@ -33,13 +37,15 @@ export function envOverrides(env: NodeJS.ProcessEnv): EnvOverrides {
   for (const [name, settingPath] of Object.entries(ENV_SETTINGS)) {
     const value = env[name];
     if (value === undefined || value === '') continue;
-    setAt(values, settingPath, DIR_SETTINGS.has(settingPath[0]) ? path.resolve(value) : value);
+    const key = settingPath.join('.');
+    const parsed = NUMBER_SETTINGS.has(key) && /^\d+$/.test(value) ? Number(value) : value;
+    setAt(values, settingPath, DIR_SETTINGS.has(settingPath[0]) ? path.resolve(value) : parsed);
     origins.set(settingPath.join('.'), name);
   }
   return { values, origins };
 }
 
-function setAt(target: Raw, settingPath: readonly string[], value: string): void {
+function setAt(target: Raw, settingPath: readonly string[], value: string | number): void {
   const [head, ...rest] = settingPath;
   if (head === undefined) return;
   if (rest.length === 0) {

@@ -9,6 +9,8 @@ export {
   resolveSecret,
   SecretError,
   sourcePassword,
+  sourcePrivateKey,
+  sourcePassphrase,
   temporalApiKey,
   type SecretRef,
 } from './secrets';

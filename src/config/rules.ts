@@ -33,8 +33,46 @@ function sourceProblems(at: PropertyKey[], source: unknown): Problem[] {
     ...pollLeaseProblems(at, source),
     ...vanishProblems(at, source),
     ...secretRefProblems(at, source, 'passwordEnv', 'passwordFile'),
+    ...secretRefProblems(at, source, 'privateKeyEnv', 'privateKeyFile'),
+    ...protocolProblems(at, source),
     ...renameProblems(at, source),
   ];
+}
+
+const SFTP_ONLY = ['privateKeyEnv', 'privateKeyFile', 'passphraseEnv', 'knownHosts', 'hostKeyFingerprint'] as const;
+const FTPS_ONLY = ['tls'] as const;
+
+/** Settings of the other protocol are refused; SFTP must pin its host key one way (unknown keys are refused). */
+function protocolProblems(at: PropertyKey[], source: Raw): Problem[] {
+  const sftp = source.protocol === 'sftp';
+  const problems: Problem[] = [];
+  for (const key of sftp ? FTPS_ONLY : SFTP_ONLY) {
+    if (source[key] === undefined) continue;
+    problems.push({
+      path: [...at, key],
+      problem: `${key} applies only to ${sftp ? 'FTP/FTPS' : 'SFTP'} sources`,
+      allowed: sftp ? 'remove it (SFTP is always encrypted; pin the host key instead)' : 'protocol: sftp, or remove it',
+    });
+  }
+  if (sftp && source.secure !== undefined && source.secure !== false) {
+    problems.push({
+      path: [...at, 'secure'],
+      problem: 'secure is for FTPS',
+      allowed: 'false or absent with protocol: sftp',
+    });
+  }
+  if (!sftp && source.tls !== undefined && (source.secure === undefined || source.secure === false)) {
+    problems.push({ path: [...at, 'tls'], problem: 'tls needs FTPS', allowed: "secure: true or 'implicit'" });
+  }
+  if (sftp && (source.knownHosts === undefined) === (source.hostKeyFingerprint === undefined)) {
+    problems.push({
+      path: [...at, source.knownHosts === undefined ? 'knownHosts' : 'hostKeyFingerprint'],
+      problem:
+        'an SFTP source pins its host key with exactly one of knownHosts and hostKeyFingerprint (unknown keys are refused)',
+      allowed: 'knownHosts: <known_hosts file> or hostKeyFingerprint: "SHA256:…"',
+    });
+  }
+  return problems;
 }
 
 /**

@@ -42,6 +42,14 @@ function processor(known: readonly string[]) {
   });
 }
 
+// FTPS certificate checks. `ca` is a file (PEM); verification is on unless rejectUnauthorized is false.
+const ftpsTls = z.strictObject({
+  ca: nonEmpty.optional(),
+  rejectUnauthorized: z.boolean().optional(),
+  servername: hostField.optional(),
+  minVersion: oneOf(['TLSv1.2', 'TLSv1.3']).optional(),
+});
+
 const remoteAction = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('none') }),
   z.strictObject({ type: z.literal('delete') }),
@@ -57,6 +65,17 @@ export function sourceSchema(processors: readonly string[]) {
     passwordEnv: envVarName.optional(),
     passwordFile: nonEmpty.optional(),
     secure: oneOf([false, true, 'implicit']).default(false),
+    // Absent means 'ftp'; optional so that an FTP source's parsed shape stays as it was.
+    protocol: oneOf(['ftp', 'sftp']).optional(),
+    tls: ftpsTls.optional(),
+    privateKeyEnv: envVarName.optional(),
+    privateKeyFile: nonEmpty.optional(),
+    passphraseEnv: envVarName.optional(),
+    knownHosts: nonEmpty.optional(),
+    hostKeyFingerprint: matching(
+      /^SHA256:[A-Za-z0-9+/]{43}=?$/,
+      'an OpenSSH SHA256 fingerprint ("SHA256:" and 43 base64 characters, as ssh-keygen -lf prints it)',
+    ).optional(),
     remoteDir: remoteDir.default('/'),
     recursive: z.boolean().default(false),
     maxDepth: intRange(1, 32).default(5),
@@ -126,6 +145,9 @@ export function configSchema(processors: readonly string[], form: SourcesForm) {
         // The SDK needs at least 2 (normal and sticky queue) while the workflow cache is on.
         maxConcurrentWorkflowTasks: intRange(2).default(40),
         shutdownGrace: duration().default(30_000),
+        // HTTP endpoints of the worker process (/metrics, /healthz, /readyz); port 0 turns them off.
+        metricsPort: intRange(0, 65_535).default(9464),
+        metricsHost: hostField.default('127.0.0.1'),
       })
       .prefault({}),
     sources: (sources as z.ZodType<ParsedSource[] | Record<string, ParsedSource>, unknown>).prefault(DEFAULT_SOURCES),

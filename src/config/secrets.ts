@@ -38,6 +38,18 @@ export function sourcePassword(source: SourceConfig, env: NodeJS.ProcessEnv = pr
   return ref ? resolveSecret(ref, env) : '';
 }
 
+/** An SFTP source's private key (PEM/OpenSSH text), or undefined when it names none. */
+export function sourcePrivateKey(source: SourceConfig, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const ref = secretRef(source.privateKeyEnv, source.privateKeyFile, `sources.${source.id}.privateKey`);
+  return ref ? resolveSecret(ref, env) : undefined;
+}
+
+/** The passphrase of an SFTP source's private key, or undefined when it names none. */
+export function sourcePassphrase(source: SourceConfig, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (source.passphraseEnv === undefined) return undefined;
+  return resolveSecret({ env: source.passphraseEnv, setting: `sources.${source.id}.passphraseEnv` }, env);
+}
+
 /** The Redis password, or undefined when none is configured. */
 export function redisPassword(redis: RedisConfig, env: NodeJS.ProcessEnv = process.env): string | undefined {
   const ref = secretRef(redis.passwordEnv, redis.passwordFile, 'redis.password');
@@ -68,7 +80,10 @@ export function configuredSecrets(config: AppConfig, env: NodeJS.ProcessEnv = pr
   };
   attempt(() => temporalApiKey(config.temporal, env));
   attempt(() => redisPassword(config.redis, env));
-  for (const source of config.sources) attempt(() => sourcePassword(source, env));
+  for (const source of config.sources) {
+    attempt(() => sourcePassword(source, env));
+    attempt(() => sourcePassphrase(source, env));
+  }
   return [...new Set(values.filter((v): v is string => typeof v === 'string' && v !== ''))];
 }
 
@@ -93,6 +108,10 @@ export function checkSecrets(config: AppConfig, env: NodeJS.ProcessEnv = process
   };
   attempt('temporal', () => temporalApiKey(config.temporal, env));
   attempt('redis', () => redisPassword(config.redis, env));
-  for (const source of config.sources) attempt(`sources.${source.id}`, () => sourcePassword(source, env));
+  for (const source of config.sources) {
+    attempt(`sources.${source.id}`, () => sourcePassword(source, env));
+    attempt(`sources.${source.id}`, () => sourcePrivateKey(source, env));
+    attempt(`sources.${source.id}`, () => sourcePassphrase(source, env));
+  }
   if (issues.length > 0) throw new ConfigError(issues, 'secrets');
 }

@@ -5,6 +5,17 @@
 /** `false` plain FTP, `true` explicit FTPS (AUTH TLS), `'implicit'` implicit FTPS (basic-ftp's `secure`). */
 export type FtpSecure = boolean | 'implicit';
 
+/** FTPS certificate checks of a source. */
+export interface FtpsTlsConfig {
+  /** Absolute path of a PEM file of CA certificates to trust instead of the system's. */
+  readonly ca?: string;
+  /** Default true. */
+  readonly rejectUnauthorized?: boolean;
+  /** Name the certificate must carry when it differs from `host`. */
+  readonly servername?: string;
+  readonly minVersion?: 'TLSv1.2' | 'TLSv1.3';
+}
+
 /** What happens to the remote file after a committed ingestion. */
 export type RemoteAction = { readonly type: 'none' } | { readonly type: 'delete' } | RenameToDirAction;
 
@@ -37,6 +48,20 @@ export interface SourceConfig {
   /** Absolute path of a file holding the password (see `sourcePassword`). */
   readonly passwordFile?: string;
   readonly secure: FtpSecure;
+  /** `ftp` (FTP/FTPS) when absent, or `sftp`. */
+  readonly protocol?: 'ftp' | 'sftp';
+  /** FTPS certificate checks (only with `secure`). */
+  readonly tls?: FtpsTlsConfig;
+  /** SFTP: environment variable holding the private key (see `sourcePrivateKey`). */
+  readonly privateKeyEnv?: string;
+  /** SFTP: absolute path of the private key file. */
+  readonly privateKeyFile?: string;
+  /** SFTP: environment variable holding the private key's passphrase. */
+  readonly passphraseEnv?: string;
+  /** SFTP: absolute path of an OpenSSH known_hosts file that pins the server's host key. */
+  readonly knownHosts?: string;
+  /** SFTP: the server's host key fingerprint, `SHA256:…`. */
+  readonly hostKeyFingerprint?: string;
   /** Absolute, normalized remote directory ('/' or '/a/b', no trailing slash). */
   readonly remoteDir: string;
   readonly recursive: boolean;
@@ -99,6 +124,10 @@ export interface WorkerConfig {
   readonly maxConcurrentActivities: number;
   readonly maxConcurrentWorkflowTasks: number;
   readonly shutdownGraceMs: number;
+  /** Port of the worker's HTTP endpoints (/metrics, /healthz, /readyz); 0 = off. */
+  readonly metricsPort: number;
+  /** Address they listen on (loopback by default). */
+  readonly metricsHost: string;
 }
 
 export interface AppConfig {

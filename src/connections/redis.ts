@@ -1,5 +1,6 @@
 import Redis from 'ioredis';
 import { redisPassword, type AppConfig } from '../config';
+import { log } from '../log';
 
 /**
  * A Redis client for the ledger. Commands fail (after a few reconnect tries) while Redis is away instead of
@@ -12,8 +13,26 @@ export function connectRedis(config: AppConfig, env: NodeJS.ProcessEnv = process
     retryStrategy: (times) => Math.min(times * 200, 2_000),
     lazyConnect: false,
   });
-  // Without a listener ioredis prints every connection error as an "Unhandled error event" stack trace; the
-  // commands that fail meanwhile report it where it matters (activities retry, the CLI explains).
-  redis.on('error', () => undefined);
+  routeRedisErrors(redis);
   return redis;
+}
+
+/**
+ * Connection errors as JSON log lines (ioredis prints raw "[ioredis] Unhandled error event" text to stderr when
+ * nobody listens): one line when the connection fails, then at most one a minute while it stays down, and one
+ * when it is back.
+ */
+export function routeRedisErrors(redis: Redis): void {
+  let lastLogged = 0;
+  let down = false;
+  redis.on('error', (err: Error) => {
+    const now = Date.now();
+    if (!down || now - lastLogged > 60_000) log.warn({ err }, 'redis connection error');
+    lastLogged = now;
+    down = true;
+  });
+  redis.on('ready', () => {
+    if (down) log.info('redis connection is back');
+    down = false;
+  });
 }

@@ -10,7 +10,7 @@ import { Ledger, ledgerRows } from '../ledger';
 import { deletePollSchedule, upsertPollSchedule } from '../starter/schedules';
 import { startEmbeddedStack, type EmbeddedStack } from '../stack/embedded';
 import { spawnWorkerProcess, writeWorkflowBundle, WORKFLOW_BUNDLE_ENV } from '../stack/worker-process';
-import { readProgress, renderProgress, type FileProgress } from './progress';
+import { plainLines, readProgress, renderView, type FileProgress, type Phase } from './progress';
 import { writeSampleFiles } from './sample-files';
 
 export interface DemoOptions {
@@ -31,6 +31,7 @@ export interface DemoSummary {
 }
 
 const SOURCE_ID = 'demo';
+const DEMO_METRICS_PORT = 9464;
 
 /**
  * The seed's demo, end to end on real servers: an embedded stack, sample files on the FTP server, worker
@@ -52,9 +53,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const bundle = await writeWorkflowBundle(path.join(options.dataDir, 'workflow-bundle.js'));
     const env = { [DEMO_PASSWORD_ENV]: password, [WORKFLOW_BUNDLE_ENV]: bundle };
     for (let i = 1; i <= options.workers; i++) {
-      workers.push(spawnWorkerProcess({ configFile, env, logFile: path.join(options.dataDir, `worker-${i}.log`) }));
+      // Each worker's /metrics, /healthz, /readyz on its own port (a port already taken is logged and skipped).
+      const workerEnv = { ...env, FTP_INGEST_METRICS_PORT: String(DEMO_METRICS_PORT + i - 1) };
+      const logFile = path.join(options.dataDir, `worker-${i}.log`);
+      workers.push(spawnWorkerProcess({ configFile, env: workerEnv, logFile }));
     }
     out.write(`Workers: ${options.workers} processes (logs in ${options.dataDir})\n`);
+    out.write(`Metrics: http://127.0.0.1:${DEMO_METRICS_PORT}/metrics (worker 1; /healthz, /readyz)\n`);
     return await watch(config, options, started, out);
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
@@ -63,7 +68,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
 }
 
 function writeDemoConfig(options: DemoOptions, stack: EmbeddedStack): string {
-  const processorOptions = options.processor === 'delay' ? { steps: 10, stepMs: 300 } : {};
+  // 10 steps of 500 ms with a 2 s heartbeat timeout: heartbeats are throttled to 80% of it, so the live view
+  // sees the progress move a few times per file instead of only the first step.
+  const processorOptions = options.processor === 'delay' ? { steps: 10, stepMs: 500 } : {};
   const config = {
     clusterId: 'demo',
     temporal: { address: stack.temporal.address, namespace: stack.temporal.namespace, taskQueue: 'ftp-ingest-demo' },
@@ -80,7 +87,7 @@ function writeDemoConfig(options: DemoOptions, stack: EmbeddedStack): string {
         passwordEnv: DEMO_PASSWORD_ENV,
         pollInterval: '2s',
         retryTimeout: '30s',
-        heartbeatTimeout: '5s',
+        heartbeatTimeout: '2s',
         activityMaxInterval: '5s',
         processor: { name: options.processor, options: processorOptions },
       },
@@ -104,10 +111,10 @@ async function watch(
   try {
     await upsertPollSchedule(client, config, source);
     out.write(`Schedule ftp-poll/${source.id}: every ${source.pollIntervalMs / 1000}s\n`);
-    let drawn = 0;
+    const screen: Screen = { drawn: 0, phases: new Map(), summary: {} };
     for (;;) {
       const files = await readProgress(client, ledger, source.id);
-      drawn = draw(out, files, drawn);
+      draw(out, files, screen, { expected: options.files, seconds: secondsSince(started) });
       const summary = summarize(files, options.files, started);
       if (options.once && summary.done + summary.rejected >= options.files) {
         await deletePollSchedule(client, source.id);
@@ -122,21 +129,29 @@ async function watch(
   }
 }
 
-function draw(out: NodeJS.WriteStream, files: FileProgress[], previousLines: number): number {
-  const text = `${renderProgress(files)}\n${counts(files)}\n`;
-  // Redraw in place on a terminal; a log file gets a summary line per tick instead.
-  if (out.isTTY) {
-    if (previousLines > 0) out.write(`\x1b[${previousLines}A\x1b[J`);
-    out.write(text);
-    return text.split('\n').length - 1;
-  }
-  out.write(`${counts(files)}\n`);
-  return 0;
+interface Screen {
+  /** Lines drawn by the last tick (TTY). */
+  drawn: number;
+  /** Phase of each file as last printed (plain lines). */
+  phases: Map<string, Phase>;
+  summary: { text?: string };
 }
 
-function counts(files: FileProgress[]): string {
-  const by = (status: string): number => files.filter((f) => f.status === status).length;
-  return `done ${by('DONE')}  in progress ${by('IN_PROGRESS')}  waiting ${by('RETRY_WAIT')}  rejected ${by('REJECTED')}`;
+function draw(
+  out: NodeJS.WriteStream,
+  files: FileProgress[],
+  screen: Screen,
+  view: { expected: number; seconds: number },
+): void {
+  // Redraw in place on a terminal, within its height; a log file or pipe gets plain lines when something changed.
+  if (out.isTTY) {
+    const lines = renderView(files, { ...view, rows: out.rows, columns: out.columns });
+    if (screen.drawn > 0) out.write(`\x1b[${screen.drawn}A\x1b[J`);
+    out.write(`${lines.join('\n')}\n`);
+    screen.drawn = lines.length;
+    return;
+  }
+  for (const line of plainLines(files, screen.phases, screen.summary, view)) out.write(`${line}\n`);
 }
 
 function summarize(files: FileProgress[], total: number, started: number): DemoSummary {

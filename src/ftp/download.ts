@@ -123,8 +123,8 @@ async function transfer(
   if (writeError) throw writeError;
 }
 
-/** The part file, opened for positional writes; created when missing (never truncated here). */
-async function openPart(file: string): Promise<fs.promises.FileHandle> {
+/** The part file, opened for positional writes; created when missing (never truncated here). Shared with SFTP. */
+export async function openPart(file: string): Promise<fs.promises.FileHandle> {
   try {
     return await fs.promises.open(file, 'r+');
   } catch (err) {

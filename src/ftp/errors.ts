@@ -21,6 +21,31 @@ export class FtpTransientError extends FtpAccessError {
   readonly retryable = true;
 }
 
+/**
+ * The peer could not be trusted: an FTPS certificate that does not verify (unknown CA, wrong host name, expired)
+ * or an SFTP host key that is unknown or does not match its pin. It is the environment, not the file, so it is a
+ * transient error (retried with backoff, never counted against a file) until an operator fixes the trust setup.
+ * `endpoint` is `host:port`; `reason` the verifier's words; `code` its code (Node's TLS code, or a host-key code).
+ */
+export class RemoteTrustError extends FtpTransientError {
+  constructor(
+    readonly endpoint: string,
+    readonly reason: string,
+    readonly code: string,
+    what: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${what} ${endpoint} refused: ${reason} (${code})`, undefined, options);
+  }
+}
+
+/** An FTPS server whose certificate does not verify, or whose TLS handshake fails. */
+export class FtpTlsError extends RemoteTrustError {
+  constructor(endpoint: string, reason: string, code: string, options?: { cause?: unknown }) {
+    super(endpoint, reason, code, 'ftps: TLS with', options);
+  }
+}
+
 /** The server refused an operation on a file (550 not found / no access, 551, 553 bad name). */
 export class FtpFileError extends FtpAccessError {
   readonly retryable = false;
@@ -61,6 +86,54 @@ const NETWORK_ERRNOS = new Set([
 const BROKEN_CONNECTION =
   /Timeout \(|closed connection unexpectedly|FIN packet unexpectedly|Client is closed|Socket closed due to transmission error|data connection/i;
 
+// Codes Node gives a TLS handshake or certificate check that failed: OpenSSL's X.509 verify results, Node's
+// own `ERR_TLS_*` (host name mismatch and others) and `ERR_SSL_*` (protocol version, alerts from the peer).
+const TLS_VERIFY_CODES = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_CRL',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  'UNABLE_TO_DECRYPT_CRL_SIGNATURE',
+  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY',
+  'CERT_SIGNATURE_FAILURE',
+  'CRL_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID',
+  'CERT_HAS_EXPIRED',
+  'CRL_NOT_YET_VALID',
+  'CRL_HAS_EXPIRED',
+  'ERROR_IN_CERT_NOT_BEFORE_FIELD',
+  'ERROR_IN_CERT_NOT_AFTER_FIELD',
+  'ERROR_IN_CRL_LAST_UPDATE_FIELD',
+  'ERROR_IN_CRL_NEXT_UPDATE_FIELD',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'CERT_CHAIN_TOO_LONG',
+  'CERT_REVOKED',
+  'INVALID_CA',
+  'PATH_LENGTH_EXCEEDED',
+  'INVALID_PURPOSE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'HOSTNAME_MISMATCH',
+]);
+
+/** Node's code of a TLS failure, or undefined when `err` is not one. */
+export function tlsFailureCode(err: unknown): string | undefined {
+  const code = err instanceof Error ? (err as NodeJS.ErrnoException).code : undefined;
+  if (typeof code !== 'string') return undefined;
+  if (TLS_VERIFY_CODES.has(code) || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_')) return code;
+  return undefined;
+}
+
+/** A TLS failure as an `FtpTlsError` naming `host:port`; any other error unchanged. */
+export function classifyTlsError(err: unknown, endpoint: string): unknown {
+  if (err instanceof FtpAccessError) return err;
+  const code = tlsFailureCode(err);
+  if (code === undefined) return err;
+  return new FtpTlsError(endpoint, (err as Error).message, code, { cause: err });
+}
+
 /**
  * Maps what basic-ftp (or the network) threw to this layer's error classes. Errors that are already
  * classified, and errors that are not about FTP at all (a local disk error), are returned unchanged.
@@ -69,6 +142,9 @@ export function classifyFtpError(err: unknown): Error {
   if (err instanceof FtpAccessError) return err;
   if (err instanceof FTPError) return classifyReply(err);
   if (!(err instanceof Error)) return new FtpPermanentError(`ftp: ${String(err)}`, undefined, { cause: err });
+  // A TLS failure outside the pool's connect (a data connection's handshake): the environment, never the file.
+  const tlsCode = tlsFailureCode(err);
+  if (tlsCode !== undefined) return new FtpTlsError('data connection', err.message, tlsCode, { cause: err });
   const errno = (err as NodeJS.ErrnoException).code;
   if ((typeof errno === 'string' && NETWORK_ERRNOS.has(errno)) || BROKEN_CONNECTION.test(err.message)) {
     return new FtpTransientError(`ftp connection lost: ${err.message}`, undefined, { cause: err });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Client } from 'basic-ftp';
 import { describeEndpoint, endpointKey, redactSecret, toAccessOptions, type FtpEndpoint } from './connection-options';
-import { classifyFtpError, FtpTransientError } from './errors';
+import { classifyFtpError, classifyTlsError, FtpTransientError } from './errors';
 
 export interface FtpPoolOptions {
   /** Logged-in clients this process may hold for the endpoint (servers cap connections per user). */
@@ -29,6 +29,8 @@ interface Waiter {
  * mid-transfer or dead).
  */
 export class FtpPool {
+  /** `user@host:port` of the server, for metrics and logs (never the password). */
+  readonly label: string;
   private readonly idle: IdleClient[] = [];
   private readonly waiters: Waiter[] = [];
   private open = 0;
@@ -43,8 +45,13 @@ export class FtpPool {
     if (!Number.isInteger(options.maxConnections) || options.maxConnections < 1) {
       throw new RangeError(`maxConnections must be a positive integer, got ${options.maxConnections}`);
     }
+    this.label = describeEndpoint(endpoint);
     this.idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
     this.validateAfterIdleMs = options.validateAfterIdleMs ?? 10_000;
+  }
+
+  get maxConnections(): number {
+    return this.options.maxConnections;
   }
 
   /** Counts for metrics and tests. */
@@ -123,7 +130,8 @@ export class FtpPool {
       client.close();
       this.open -= 1;
       this.serveNextWaiter();
-      throw err;
+      // A certificate that does not verify is named with the server it came from, typed (not by message text).
+      throw classifyTlsError(err, `${this.endpoint.host}:${this.endpoint.port}`);
     }
   }
 
@@ -233,6 +241,11 @@ export class FtpPools {
       this.pools.set(key, pool);
     }
     return pool;
+  }
+
+  /** Each pool's counts (FTP pool gauges of /metrics). */
+  snapshot(): { endpoint: string; max: number; open: number; idle: number; busy: number; waiting: number }[] {
+    return [...this.pools.values()].map((pool) => ({ endpoint: pool.label, max: pool.maxConnections, ...pool.stats }));
   }
 
   async closeAll(): Promise<void> {

@@ -1,10 +1,12 @@
 import os from 'node:os';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import type Redis from 'ioredis';
 import type { AppConfig } from '../config';
 import { createActivities } from '../activities';
 import { FtpPools } from '../ftp/pool';
 import { Ledger } from '../ledger';
+import { metrics } from '../observability/metrics';
+import { observeActivities } from './observe-activities';
 
 export interface IngestWorkerOptions {
   config: AppConfig;
@@ -33,6 +35,7 @@ export function hostTaskQueue(config: AppConfig): string {
 export async function createIngestWorker(options: IngestWorkerOptions): Promise<IngestWorker> {
   const { config, connection } = options;
   const ftp = new FtpPools();
+  const unwatchPools = metrics.watchFtpPools(ftp);
   const activities = createActivities({
     config,
     ledger: new Ledger(options.redis, { prefix: config.redis.keyPrefix }),
@@ -46,10 +49,10 @@ export async function createIngestWorker(options: IngestWorkerOptions): Promise<
     activities,
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
     shutdownGraceTime: config.worker.shutdownGraceMs,
+    // Logs and metrics of each file transition, from the activities' inputs and results.
+    interceptors: { activity: [observeActivities] },
   };
-  const workflowCode = options.workflowBundle
-    ? { workflowBundle: options.workflowBundle }
-    : { workflowsPath: require.resolve('../workflows') };
+  const workflowCode = { workflowBundle: options.workflowBundle ?? (await quietBundle()) };
   const workers = [
     await Worker.create({
       ...common,
@@ -64,6 +67,7 @@ export async function createIngestWorker(options: IngestWorkerOptions): Promise<
       try {
         await Promise.all(workers.map((worker) => worker.run()));
       } finally {
+        unwatchPools();
         await ftp.closeAll();
       }
     },
@@ -71,4 +75,11 @@ export async function createIngestWorker(options: IngestWorkerOptions): Promise<
       for (const worker of workers) worker.shutdown();
     },
   };
+}
+
+/** Bundles src/workflows without the webpack report in the logs (a prebuilt bundle skips this). */
+async function quietBundle(): Promise<{ code: string }> {
+  const silent = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: silent });
+  return { code };
 }

@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   patched,
   proxyActivities,
+  setCurrentDetails,
   TimeoutFailure,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
@@ -130,8 +131,24 @@ async function finishRemoteAction({ file, plan }: FileWorkflowInput): Promise<vo
   }
 }
 
+const STAGE_DETAILS: Record<string, string> = {
+  download: 'Downloading the file (or waiting for a worker slot or an FTP connection)',
+  process: 'Running the processor on the local copy (or waiting for a worker slot)',
+  publish: 'Publishing the output into processedDir',
+  commit: 'Committing in the ledger (fenced by the claim token)',
+  'remote-action': 'Committed; running the remote action (delete or rename)',
+  move: 'Committed; moving the output and running the remote action',
+  release: 'The attempt failed; releasing the claim',
+  done: 'Done: published and committed',
+  released: 'Released: waits for a retry after retryTimeout',
+  rejected: 'REJECTED: see the failure for the reason',
+  superseded: 'Superseded: another attempt owns this file now; nothing committed by this one',
+};
+
+/** The stage as a search attribute (FtpStage) and as the workflow's current details in the Web UI. */
 function setStage(stage: string): void {
   upsertSearchAttributes([{ key: FTP_STAGE, value: stage }]);
+  setCurrentDetails(STAGE_DETAILS[stage] ?? stage);
 }
 
 function isHostGone(err: unknown): boolean {

@@ -54,6 +54,8 @@ async function startFileWorkflow(file: ClaimedFile, plan: FilePlan): Promise<boo
       args: [{ file, plan }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      staticSummary: fileSummary(file),
+      staticDetails: fileDetails(file, plan),
       typedSearchAttributes: [
         { key: FTP_SOURCE, value: file.sourceId },
         { key: FTP_PATH, value: file.path },
@@ -65,4 +67,19 @@ async function startFileWorkflow(file: ClaimedFile, plan: FilePlan): Promise<boo
     if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
     throw err;
   }
+}
+
+/** The Web UI's one-line summary of a file workflow: which file, which version, which attempt. */
+function fileSummary(file: ClaimedFile): string {
+  return `${file.sourceId}: ${file.path} (${file.size} bytes, modified ${new Date(file.mtimeMs).toISOString()}), try ${file.tries}`;
+}
+
+function fileDetails(file: ClaimedFile, plan: FilePlan): string {
+  return [
+    `**Source** ${file.sourceId}`,
+    `**Path** ${file.path}`,
+    `**Version** ${file.version} (modified ${new Date(file.mtimeMs).toISOString()}, ${file.size} bytes)`,
+    `**Attempt** ${file.attempt} (try ${file.tries}), fencing token ${file.token}`,
+    `**Local copy** ${plan.sharedWorkDir ? 'shared workDir' : 'on the downloading host'}`,
+  ].join('\n\n');
 }

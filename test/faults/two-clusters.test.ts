@@ -233,7 +233,11 @@ describe('fault: two clusters share one ledger', { timeout: scaled(300_000, 1_20
       assert.ok((now?.token ?? 0) > (old.token ?? 0), `${old.path}: B's token ${now?.token} > A's stale ${old.token}`);
       assert.ok((now?.attempt ?? 0) > (old.attempt ?? 0), `${old.path}: a new claim attempt`);
       assert.ok(has(b.processedDir(SOURCE), old.path), `${old.path} in ${B}'s processedDir`);
-      assert.ok(!has(a.processedDir(SOURCE), old.path), `${old.path} not in ${A}'s processedDir`);
+      // Stopped with its commit pending, A had published (publish before commit): that copy is an extra the
+      // ledger does not vouch for, removed when A's attempt resumes superseded (checked below).
+      if (stageAtStop.get(old.path) !== 'commitFile') {
+        assert.ok(!has(a.processedDir(SOURCE), old.path), `${old.path} not in ${A}'s processedDir`);
+      }
       // The new claim comes only after A's lease ran out (both times are Redis server time).
       assert.ok(
         (now?.lastTryAt ?? 0) >= (old.leaseUntil ?? 0),
@@ -270,7 +274,7 @@ describe('fault: two clusters share one ledger', { timeout: scaled(300_000, 1_20
         assert.equal(refused, 'commitFile', `${old.path}: the fenced commit refused A's stale token`);
         commitsRefused++;
       }
-      assert.ok(!has(a.processedDir(SOURCE), old.path), `${old.path}: nothing moved into ${A}'s processedDir`);
+      assert.ok(!has(a.processedDir(SOURCE), old.path), `${old.path}: nothing left in ${A}'s processedDir`);
       assert.equal((await env.ledger.get(SOURCE, old.path))?.owner, B, `${old.path} still B's commit`);
     }
     const newLines = fs.readFileSync(logFile, 'utf8').split('\n').filter(Boolean).slice(logLinesBefore);

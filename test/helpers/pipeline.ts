@@ -43,6 +43,8 @@ export interface PipelineOptions {
    * With pure-ftpd, `ftp.served`/`pasvPorts`/throttling are not available and `password` is the server's own.
    */
   ftpServer?: 'ftp-srv' | 'pure-ftpd';
+  /** Starts the dev server with its Web UI (on a free port): `pipeline.temporal.uiUrl`. */
+  webUi?: boolean;
 }
 
 export interface Pipeline {
@@ -65,7 +67,7 @@ export interface Pipeline {
   /** A worker in this process; stopped at the end of the file if the test does not stop it. */
   startWorker(): Promise<IngestWorker>;
   /** `ftp-ingest worker` as a child process (may be SIGKILLed); resolves once it is spawned. */
-  spawnWorker(name: string): Promise<ManagedChild>;
+  spawnWorker(name: string, env?: NodeJS.ProcessEnv): Promise<ManagedChild>;
   poll(sourceId: string): Promise<PollSummary>;
   waitForStatus(sourceId: string, path: string, statuses: Status[], timeoutMs?: number): Promise<LedgerRecord>;
   /** Stops redis-server, waits `downMs`, starts it again on the same port and data (append-only file). */
@@ -95,7 +97,7 @@ export function usePipeline(options: PipelineOptions): Pipeline {
       runtimeInstalled = true;
     }
     const [temporal, redisServer, ftp] = await Promise.all([
-      startTemporalDevServer({ dataDir: path.join(dataDir, 'temporal') }),
+      startTemporalDevServer({ dataDir: path.join(dataDir, 'temporal'), headless: !options.webUi }),
       startRedisServer(path.join(dataDir, 'redis')),
       pureFtpd
         ? pureFtpd.then(asEmbedded)
@@ -123,6 +125,7 @@ export function usePipeline(options: PipelineOptions): Pipeline {
     fs.writeFileSync(configFile, JSON.stringify(input, null, 2));
     const connection = await Connection.connect({ address: temporal.address });
     const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
+    redis.on('error', () => undefined); // Redis restarts are part of some tests; commands report the error
     stops.push(
       () => Promise.resolve(redis.disconnect()),
       () => connection.close(),
@@ -187,10 +190,10 @@ export function usePipeline(options: PipelineOptions): Pipeline {
     return worker;
   };
 
-  pipeline.spawnWorker = async (name) => {
+  pipeline.spawnWorker = async (name, env = {}) => {
     const child = spawnWorkerProcess({
       configFile: pipeline.configFile,
-      env: { [PASSWORD_ENV]: pipeline.password, [WORKFLOW_BUNDLE_ENV]: await workflowBundle() },
+      env: { [PASSWORD_ENV]: pipeline.password, [WORKFLOW_BUNDLE_ENV]: await workflowBundle(), ...env },
       logFile: path.join(dataDir, `${name}.log`),
     });
     stops.push(() => child.stop(2_000));
@@ -279,7 +282,8 @@ export function configInput(
     redis: { url: redis.url },
     workDir: path.join(dataDir, 'work'),
     processedDir: path.join(dataDir, 'processed'),
-    worker: { maxConcurrentActivities: 8 },
+    // No HTTP endpoints unless a test asks (FTP_INGEST_METRICS_PORT): many workers share this host.
+    worker: { maxConcurrentActivities: 8, metricsPort: 0 },
     sources: options.sources.map((source) => ({
       host: ftp.host,
       port: ftp.port,

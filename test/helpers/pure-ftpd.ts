@@ -31,6 +31,11 @@ export interface PureFtpdServer {
 export interface PureFtpdOptions {
   /** `-C`: sessions allowed per client IP; the server answers 421 past it. */
   maxClientsPerIp?: number;
+  /**
+   * FTPS (explicit, AUTH TLS): `-Y level` with `certFile` (certificate and key in one PEM) as `-2`. Level 1 accepts
+   * plain and TLS sessions, 2 refuses plain logins, 3 also refuses cleartext data channels.
+   */
+  tls?: { level: 1 | 2 | 3; certFile: string };
 }
 
 /** Why pure-ftpd cannot run here, or undefined when it can (tests skip with this text). */
@@ -70,6 +75,7 @@ export async function testPureFtpd(options: PureFtpdOptions = {}): Promise<PureF
     '-A', // chroot everyone
     ...['-C', String(options.maxClientsPerIp ?? 10)],
     ...['-I', '1'], // idle sessions end after a minute, should anything be left behind
+    ...(options.tls ? ['-Y', String(options.tls.level), '-2', options.tls.certFile] : []),
   ];
   // Own process group: pure-ftpd forks a process per session, and those outlive a killed master.
   const server = spawnManaged(pureFtpdBinary(), args, { detached: true });

@@ -1,0 +1,192 @@
+// The product's own Prometheus metrics (prom-client), one registry per process. Activities and the worker call
+// the named functions of `metrics`; /metrics serves `metrics.registry` together with the Temporal SDK's metrics.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** What an FTP pool reports (FtpPools.snapshot). */
+export interface FtpPoolSnapshot {
+  endpoint: string;
+  max: number;
+  busy: number;
+  idle: number;
+  waiting: number;
+}
+
+export interface FtpPoolSource {
+  snapshot(): FtpPoolSnapshot[];
+}
+
+const PREFIX = 'ftp_ingest_';
+const DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 3600];
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * A short, bounded label value for a failure reason: the leading slug of a reason such as
+ * `unsafe-name: …` or `max-tries`, an error type name (`ClaimLost`), or `other`. Free text never becomes a
+ * label (unbounded series).
+ */
+export function reasonLabel(reason: string | undefined): string {
+  if (!reason) return 'none';
+  const slug = /^([A-Za-z][A-Za-z0-9_-]{0,39})(?::|$)/.exec(reason.trim());
+  if (slug?.[1]) return slug[1];
+  if (/remote file changed/i.test(reason)) return 'remote-changed';
+  if (/cannot read/i.test(reason)) return 'remote-unreadable';
+  if (/timed? ?out/i.test(reason)) return 'timeout';
+  return 'other';
+}
+
+function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: PREFIX + 'process_' });
+  const registers = [registry];
+
+  const claimed = new Counter({
+    name: `${PREFIX}files_claimed_total`,
+    help: 'File versions claimed in the ledger by polls of this worker.',
+    labelNames: ['source'] as const,
+    registers,
+  });
+  const committed = new Counter({
+    name: `${PREFIX}files_committed_total`,
+    help: 'Files committed (DONE) by this worker.',
+    labelNames: ['source'] as const,
+    registers,
+  });
+  const released = new Counter({
+    name: `${PREFIX}files_released_total`,
+    help: 'Failed attempts released for a later try (RETRY_WAIT), by reason.',
+    labelNames: ['source', 'reason'] as const,
+    registers,
+  });
+  const rejected = new Counter({
+    name: `${PREFIX}files_rejected_total`,
+    help: 'Files that ended REJECTED, by reason.',
+    labelNames: ['source', 'reason'] as const,
+    registers,
+  });
+  const superseded = new Counter({
+    name: `${PREFIX}files_superseded_total`,
+    help: 'Attempts that lost their claim to a newer attempt (no commit, no move).',
+    labelNames: ['source'] as const,
+    registers,
+  });
+  const bytes = new Counter({
+    name: `${PREFIX}bytes_downloaded_total`,
+    help: 'Bytes of files downloaded (completed downloads, the resumed part not counted twice).',
+    labelNames: ['source'] as const,
+    registers,
+  });
+  const downloadSeconds = new Histogram({
+    name: `${PREFIX}download_duration_seconds`,
+    help: 'Duration of download activity runs, by outcome (ok, error).',
+    labelNames: ['source', 'outcome'] as const,
+    buckets: DURATION_BUCKETS,
+    registers,
+  });
+  const processSeconds = new Histogram({
+    name: `${PREFIX}process_duration_seconds`,
+    help: 'Duration of process activity runs, by outcome (ok, error).',
+    labelNames: ['source', 'outcome'] as const,
+    buckets: DURATION_BUCKETS,
+    registers,
+  });
+  const claimSeconds = new Histogram({
+    name: `${PREFIX}claim_batch_duration_seconds`,
+    help: 'Latency of one listing-and-claim of a poll (FTP listing, filters and the ledger claim script).',
+    labelNames: ['source'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const pollFailures = new Counter({
+    name: `${PREFIX}poll_failures_total`,
+    help: 'Failed runs of a poll listing (FTP or ledger unreachable, …), by reason.',
+    labelNames: ['source', 'reason'] as const,
+    registers,
+  });
+  const inFlight = new Gauge({
+    name: `${PREFIX}files_in_flight`,
+    help: 'File activities running now in this worker process, by activity (download, process, commit, move, release).',
+    labelNames: ['source', 'activity'] as const,
+    registers,
+  });
+
+  const pools = new Set<FtpPoolSource>();
+  const poolGauge = (name: string, help: string, pick: (s: FtpPoolSnapshot) => number): Gauge<'endpoint'> =>
+    new Gauge({
+      name: `${PREFIX}ftp_pool_${name}`,
+      help,
+      labelNames: ['endpoint'] as const,
+      registers,
+      collect() {
+        this.reset();
+        const totals = new Map<string, number>();
+        for (const source of pools) {
+          for (const snap of source.snapshot())
+            totals.set(snap.endpoint, (totals.get(snap.endpoint) ?? 0) + pick(snap));
+        }
+        for (const [endpoint, value] of totals) this.set({ endpoint }, value);
+      },
+    });
+  poolGauge('in_use', 'FTP connections lent out to activities now.', (s) => s.busy);
+  poolGauge('idle', 'Logged-in FTP connections waiting to be reused.', (s) => s.idle);
+  poolGauge('waiting', 'Activities waiting for a free FTP connection.', (s) => s.waiting);
+  poolGauge('max', 'maxConnections of the pool.', (s) => s.max);
+
+  return {
+    registry,
+    /** Files a poll claimed (listAndClaim's result). */
+    filesClaimed(source: string, count = 1): void {
+      if (count > 0) claimed.inc({ source }, count);
+    },
+    fileCommitted(source: string): void {
+      committed.inc({ source });
+    },
+    fileReleased(source: string, reason?: string): void {
+      released.inc({ source, reason: reasonLabel(reason) });
+    },
+    fileRejected(source: string, reason?: string): void {
+      rejected.inc({ source, reason: reasonLabel(reason) });
+    },
+    fileSuperseded(source: string): void {
+      superseded.inc({ source });
+    },
+    bytesDownloaded(source: string, count: number): void {
+      if (count > 0) bytes.inc({ source }, count);
+    },
+    downloadDuration(source: string, seconds: number, outcome: 'ok' | 'error' = 'ok'): void {
+      downloadSeconds.observe({ source, outcome }, seconds);
+    },
+    processDuration(source: string, seconds: number, outcome: 'ok' | 'error' = 'ok'): void {
+      processSeconds.observe({ source, outcome }, seconds);
+    },
+    claimBatchLatency(source: string, seconds: number): void {
+      claimSeconds.observe({ source }, seconds);
+    },
+    pollFailed(source: string, reason?: string): void {
+      pollFailures.inc({ source, reason: reasonLabel(reason) });
+    },
+    /** A file activity started running; call the returned function when it ends. */
+    fileActivityStarted(source: string, activity: string): () => void {
+      inFlight.inc({ source, activity });
+      let ended = false;
+      return () => {
+        if (!ended) inFlight.dec({ source, activity });
+        ended = true;
+      };
+    },
+    /** Reports the pools' in-use/idle/waiting counts at every scrape, until the returned function is called. */
+    watchFtpPools(source: FtpPoolSource): () => void {
+      pools.add(source);
+      return () => pools.delete(source);
+    },
+    /** The product's metrics in Prometheus text format. */
+    text(): Promise<string> {
+      return registry.metrics();
+    },
+    contentType: registry.contentType,
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** The process's metrics. */
+export const metrics: Metrics = createMetrics();

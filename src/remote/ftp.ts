@@ -1,0 +1,82 @@
+// FTP and FTPS behind the RemoteSession interface: a thin adapter over src/ftp (pool, list, download, actions).
+import { FTPError, type Client } from 'basic-ftp';
+import { describeEndpoint, type FtpEndpoint } from '../ftp/connection-options';
+import { downloadToFile } from '../ftp/download';
+import { classifyFtpError } from '../ftp/errors';
+import { listRemote } from '../ftp/list';
+import { assertSafeCommandArg } from '../ftp/names';
+import { FtpPool } from '../ftp/pool';
+import { deleteRemote, renameRemote } from '../ftp/remote-actions';
+import type {
+  DownloadOptions,
+  DownloadResult,
+  ListOptions,
+  RemoteClient,
+  RemoteEntry,
+  RemotePoolOptions,
+  RemotePoolStats,
+  RemoteSession,
+  RemoteStat,
+} from './types';
+
+export type FtpRemoteEndpoint = FtpEndpoint & { readonly protocol: 'ftp' };
+
+/** The RemoteSession of one logged-in basic-ftp client. */
+export class FtpSession implements RemoteSession {
+  readonly protocol = 'ftp';
+
+  constructor(readonly client: Client) {}
+
+  list(opts: ListOptions): Promise<RemoteEntry[]> {
+    return listRemote(this.client, opts);
+  }
+
+  download(remotePath: string, localPartPath: string, opts: DownloadOptions): Promise<DownloadResult> {
+    return downloadToFile(this.client, remotePath, localPartPath, opts);
+  }
+
+  /** SIZE (files only; 550 when there is none) and MDTM. */
+  async stat(remotePath: string): Promise<RemoteStat | undefined> {
+    assertSafeCommandArg(remotePath);
+    try {
+      const size = await this.client.size(remotePath);
+      const modified = await this.client.lastMod(remotePath);
+      return { size, mtimeMs: modified.getTime() };
+    } catch (err) {
+      if (err instanceof FTPError && (err.code === 550 || err.code === 551)) return undefined;
+      throw classifyFtpError(err);
+    }
+  }
+
+  delete(remotePath: string): Promise<void> {
+    return deleteRemote(this.client, remotePath);
+  }
+
+  renameIntoDir(remotePath: string, toDir: string): Promise<string> {
+    return renameRemote(this.client, remotePath, toDir);
+  }
+}
+
+/** A pool of FTP/FTPS sessions to one server: FtpPool behind the RemoteClient interface. */
+export class FtpRemoteClient implements RemoteClient {
+  readonly protocol = 'ftp';
+  readonly label: string;
+  readonly pool: FtpPool;
+
+  constructor(endpoint: FtpEndpoint, options: RemotePoolOptions) {
+    this.label = `ftp://${describeEndpoint(endpoint)}`;
+    this.pool = new FtpPool(endpoint, options);
+  }
+
+  get stats(): RemotePoolStats {
+    return this.pool.stats;
+  }
+
+  withSession<T>(fn: (session: RemoteSession) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.pool.withClient((client) => fn(new FtpSession(client)), signal);
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}

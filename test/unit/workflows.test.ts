@@ -1,0 +1,243 @@
+// The workflows alone, with mocked activities, on a real Temporal dev server (TestWorkflowEnvironment): the order
+// of the steps (publish before the fenced commit, the remote action after it), a superseded attempt, a rejected
+// file's failure, a host lost after processing, and the poll's children. Seconds, not minutes.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  Runtime,
+  Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
+import type { Activities } from '../../src/activities';
+import { temporalBinary } from '../../src/stack/tools';
+import { FTP_PATH, FTP_SOURCE, FTP_STAGE } from '../../src/shared/search-attributes';
+import {
+  ErrorTypes,
+  type ClaimedFile,
+  type FilePlan,
+  type FileWorkflowResult,
+  type PollSummary,
+} from '../../src/shared/types';
+import { fileWorkflow, pollWorkflow } from '../../src/workflows';
+
+const TASK_QUEUE = 'unit';
+let env: TestWorkflowEnvironment;
+let bundle: WorkflowBundleWithSourceMap;
+const quietBundler = { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as unknown as DefaultLogger;
+
+before(async () => {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  [env, bundle] = await Promise.all([
+    TestWorkflowEnvironment.createLocal({
+      server: {
+        executable: { type: 'existing-path', path: temporalBinary() },
+        searchAttributes: [FTP_SOURCE, FTP_PATH, FTP_STAGE],
+        log: { format: 'pretty', level: 'error' },
+      },
+    }),
+    bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quietBundler }),
+  ]);
+});
+
+after(async () => {
+  await env?.teardown();
+});
+
+const file: ClaimedFile = {
+  sourceId: 'unit',
+  path: 'in/a.csv',
+  version: '1700000000000-10',
+  mtimeMs: 1_700_000_000_000,
+  size: 10,
+  token: 7,
+  tries: 1,
+  attempt: 1,
+  workflowId: 'ftp/unit/in/a.csv@1700000000000-10#1',
+};
+
+const plan: FilePlan = {
+  heartbeatTimeoutMs: 1_000,
+  activityMaxIntervalMs: 1_000,
+  activityTimeoutMs: 60_000,
+  sharedWorkDir: true,
+  processTimeoutMs: 10_000,
+  remoteAction: true,
+};
+
+type Calls = string[];
+
+/** Activities that record their calls (`name@queue`) and do what `overrides` say. */
+function mockActivities(calls: Calls, queue: string, overrides: Partial<Record<keyof Activities, () => unknown>> = {}) {
+  const step =
+    <T>(name: keyof Activities, result: T) =>
+    (): Promise<T> => {
+      calls.push(`${name}@${queue}`);
+      const override = overrides[name];
+      return Promise.resolve(override ? (override() as T) : result);
+    };
+  return {
+    listAndClaim: step('listAndClaim', {}),
+    downloadFile: step('downloadFile', { localPath: 'l', bytes: 10, resumedFrom: 0, hostTaskQueue: `${queue}-host` }),
+    processFile: step('processFile', { processor: 'checksum', result: { ok: true } }),
+    publishFile: step('publishFile', { processedPath: 'p' }),
+    commitFile: step('commitFile', { alreadyCommitted: false }),
+    finishRemoteAction: step('finishRemoteAction', 'deleted'),
+    moveFile: step('moveFile', { processedPath: 'p', remoteAction: 'none' }),
+    releaseFile: step('releaseFile', { status: 'RETRY_WAIT' }),
+  };
+}
+
+async function withWorkers<T>(workers: { taskQueue: string; activities: object }[], run: () => Promise<T>): Promise<T> {
+  const created = await Promise.all(
+    workers.map((w) =>
+      Worker.create({
+        connection: env.nativeConnection,
+        taskQueue: w.taskQueue,
+        workflowBundle: bundle,
+        activities: w.activities,
+      }),
+    ),
+  );
+  let result: T | undefined;
+  const runs = created.map((worker) => worker.run());
+  try {
+    result = await run();
+  } finally {
+    created.forEach((worker) => worker.shutdown());
+    await Promise.all(runs);
+  }
+  return result;
+}
+
+const runFile = (id: string, input = { file, plan }): Promise<FileWorkflowResult> =>
+  env.client.workflow.execute(fileWorkflow, { taskQueue: TASK_QUEUE, workflowId: id, args: [input] });
+
+describe('fileWorkflow', () => {
+  test('download → process → publish → commit → remote action: the output exists before the commit', async () => {
+    const calls: Calls = [];
+    const result = await withWorkers([{ taskQueue: TASK_QUEUE, activities: mockActivities(calls, 'main') }], () =>
+      runFile('happy'),
+    );
+    assert.equal(result.outcome, 'done');
+    assert.deepEqual(calls, [
+      'downloadFile@main',
+      'processFile@main',
+      'publishFile@main',
+      'commitFile@main',
+      'finishRemoteAction@main',
+    ]);
+  });
+
+  test('no remote action configured: nothing runs after the commit', async () => {
+    const calls: Calls = [];
+    await withWorkers([{ taskQueue: TASK_QUEUE, activities: mockActivities(calls, 'main') }], () =>
+      runFile('no-action', { file, plan: { ...plan, remoteAction: false } }),
+    );
+    assert.equal(calls.at(-1), 'commitFile@main');
+  });
+
+  test('a claim lost at publish: no commit, the release cleans up, the workflow ends superseded', async () => {
+    const calls: Calls = [];
+    const lost = () => {
+      throw ApplicationFailure.nonRetryable('claim lost: superseded', ErrorTypes.claimLost);
+    };
+    const activities = mockActivities(calls, 'main', { publishFile: lost });
+    const result = await withWorkers([{ taskQueue: TASK_QUEUE, activities }], () => runFile('superseded'));
+    assert.equal(result.outcome, 'superseded');
+    assert.ok(!calls.includes('commitFile@main'), 'never commits');
+    assert.equal(calls.at(-1), 'releaseFile@main');
+  });
+
+  test('a REJECTED file: the workflow fails (FileRejected) with its result in the details', async () => {
+    const calls: Calls = [];
+    const permanent = () => {
+      throw ApplicationFailure.nonRetryable('crash-loop: 5 runs ended without a word', ErrorTypes.permanent);
+    };
+    const activities = mockActivities(calls, 'main', {
+      processFile: permanent,
+      releaseFile: () => ({ status: 'REJECTED' }),
+    });
+    const failure = await withWorkers([{ taskQueue: TASK_QUEUE, activities }], () =>
+      runFile('rejected').then(
+        () => undefined,
+        (err: unknown) => err,
+      ),
+    );
+    assert.ok(failure instanceof WorkflowFailedError);
+    const cause = failure.cause;
+    assert.ok(cause instanceof ApplicationFailure && cause.type === ErrorTypes.rejected);
+    assert.match(cause.message, /crash-loop/);
+    assert.equal((cause.details?.[0] as FileWorkflowResult).outcome, 'rejected');
+  });
+
+  test('local workDir: the host is lost after processing, so the file starts over on another host', async () => {
+    const calls: Calls = [];
+    let downloads = 0;
+    const hostQueues = ['host-1', 'host-2'];
+    const main = mockActivities(calls, 'main', {
+      downloadFile: () => ({ localPath: 'l', bytes: 10, resumedFrom: 0, hostTaskQueue: hostQueues[downloads++] }),
+    });
+    // host-1 processes, then is gone before it can publish; host-2 does it all.
+    const host1 = Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: 'host-1',
+      workflowBundle: bundle,
+      activities: mockActivities(calls, 'host-1', {
+        processFile: () => {
+          setImmediate(() => void host1.then((w) => w.shutdown()));
+          return { processor: 'checksum', result: {} };
+        },
+      }),
+    });
+    const host1Run = (await host1).run();
+    const result = await withWorkers(
+      [
+        { taskQueue: TASK_QUEUE, activities: main },
+        { taskQueue: 'host-2', activities: mockActivities(calls, 'host-2') },
+      ],
+      () => runFile('host-lost', { file, plan: { ...plan, sharedWorkDir: false } }),
+    );
+    await host1Run;
+    assert.equal(result.outcome, 'done');
+    assert.deepEqual(calls, [
+      'downloadFile@main',
+      'processFile@host-1',
+      'downloadFile@main',
+      'processFile@host-2',
+      'publishFile@host-2',
+      'commitFile@main',
+      'finishRemoteAction@main',
+    ]);
+  });
+});
+
+describe('pollWorkflow', () => {
+  test('starts one file workflow per claim with its deterministic id; a retried start is not a second one', async () => {
+    const calls: Calls = [];
+    const claims = [file, { ...file, path: 'in/b.csv', workflowId: 'ftp/unit/in/b.csv@1700000000000-10#1' }];
+    const activities = mockActivities(calls, 'main', {
+      listAndClaim: () => ({ listed: 2, filteredOut: {}, skipped: {}, rejected: 0, claims, plan }),
+    });
+    const summary: PollSummary = await withWorkers([{ taskQueue: TASK_QUEUE, activities }], async () => {
+      const first = await env.client.workflow.execute(pollWorkflow, {
+        taskQueue: TASK_QUEUE,
+        workflowId: 'poll-1',
+        args: [{ sourceId: 'unit' }],
+      });
+      assert.equal(first.started, 2);
+      await Promise.all(claims.map((c) => env.client.workflow.getHandle(c.workflowId).result()));
+      return env.client.workflow.execute(pollWorkflow, {
+        taskQueue: TASK_QUEUE,
+        workflowId: 'poll-2',
+        args: [{ sourceId: 'unit' }],
+      });
+    });
+    assert.deepEqual([summary.claimed, summary.started, summary.alreadyStarted], [2, 0, 2]);
+    const described = await env.client.workflow.getHandle(file.workflowId).describe();
+    assert.equal(described.typedSearchAttributes.get(FTP_PATH), file.path);
+  });
+});

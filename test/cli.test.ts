@@ -329,6 +329,8 @@ describe('ftp-ingest CLI', () => {
     assert.match(story, /pending processFile: started, attempt 1/);
     const inFlight = await ok('files', '-s', 'cli-slow', '--status', 'in_progress');
     assert.match(inFlight, /IN_PROGRESS\s+1\s+slow\.csv.*in progress on test, lease in \d+s/);
+    // Quiet again before the next tests compare whole-ledger dumps.
+    await pipeline.waitForStatus('cli-slow', 'slow.csv', ['DONE']);
   });
 
   // The files of the backfill tests, one of them DONE already (taken alone by a first backfill).

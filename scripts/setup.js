@@ -49,6 +49,10 @@ function ensureTemporal() {
 
 const debianPackages = [
   ['redis-server', 'redis-server'],
+  // Debian splits these off redis-server: the Sentinel and Cluster tests start redis-sentinel processes and
+  // create the cluster with redis-cli.
+  ['redis-sentinel', 'redis-sentinel'],
+  ['redis-cli', 'redis-tools'],
   ['pure-ftpd', 'pure-ftpd'], // the real FTP server of the interoperability tests
   ['chromium', 'chromium'], // the browser of the Web UI test (driven by playwright-core, never a browser download)
   ['sshd', 'openssh-server'], // the real SFTP server of the SFTP tests
@@ -68,7 +72,13 @@ function ensureDebianPackages() {
   }
   run('sh', ['-c', `${cmd} >/dev/null`], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
   // Debian starts the packaged daemons on their default ports; the project runs its own instances.
-  spawnSync('sh', ['-c', 'service redis-server stop; service pure-ftpd stop; service ssh stop'], { stdio: 'ignore' });
+  spawnSync(
+    'sh',
+    ['-c', 'service redis-server stop; service redis-sentinel stop; service pure-ftpd stop; service ssh stop'],
+    {
+      stdio: 'ignore',
+    },
+  );
 }
 
 ensureNodeModules();

@@ -12,8 +12,16 @@ export function buildConfig(parsed: ParsedConfig, baseDir: string): AppConfig {
   const { temporal, redis, worker } = parsed;
   const config: AppConfig = {
     clusterId: parsed.clusterId,
-    temporal: { ...temporal, ...localFile('apiKeyFile', temporal.apiKeyFile, baseDir) },
-    redis: { ...redis, ...localFile('passwordFile', redis.passwordFile, baseDir) },
+    temporal: {
+      ...temporal,
+      ...localFile('apiKeyFile', temporal.apiKeyFile, baseDir),
+      tls: typeof temporal.tls === 'boolean' ? temporal.tls : tlsFiles(temporal.tls, ['ca', 'cert', 'key'], baseDir),
+    },
+    redis: {
+      ...redis,
+      ...localFile('passwordFile', redis.passwordFile, baseDir),
+      ...(redis.tls ? { tls: tlsFiles(redis.tls, ['ca'], baseDir) } : {}),
+    },
     workDir: path.resolve(baseDir, parsed.workDir),
     processedDir: path.resolve(baseDir, parsed.processedDir),
     sharedWorkDir: parsed.sharedWorkDir,
@@ -59,6 +67,16 @@ function buildSource(id: string, s: ParsedSource, baseDir: string): SourceConfig
 /** `{ [key]: absolute path }`, or nothing when unset (keeps the key absent rather than undefined). */
 function localFile<K extends string>(key: K, file: string | undefined, baseDir: string): Partial<Record<K, string>> {
   return file === undefined ? {} : ({ [key]: path.resolve(baseDir, file) } as Record<K, string>);
+}
+
+/** A TLS section with its file settings made absolute. */
+function tlsFiles<T extends object>(tls: T, keys: readonly (keyof T & string)[], baseDir: string): T {
+  const out: Record<string, unknown> = { ...(tls as Record<string, unknown>) };
+  for (const key of keys) {
+    const file = tls[key];
+    if (typeof file === 'string') out[key] = path.resolve(baseDir, file);
+  }
+  return out as T;
 }
 
 function deepFreeze<T>(value: T): T {

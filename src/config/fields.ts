@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { PATTERN_FLAGS } from '../shared/patterns';
 import { DURATION_FORMS, parseDuration } from './durations';
+import { parseRedisUrl, RedisUrlError } from './redis-url';
 
 /** Records a problem on the value being checked (or on `path` below it). */
 export function invalid(ctx: z.RefinementCtx, problem: string, allowed: string, path?: PropertyKey[]): void {
@@ -110,23 +111,12 @@ export const timeZone = z.string().superRefine((tz, ctx) => {
   }
 });
 
-/** redis:// or rediss:// URL without a password: passwords come from redis.passwordEnv / passwordFile. */
+/** A Redis URL of one of the forms of redis-url.ts (one node, Sentinel, Cluster), without a password. */
 export const redisUrl = z.string().superRefine((s, ctx) => {
-  let url: URL;
   try {
-    url = new URL(s);
-  } catch {
-    invalid(ctx, 'not a URL', 'a URL like "redis://host:6379" or "rediss://host:6380/0"');
-    return;
-  }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    invalid(ctx, 'unsupported scheme', 'redis:// or rediss://');
-  }
-  if (url.password) {
-    invalid(
-      ctx,
-      'a password inside the URL is refused (it would be logged and echoed)',
-      'a URL without password; put the password in redis.passwordEnv (or redis.passwordFile)',
-    );
+    parseRedisUrl(s);
+  } catch (err) {
+    if (!(err instanceof RedisUrlError)) throw err;
+    invalid(ctx, err.problem, err.allowed);
   }
 });

@@ -22,3 +22,11 @@ export { LEASE_MARGIN_MS } from './rules';
 export type { DeepPartial } from './merge';
 export type { ConfigInput, SourceInput } from './schema';
 export type * from './types';
+export {
+  parseRedisUrl,
+  RedisUrlError,
+  REDIS_URL_FORMS,
+  type ParsedRedisUrl,
+  type RedisNodeAddress,
+  type RedisTopology,
+} from './redis-url';

@@ -7,6 +7,7 @@ import { formatPath } from './errors';
 import { checkId, remoteDir } from './fields';
 import { isRecord, type Problem, type Raw } from './problems';
 import { leaseFields, type SourcesForm } from './schema';
+import { tlsProblems } from './tls';
 
 /** Margin of the lease rule: time for a worker to notice a lost heartbeat and renew. */
 export const LEASE_MARGIN_MS = 5_000;
@@ -18,6 +19,7 @@ export function crossFieldProblems(raw: Raw, form: SourcesForm, baseDir: string)
     ...secretRefProblems(['redis'], raw.redis, 'passwordEnv', 'passwordFile'),
     ...secretRefProblems(['temporal'], raw.temporal, 'apiKeyEnv', 'apiKeyFile'),
     ...localDirProblems(raw, baseDir),
+    ...tlsProblems(raw, baseDir),
   ];
 }
 

@@ -18,6 +18,7 @@ import {
   remoteDir,
   timeZone,
 } from './fields';
+import { redisTls, temporalTls } from './tls';
 
 /** The durations of the lease rules (rules.ts checks them together). */
 export const leaseFields = {
@@ -124,7 +125,7 @@ export function configSchema(processors: readonly string[], form: SourcesForm) {
         taskQueue: nonEmpty.default('ftp-ingest'),
         apiKeyEnv: envVarName.optional(),
         apiKeyFile: nonEmpty.optional(),
-        tls: z.boolean().default(false),
+        tls: temporalTls.default(false),
       })
       .prefault({}),
     redis: z
@@ -132,8 +133,10 @@ export function configSchema(processors: readonly string[], form: SourcesForm) {
         url: redisUrl.default('redis://127.0.0.1:6379'),
         // Braces are refused: `{sourceId}` is the hash tag that keeps a source's keys on one cluster slot.
         keyPrefix: matching(/^[A-Za-z0-9_.:-]{1,64}$/, '1 to 64 characters from A-Z a-z 0-9 _ . : -').default('ftpi'),
+        user: nonEmpty.optional(), // ACL user; or in the URL (tls.ts refuses both)
         passwordEnv: envVarName.optional(),
         passwordFile: nonEmpty.optional(),
+        tls: redisTls.optional(),
       })
       .prefault({}),
     workDir: nonEmpty.default(DEFAULT_WORK_DIR),

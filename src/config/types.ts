@@ -109,13 +109,39 @@ export interface TemporalConfig {
   readonly apiKeyEnv?: string;
   /** Absolute path of a file holding an API key. */
   readonly apiKeyFile?: string;
-  readonly tls: boolean;
+  /** false, true (system CAs), or files for a private CA and/or a client certificate (mTLS). */
+  readonly tls: boolean | TemporalTls;
+}
+
+/** TLS of the Temporal connection; paths are absolute. `cert` and `key` come together. */
+export interface TemporalTls {
+  /** CA bundle that signed the server's certificate (default: the system's CAs). */
+  readonly ca?: string;
+  /** Client certificate (mTLS). */
+  readonly cert?: string;
+  readonly key?: string;
+  /** Name to check the server's certificate against, when it is not the address's host. */
+  readonly serverName?: string;
+}
+
+/** TLS of a rediss:// connection; `ca` is an absolute path. */
+export interface RedisTls {
+  readonly ca?: string;
+  readonly servername?: string;
+  readonly rejectUnauthorized: boolean;
 }
 
 export interface RedisConfig {
-  /** redis:// or rediss:// URL, never with a password in it. */
+  /**
+   * One node (redis://, rediss://), a Sentinel group (redis+sentinel://) or a Cluster (redis+cluster://), never
+   * with a password in it (see redis-url.ts).
+   */
   readonly url: string;
   readonly keyPrefix: string;
+  /** ACL user (when not in the URL). */
+  readonly user?: string;
+  /** Only with a TLS url. */
+  readonly tls?: RedisTls;
   readonly passwordEnv?: string;
   readonly passwordFile?: string;
 }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEMO_PASSWORD_ENV, loadConfig, type AppConfig } from '../config';
-import { connectRedis } from '../connections/redis';
+import { closeRedis, connectRedis } from '../connections/redis';
 import type { Client } from '@temporalio/client';
 import { connectClient } from '../connections/temporal';
 import { Ledger, ledgerRows } from '../ledger';
@@ -124,7 +124,7 @@ async function watch(
       await sleep(1_000);
     }
   } finally {
-    redis.disconnect();
+    await closeRedis(redis);
     await client.connection.close();
   }
 }

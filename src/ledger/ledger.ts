@@ -3,7 +3,8 @@
 import { fileVersion } from '../shared/ids';
 import { assertPrefix, DEFAULT_PREFIX, sourceKeys, type SourceKeys } from './keys';
 import { parseRecord, type RawRecord } from './record';
-import { registerScripts, type RedisClient, type RunScript } from './scripts';
+import type { Refused, Reply } from './replies';
+import { registerScripts, type RedisClient, type RunScript, type ScriptName } from './scripts';
 import { assertClaimOptions, assertLeaseMs, assertReleaseOptions, assertToken, dedupeCandidates } from './validate';
 import {
   STATUSES,
@@ -11,12 +12,12 @@ import {
   type Claim,
   type ClaimBatchOptions,
   type ClaimBatchResult,
-  type ClaimDecision,
   type DeadLetter,
   type BeginRunResult,
   type SourceHealth,
   type VanishResult,
   type FenceFailure,
+  type FenceFailureReason,
   type FenceResult,
   type LedgerRecord,
   type ListOptions,
@@ -37,22 +38,12 @@ export interface LedgerOptions {
   prefix?: string;
 }
 
-interface ClaimReply {
-  claims: Omit<Claim, 'sourceId'>[] | Record<string, never>;
-  skipped: ClaimBatchResult['skipped'];
-  rejected: RejectedFile[] | Record<string, never>;
-  decisions?: ClaimDecision[] | Record<string, never>;
+/** The reasons a fenced call reports; any other refusal from a fenced script is a bug in it. */
+function fenceReason(refused: Refused): FenceFailureReason {
+  const { reason } = refused;
+  if (reason === 'missing' || reason === 'superseded' || reason === 'not-in-progress') return reason;
+  throw new Error(`ledger: unexpected refusal ${reason} from a fenced script`);
 }
-
-interface RecordReply {
-  ok?: boolean;
-  reason?: string;
-  record?: RawRecord;
-  [field: string]: unknown;
-}
-
-// cjson encodes an empty Lua table as {}, never [].
-const asArray = <T>(value: T[] | Record<string, never>): T[] => (Array.isArray(value) ? value : []);
 
 export class Ledger {
   private readonly run: RunScript;
@@ -94,12 +85,13 @@ export class Ledger {
       return [c.path, version, c.mtimeMs, c.size, opts.attemptLabelBase(sourceId, c.path, version)];
     });
     const args = [...head, opts.versionPolicy, opts.dryRun ? '1' : '0', ...perCandidate];
-    const reply = (await this.run('claim', keys, args)) as ClaimReply;
+    const reply = await this.run('claim', keys, args);
     return {
-      claims: asArray(reply.claims).map((claim) => ({ sourceId, ...claim })),
+      // A dry run's claims carry no token (none was issued): 0 marks it.
+      claims: reply.claims.map((claim): Claim => ({ sourceId, ...claim, token: claim.token ?? 0 })),
       skipped: { ...reply.skipped, ...extra },
-      rejected: asArray(reply.rejected),
-      ...(reply.decisions ? { decisions: asArray(reply.decisions) } : {}),
+      rejected: reply.rejected.map((r): RejectedFile => ({ ...r, error: r.error ?? '' })),
+      ...(reply.decisions ? { decisions: reply.decisions } : {}),
     };
   }
 
@@ -114,7 +106,7 @@ export class Ledger {
       [this.sourceKeys(sourceId).due],
       [token, leaseMs, path],
     );
-    if (reply.ok) return { ok: true, leaseUntil: Number(reply.leaseUntil) };
+    if (reply.ok) return { ok: true, leaseUntil: reply.leaseUntil };
     return this.fenceFailure(sourceId, path, reply);
   }
 
@@ -138,8 +130,8 @@ export class Ledger {
       [k.due],
       [token, opts.leaseMs, path, opts.maxCrashes],
     );
-    if (reply.ok) return { ok: true, leaseUntil: Number(reply.leaseUntil), crashes: Number(reply.crashes) };
-    if (reply.reason === 'crash-loop') return { ok: false, reason: 'crash-loop', crashes: Number(reply.crashes) };
+    if (reply.ok) return { ok: true, leaseUntil: reply.leaseUntil, crashes: reply.crashes };
+    if (reply.reason === 'crash-loop') return { ok: false, reason: 'crash-loop', crashes: reply.crashes ?? 0 };
     return this.fenceFailure(sourceId, path, reply);
   }
 
@@ -165,7 +157,7 @@ export class Ledger {
     const args = [token, result ?? '', path, opts.actionGraceMs ?? ''];
     const reply = await this.runOnFile('commit', sourceId, path, [k.inflight, k.stats, k.due], args);
     if (!reply.ok) return this.fenceFailure(sourceId, path, reply);
-    return { ok: true, alreadyCommitted: reply.alreadyCommitted === true, record: this.record(sourceId, path, reply) };
+    return { ok: true, alreadyCommitted: reply.alreadyCommitted, record: this.record(sourceId, path, reply.record) };
   }
 
   /** Gives the attempt up: RETRY_WAIT for `retryDelayMs`, or REJECTED (dead-lettered) once tries ≥ maxTries. */
@@ -200,7 +192,7 @@ export class Ledger {
     const [mtimeMs, size] = [parsed?.[1] ?? '', parsed?.[2] ?? ''];
     const keys = [k.paths, k.inflight, k.dlq, k.due];
     const reply = await this.runOnFile('rejectUnsafe', sourceId, path, keys, [path, version, mtimeMs, size, error]);
-    return { recorded: reply.recorded === true, record: this.record(sourceId, path, reply) };
+    return { recorded: reply.recorded, record: this.record(sourceId, path, reply.record) };
   }
 
   /** Operator: REJECTED → RETRY_WAIT due now with a fresh budget of tries. */
@@ -224,7 +216,7 @@ export class Ledger {
     const k = this.sourceKeys(sourceId);
     const keys = [k.due, ...running.map((r) => k.file(r.path))];
     const args = [clusterId, leaseMs, ...running.flatMap((r) => [r.workflowId, r.path])];
-    return Number(await this.run('renewRunning', keys, args));
+    return this.run('renewRunning', keys, args);
   }
 
   /**
@@ -234,14 +226,12 @@ export class Ledger {
   async observeVersions(sourceId: string, candidates: Candidate[], stableMs: number): Promise<Set<string>> {
     if (candidates.length === 0) return new Set();
     const args = [stableMs, ...candidates.flatMap((c) => [c.path, fileVersion(c.mtimeMs, c.size)])];
-    const reply = (await this.run('observe', [this.sourceKeys(sourceId).seen], args)) as string[] | object;
-    return new Set(Array.isArray(reply) ? (reply as string[]) : []);
+    return new Set(await this.run('observe', [this.sourceKeys(sourceId).seen], args));
   }
 
   /** Paths whose deadline has passed (lease, retry time, owed remote action), oldest first, at most `limit`. */
   async duePaths(sourceId: string, limit: number): Promise<string[]> {
-    const reply = (await this.run('due', [this.sourceKeys(sourceId).due], [limit])) as string[] | object;
-    return Array.isArray(reply) ? (reply as string[]) : [];
+    return this.run('due', [this.sourceKeys(sourceId).due], [limit]);
   }
 
   /**
@@ -252,11 +242,7 @@ export class Ledger {
     if (paths.length === 0) return { vanished: [], waiting: 0 };
     const k = this.sourceKeys(sourceId);
     const keys = [k.inflight, k.dlq, k.due, ...paths.map((p) => k.file(p))];
-    const reply = (await this.run('vanish', keys, [vanishAfterMs, ...paths])) as {
-      vanished: string[] | Record<string, never>;
-      waiting: number;
-    };
-    return { vanished: asArray(reply.vanished), waiting: Number(reply.waiting) };
+    return this.run('vanish', keys, [vanishAfterMs, ...paths]);
   }
 
   /** A poll takes over the remote action owed by a DONE version once its deadline passed; false if not due. */
@@ -268,14 +254,14 @@ export class Ledger {
       [this.sourceKeys(sourceId).due],
       [path, version, leaseMs],
     );
-    return reply.ok === true;
+    return reply.ok;
   }
 
   /** Records the outcome of the remote action owed by a DONE version (fenced by version). */
   async actionDone(sourceId: string, path: string, version: string, outcome: string): Promise<boolean> {
     const due = this.sourceKeys(sourceId).due;
     const reply = await this.runOnFile('actionDone', sourceId, path, [due], [path, version, outcome]);
-    return reply.ok === true;
+    return reply.ok;
   }
 
   /** The ledger's clock (Redis TIME) in ms: every time decision uses it, never a worker's clock. */
@@ -400,15 +386,15 @@ export class Ledger {
   }
 
   // Scripts on one path take its file hash first, then the source keys they need.
-  private async runOnFile(
-    name: Parameters<RunScript>[0],
+  private async runOnFile<N extends ScriptName>(
+    name: N,
     sourceId: string,
     path: string,
     otherKeys: string[],
     args: (string | number)[],
-  ): Promise<RecordReply> {
+  ): Promise<Reply<N>> {
     const fileKey = this.sourceKeys(sourceId).file(path);
-    return (await this.run(name, [fileKey, ...otherKeys], args)) as RecordReply;
+    return this.run(name, [fileKey, ...otherKeys], args);
   }
 
   private async getMany(sourceId: string, paths: string[]): Promise<LedgerRecord[]> {
@@ -424,28 +410,33 @@ export class Ledger {
     });
   }
 
-  private record(sourceId: string, path: string, reply: RecordReply): LedgerRecord {
-    const record = parseRecord(sourceId, path, reply.record);
+  private record(sourceId: string, path: string, raw: RawRecord): LedgerRecord {
+    const record = parseRecord(sourceId, path, raw);
     if (!record) throw new Error(`ledger script returned no record for ${path}`);
     return record;
   }
 
-  private fenceFailure(sourceId: string, path: string, reply: RecordReply): FenceFailure {
-    const record = parseRecord(sourceId, path, reply.record);
-    const reason = reply.reason as FenceFailure['reason'];
+  private fenceFailure(sourceId: string, path: string, refused: Refused): FenceFailure {
+    const record = parseRecord(sourceId, path, refused.record);
+    const reason = fenceReason(refused);
     return record ? { ok: false, reason, record } : { ok: false, reason };
   }
 
-  private releaseResult(sourceId: string, path: string, reply: RecordReply): ReleaseResult {
+  private releaseResult(sourceId: string, path: string, reply: Reply<'release'>): ReleaseResult {
     if (!reply.ok) return this.fenceFailure(sourceId, path, reply);
-    const status = reply.status as 'RETRY_WAIT' | 'REJECTED';
-    return { ok: true, status, record: this.record(sourceId, path, reply) };
+    return { ok: true, status: reply.status, record: this.record(sourceId, path, reply.record) };
   }
 
-  private operatorResult(sourceId: string, path: string, reply: RecordReply): OperatorResult {
+  private operatorResult(sourceId: string, path: string, reply: Reply<'reprocess'>): OperatorResult {
+    if (reply.ok) return { ok: true, record: this.record(sourceId, path, reply.record) };
     const record = parseRecord(sourceId, path, reply.record);
-    if (reply.ok && record) return { ok: true, record };
-    const reason = reply.reason as Extract<OperatorResult, { ok: false }>['reason'];
+    const reason = operatorRefusal(reply);
     return record ? { ok: false, reason, record } : { ok: false, reason };
   }
+}
+
+function operatorRefusal(refused: Refused): Extract<OperatorResult, { ok: false }>['reason'] {
+  const { reason } = refused;
+  if (reason === 'missing' || reason === 'not-rejected' || reason === 'not-finished') return reason;
+  throw new Error(`ledger: unexpected refusal ${reason} from an operator script`);
 }

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
+import { decodeReply, type Reply } from './replies';
 
 export type RedisClient = Redis | Cluster;
 
@@ -27,8 +28,8 @@ const SCRIPT_FILES = {
 
 export type ScriptName = keyof typeof SCRIPT_FILES;
 
-/** Runs one ledger script and returns its decoded JSON reply. */
-export type RunScript = (name: ScriptName, keys: string[], args: (string | number)[]) => Promise<unknown>;
+/** Runs one ledger script and returns its reply, decoded and checked (replies.ts). */
+export type RunScript = <N extends ScriptName>(name: N, keys: string[], args: (string | number)[]) => Promise<Reply<N>>;
 
 // ioredis flattens array arguments, so a batch of thousands of keys needs no spread into the call.
 type ScriptCommand = (numKeys: number, keys: string[], args: (string | number)[]) => Promise<string>;
@@ -59,7 +60,6 @@ export function registerScripts(redis: RedisClient): RunScript {
   return async (name, keys, args) => {
     const command = commands[commandName(name)];
     if (!command) throw new Error(`ledger script ${name} is not registered`);
-    const reply = await command.call(redis, keys.length, keys, args);
-    return JSON.parse(reply) as unknown;
+    return decodeReply(name, await command.call(redis, keys.length, keys, args));
   };
 }

@@ -32,6 +32,15 @@ export function spawnManaged(command: string, args: string[], options: SpawnOpti
       running.delete(child);
       resolve();
     });
+    // A spawn that fails (EAGAIN or EMFILE on a loaded machine, a missing binary) emits 'error', which with no
+    // listener is an uncaught exception; and no 'exit' follows, so `stop` would wait forever.
+    child.once('error', (err) => {
+      keep(Buffer.from(`spawn ${command}: ${err.message}\n`));
+      if (child.pid === undefined) {
+        running.delete(child);
+        resolve();
+      }
+    });
   });
   return {
     process: child,

@@ -20,6 +20,8 @@ export interface EmbeddedFtpServer {
   readonly served: ServedBytes;
   /** Passive-mode data ports: [first, last]. */
   readonly pasvPorts: readonly [number, number];
+  /** Changes the password that new logins need (sessions already logged in keep going), e.g. a rotation. */
+  setPassword?(password: string): void;
   stop(): Promise<void>;
 }
 
@@ -41,7 +43,7 @@ export async function startEmbeddedFtpServer(options: EmbeddedFtpOptions): Promi
   fs.mkdirSync(options.root, { recursive: true });
   const port = options.port ?? (await freePort());
   const user = options.user ?? 'ingest';
-  const password = options.password ?? 'ingest';
+  let password = options.password ?? 'ingest';
   const pasvMin = await freePort();
   const server = new FtpSrv({
     url: `ftp://127.0.0.1:${port}`,
@@ -65,10 +67,15 @@ export async function startEmbeddedFtpServer(options: EmbeddedFtpOptions): Promi
     host: '127.0.0.1',
     port,
     user,
-    password,
+    get password() {
+      return password;
+    },
     root: options.root,
     served,
     pasvPorts: [pasvMin, pasvMin + PASV_PORTS - 1],
+    setPassword: (next) => {
+      password = next;
+    },
     stop: async () => {
       await server.close();
     },

@@ -1,9 +1,12 @@
 // What every command needs: the config, and connections that fail within seconds with a message naming the
 // setting and the address (exit 3), instead of retrying for ever or printing a driver's stack trace.
 import { Client, Connection, isGrpcServiceError } from '@temporalio/client';
-import Redis from 'ioredis';
-import { getSource, loadConfig, redisPassword, temporalApiKey, type AppConfig, type SourceConfig } from '../config';
+import Redis, { Cluster } from 'ioredis';
+import { getSource, loadConfig, temporalApiKey, type AppConfig, type SourceConfig } from '../config';
 import { redactUrlPassword } from '../config/errors';
+import { closeRedis, redisClientSpec } from '../connections/redis';
+import { temporalTlsOption } from '../connections/temporal';
+import type { RedisClient } from '../ledger';
 import { Ledger } from '../ledger';
 import { processorNames } from '../processors';
 import { CliError, shortReason, unreachableError, usageError } from './errors';
@@ -65,7 +68,7 @@ export async function withClient<T>(config: AppConfig, fn: (client: Client) => P
   try {
     connection = await Connection.connect({
       address: config.temporal.address,
-      tls: config.temporal.tls || apiKey !== undefined,
+      tls: temporalTlsOption(config, apiKey),
       apiKey,
       connectTimeout: CONNECT_TIMEOUT_MS,
     });
@@ -100,22 +103,41 @@ export function redisError(config: AppConfig, err: unknown): unknown {
 }
 
 /**
+ * The ledger's client for `redis.url` (one node, Sentinel or Cluster; TLS, ACL user), made to fail fast: one
+ * connection attempt within CONNECT_TIMEOUT_MS, no reconnects, no offline queue.
+ */
+function fastFailRedis(config: AppConfig): RedisClient {
+  const spec = redisClientSpec(config);
+  const once = {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    maxRetriesPerRequest: 1,
+  };
+  if (spec.kind === 'redis') {
+    return new Redis({ ...spec.options, ...once, retryStrategy: () => null, sentinelRetryStrategy: () => null });
+  }
+  return new Cluster(spec.nodes, {
+    ...spec.options,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    clusterRetryStrategy: () => null,
+    redisOptions: { ...spec.options.redisOptions, connectTimeout: CONNECT_TIMEOUT_MS },
+  });
+}
+
+/**
  * Runs `fn` with the ledger, closing the Redis connection afterwards. The connection is made first, once,
  * within CONNECT_TIMEOUT_MS; a command never queues behind a Redis that is away.
  */
-export async function withLedger<T>(config: AppConfig, fn: (ledger: Ledger, redis: Redis) => Promise<T>): Promise<T> {
-  const redis = new Redis(config.redis.url, {
-    password: redisPassword(config.redis),
-    lazyConnect: true,
-    connectTimeout: CONNECT_TIMEOUT_MS,
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-  });
+export async function withLedger<T>(config: AppConfig, fn: (ledger: Ledger) => Promise<T>): Promise<T> {
+  const redis = fastFailRedis(config);
   let lastError: unknown;
-  redis.on('error', (err: unknown) => {
+  const remember = (err: unknown): void => {
     lastError = err;
-  });
+  };
+  redis.on('error', remember);
+  if (redis instanceof Cluster) redis.on('node error', remember);
   try {
     try {
       await redis.connect();
@@ -127,10 +149,10 @@ export async function withLedger<T>(config: AppConfig, fn: (ledger: Ledger, redi
         ? mapped
         : unreachableError(`${redisWhere(config)} is unreachable: ${shortReason(cause)}`, cause);
     }
-    return await fn(new Ledger(redis, { prefix: config.redis.keyPrefix }), redis);
+    return await fn(new Ledger(redis, { prefix: config.redis.keyPrefix }));
   } catch (err) {
     throw redisError(config, err);
   } finally {
-    redis.disconnect();
+    await closeRedis(redis, 500).catch(() => undefined);
   }
 }

@@ -1,7 +1,7 @@
 import type { NativeConnection } from '@temporalio/worker';
 import type Redis from 'ioredis';
 import { loadConfig, checkSecrets, type AppConfig } from '../config';
-import { connectRedis } from '../connections/redis';
+import { closeRedis, connectRedis } from '../connections/redis';
 import { connectWorker } from '../connections/temporal';
 import { log, routeProcessWarnings } from '../log';
 import { startObservabilityServer, type ObservabilityServer } from '../observability/http';
@@ -40,7 +40,7 @@ export async function runWorker(config: AppConfig = loadConfig()): Promise<void>
     await worker.run();
   } finally {
     await endpoints?.close();
-    redis.disconnect();
+    await closeRedis(redis);
     await connection.close();
   }
 }

@@ -17,6 +17,7 @@ import { report, sha256 } from '../helpers/faults';
 import { publishedFile, publishedPaths } from '../helpers/published';
 
 const SOURCE = 'after';
+const SLOW = 'slow-uploads';
 const A = 'cluster-a';
 const B = 'cluster-b';
 const FILES = 8;
@@ -187,5 +188,44 @@ describe('fault: a cluster dies between commit and remote action', { timeout: 24
     );
     assert.match(conflict.error ?? '', /^type-conflict: /);
     assert.ok((await env.ledger.deadLetters(SOURCE)).some((d) => d.path === conflict.path));
+  });
+
+  test('slow uploads seen by two clusters: only the complete files are taken', async (t) => {
+    const [a, b] = [env.cluster(A), env.cluster(B)];
+    await a.start();
+    await Promise.all([a.schedule(), b.schedule()]);
+    const uploads = Array.from({ length: 4 }, (_, i) => ({
+      name: `upload-${i}.bin`,
+      content: randomBytes(6 * 64 * 1024),
+    }));
+    const chunk = 64 * 1024;
+    // 64 KiB every 1 to 2.5 s, all files at once: each file takes 6 to 15 s to arrive.
+    await Promise.all(
+      uploads.map(async ({ name, content }, i) => {
+        const file = path.join(env.ftp.root, SLOW, name);
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        for (let at = 0; at < content.length; at += chunk) {
+          fs.appendFileSync(file, content.subarray(at, at + chunk));
+          await sleep(1_000 + ((i * 7 + at / chunk) % 4) * 500);
+        }
+      }),
+    );
+    const records = await waitFor(
+      'every upload DONE',
+      async () => {
+        const all = await Promise.all(uploads.map(({ name }) => env.ledger.get(SLOW, name)));
+        return all.every((r) => r?.status === 'DONE') ? (all as LedgerRecord[]) : undefined;
+      },
+      60_000,
+    );
+    for (const [i, record] of records.entries()) {
+      const upload = uploads[i]!;
+      assert.equal(record.size, upload.content.length, `${upload.name}: committed whole, not truncated`);
+      const cluster = record.owner === A ? a : b;
+      const output = publishedFile(cluster.processedDir(SLOW), upload.name);
+      assert.equal(sha256(fs.readFileSync(output)), sha256(upload.content), `${upload.name}: complete output`);
+    }
+    assert.equal(await env.ledger.commits(SLOW), uploads.length, 'one commit per file, no truncated version');
+    t.diagnostic(`owners: ${records.map((r) => r.owner).join(' ')}`);
   });
 });

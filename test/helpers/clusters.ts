@@ -7,6 +7,7 @@ import { fileWorkflowResult } from './file-result';
 import { after, before } from 'node:test';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import Redis from 'ioredis';
+import { closeRedis } from '../../src/connections/redis';
 import { parseConfig, type AppConfig } from '../../src/config';
 import { Ledger, ledgerRows, type LedgerRecord } from '../../src/ledger';
 import type { ManagedChild } from '../../src/stack/child';
@@ -16,8 +17,8 @@ import { startTemporalDevServer, type TemporalDevServer } from '../../src/stack/
 import { spawnWorkerProcess, writeWorkflowBundle, WORKFLOW_BUNDLE_ENV } from '../../src/stack/worker-process';
 import { deletePollSchedule, upsertPollSchedule } from '../../src/starter/schedules';
 import type { FileWorkflowResult } from '../../src/shared/types';
-import { configInput, PASSWORD, PASSWORD_ENV, type TestSource } from './pipeline';
-import { tempDir } from './servers';
+import { allStarted, configInput, PASSWORD, PASSWORD_ENV, type TestSource } from './pipeline';
+import { ownedTempDir } from './servers';
 
 export interface ClustersOptions {
   /** The clusterIds, one cluster each. */
@@ -81,7 +82,8 @@ export interface Clusters {
 
 /** Call at the top level of a test file. Every server and worker is stopped after the file's tests. */
 export function useClusters(options: ClustersOptions): Clusters {
-  const dataDir = tempDir('ftp-ingest-clusters-');
+  // Removed last, once every server and worker is stopped.
+  const { dir: dataDir, remove: removeDataDir } = ownedTempDir('ftp-ingest-clusters-');
   const shared = { dataDir } as Clusters;
   const stops: (() => Promise<void>)[] = [];
   let bundle: Promise<string> | undefined;
@@ -89,7 +91,7 @@ export function useClusters(options: ClustersOptions): Clusters {
     (bundle ??= writeWorkflowBundle(path.join(dataDir, 'workflow-bundle.js')));
 
   before(async () => {
-    const [redisServer, ftp] = await Promise.all([
+    const [redisServer, ftp] = await allStarted([
       startRedisServer(path.join(dataDir, 'redis')),
       startEmbeddedFtpServer({ root: path.join(dataDir, 'ftp-root'), password: PASSWORD }),
     ]);
@@ -98,7 +100,7 @@ export function useClusters(options: ClustersOptions): Clusters {
       () => ftp.stop(),
     );
     const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
-    stops.push(() => Promise.resolve(redis.disconnect()));
+    stops.push(() => closeRedis(redis));
     Object.assign(shared, { redisServer, ftp, redis, ledger: new Ledger(redis) });
     for (const source of options.sources) fs.mkdirSync(remoteOf(source, ''), { recursive: true });
     const clusters = options.clusters.map((clusterId) =>
@@ -112,6 +114,7 @@ export function useClusters(options: ClustersOptions): Clusters {
 
   after(async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    removeDataDir();
   });
 
   const remoteOf = (source: TestSource, name: string): string =>

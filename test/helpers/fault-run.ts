@@ -142,7 +142,8 @@ export async function spawnPoolWorker(pipeline: Pipeline, name: string): Promise
   const worker: PoolWorker = { name, child, ready: Promise.resolve(0) };
   worker.ready = (async () => {
     while (child.process.exitCode === null && child.process.signalCode === null) {
-      const log = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '';
+      // Never rejects (callers may not observe it): a log that is not there (yet, or any more) is "not yet".
+      const log = readIfThere(logFile);
       if (log.includes('worker started')) {
         worker.readyAt = Date.now();
         return worker.readyAt - spawnedAt;
@@ -152,6 +153,14 @@ export async function spawnPoolWorker(pipeline: Pipeline, name: string): Promise
     return -1;
   })();
   return worker;
+}
+
+function readIfThere(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 /** Polls `probe` until it returns a value; errors (a server that is away) count as "not yet". */

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { after, before } from 'node:test';
 import Redis from 'ioredis';
+import { closeRedis } from '../../src/connections/redis';
 import { Ledger, type Candidate, type ClaimBatchOptions } from '../../src/ledger';
 import { fileWorkflowIdBase } from '../../src/shared/ids';
 import { startRedisServer, type RedisServer } from '../../src/stack/redis';
@@ -35,7 +36,7 @@ export function useLedgerFixture(): LedgerFixture {
     fixture.ledger = new Ledger(fixture.redis);
   });
   after(async () => {
-    clients.forEach((c) => c.disconnect());
+    await Promise.all(clients.map((c) => closeRedis(c)));
     await server?.stop();
   });
   return fixture;

@@ -8,6 +8,8 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import Redis from 'ioredis';
 import { parseConfig, type AppConfig } from '../../src/config';
+import { closeRedis, connectRedis } from '../../src/connections/redis';
+import { log, LOG_LEVEL_ENV } from '../../src/log';
 import { Ledger, type LedgerRecord, type Status } from '../../src/ledger';
 import type { ManagedChild } from '../../src/stack/child';
 import { startEmbeddedFtpServer, type EmbeddedFtpServer } from '../../src/stack/ftp-server';
@@ -20,7 +22,7 @@ import type { PollSummary } from '../../src/shared/types';
 import { fileWorkflowResult } from './file-result';
 import { publishedFile } from './published';
 import { testPureFtpd, type PureFtpdServer } from './pure-ftpd';
-import { tempDir } from './servers';
+import { ownedTempDir } from './servers';
 
 export const PASSWORD_ENV = 'FTP_INGEST_TEST_PASSWORD';
 /** The FTP password of the tests: the secrets scenario looks for it in histories and logs. */
@@ -45,6 +47,12 @@ export interface PipelineOptions {
   ftpServer?: 'ftp-srv' | 'pure-ftpd';
   /** Starts the dev server with its Web UI (on a free port): `pipeline.temporal.uiUrl`. */
   webUi?: boolean;
+  /**
+   * An external Redis for the ledger (any `redis.url` form: redis+sentinel://, redis+cluster://…), started and
+   * stopped by the test; no redis-server of the pipeline's own is started and `restartRedis` is not available.
+   * Resolves to the URL once the external servers have started.
+   */
+  redisUrl?: () => Promise<string>;
 }
 
 export interface Pipeline {
@@ -83,7 +91,8 @@ let runtimeInstalled = false;
 
 /** Call at the top level of a test file. Every server is stopped after the file's tests, pass or fail. */
 export function usePipeline(options: PipelineOptions): Pipeline {
-  const dataDir = tempDir('ftp-ingest-pipeline-');
+  // Removed last, once every server and worker is stopped.
+  const { dir: dataDir, remove: removeDataDir } = ownedTempDir('ftp-ingest-pipeline-');
   const pipeline = { dataDir, password: PASSWORD } as Pipeline;
   const stops: (() => Promise<void>)[] = [];
   let workerConnection: NativeConnection | undefined;
@@ -96,9 +105,11 @@ export function usePipeline(options: PipelineOptions): Pipeline {
       Runtime.install({ logger: new DefaultLogger('ERROR') });
       runtimeInstalled = true;
     }
-    const [temporal, redisServer, ftp] = await Promise.all([
+    // In-process workers log to this process: keep the test report readable (worker processes log to files).
+    if (process.env[LOG_LEVEL_ENV] === undefined) log.level = 'warn';
+    const [temporal, redisServer, ftp] = await allStarted([
       startTemporalDevServer({ dataDir: path.join(dataDir, 'temporal'), headless: !options.webUi }),
-      startRedisServer(path.join(dataDir, 'redis')),
+      options.redisUrl ? options.redisUrl().then(externalRedis) : startRedisServer(path.join(dataDir, 'redis')),
       pureFtpd
         ? pureFtpd.then(asEmbedded)
         : startEmbeddedFtpServer({
@@ -124,10 +135,12 @@ export function usePipeline(options: PipelineOptions): Pipeline {
     const configFile = path.join(dataDir, 'config.json');
     fs.writeFileSync(configFile, JSON.stringify(input, null, 2));
     const connection = await Connection.connect({ address: temporal.address });
-    const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
+    const config = parseConfig(input);
+    // An external Redis gets the product's own client for its topology (a Cluster for redis+cluster://).
+    const redis = options.redisUrl ? connectRedis(config, {}) : new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
     redis.on('error', () => undefined); // Redis restarts are part of some tests; commands report the error
     stops.push(
-      () => Promise.resolve(redis.disconnect()),
+      () => closeRedis(redis),
       () => connection.close(),
     );
     Object.assign(pipeline, {
@@ -137,7 +150,7 @@ export function usePipeline(options: PipelineOptions): Pipeline {
       client: new Client({ connection }),
       redis,
       ledger: new Ledger(redis),
-      config: parseConfig(input),
+      config,
       configFile,
     });
     for (const source of options.sources) {
@@ -150,7 +163,9 @@ export function usePipeline(options: PipelineOptions): Pipeline {
   after(async () => {
     // Workers and clients first, servers last.
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
-    await workerConnection?.close();
+    // The server is gone by now: a close that fails must not fail the file after its tests passed.
+    await workerConnection?.close().catch(() => undefined);
+    removeDataDir();
   });
 
   pipeline.remote = (sourceId, name) => path.join(pipeline.ftp.root, remoteDirOf(options, sourceId), name);
@@ -208,6 +223,7 @@ export function usePipeline(options: PipelineOptions): Pipeline {
     });
 
   pipeline.restartRedis = async (downMs = 0) => {
+    if (options.redisUrl) throw new Error('restartRedis: the pipeline runs on an external Redis');
     const { port } = pipeline.redisServer;
     await pipeline.redisServer.stop();
     await sleep(downMs);
@@ -241,6 +257,27 @@ export function usePipeline(options: PipelineOptions): Pipeline {
   };
 
   return pipeline;
+}
+
+/** A Redis the test runs itself, seen through the pipeline's `redisServer` (stopping it is the test's job). */
+function externalRedis(url: string): RedisServer {
+  return { url, port: 0, stop: () => Promise.resolve() };
+}
+
+/**
+ * Like Promise.all for servers being started: when one fails, the others that did start are stopped (they are
+ * not yet in the file's teardown), then the first failure is thrown.
+ */
+export async function allStarted<T extends { stop(): Promise<void> }[]>(starting: {
+  [K in keyof T]: Promise<T[K]>;
+}): Promise<T> {
+  const settled = await Promise.allSettled(starting as Promise<T[number]>[]);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    for (const s of settled) if (s.status === 'fulfilled') await s.value.stop().catch(() => undefined);
+    throw failed.reason;
+  }
+  return settled.map((s) => (s as PromiseFulfilledResult<T[number]>).value) as T;
 }
 
 /** pure-ftpd seen through the pipeline's `ftp` (its own `after` hook stops it). */

@@ -9,8 +9,25 @@ import { startTemporalDevServer, type TemporalDevServer } from '../../src/stack/
 /** A temp dir removed when the test file ends. */
 export function tempDir(prefix = 'ftp-ingest-test-'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // A worker process not yet stopped may still write here (random-kills' invocation log): retry, and never fail
+  // the file over a temp dir left behind (it did: ENOTEMPTY after the tests passed).
+  after(() => {
+    try {
+      fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+    } catch {
+      // left for the OS's temp cleaning
+    }
+  });
   return dir;
+}
+
+/**
+ * A temp dir that its owner removes (`after` hooks run in the order they were registered: one registered by
+ * `tempDir` at load time would remove the servers' data and the workers' logs before they are stopped).
+ */
+export function ownedTempDir(prefix: string): { dir: string; remove: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** A redis-server of this test file's own, stopped when the file ends (pass or fail). */

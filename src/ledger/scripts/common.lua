@@ -46,6 +46,16 @@ local function clear_due(due_key, path)
   redis.call('ZREM', due_key, path)
 end
 
+-- An operator's retry or reprocess: RETRY_WAIT due now with a fresh budget of tries; the attempt number is kept,
+-- so the next workflow id is still a new one. Returns the record as it is now.
+local function retry_now(file_key, due_key, path)
+  local now = now_ms()
+  redis.call('HSET', file_key, 'status', 'RETRY_WAIT', 'tries', 0, 'retryAt', now)
+  redis.call('HDEL', file_key, 'missingSince', 'action')
+  set_due(due_key, path, now)
+  return read_record(file_key)
+end
+
 -- Turns a record REJECTED (in place, fields of rec updated too) and dead-letters it once.
 local function reject_record(file_key, inflight_key, dlq_key, due_key, path, rec, error_text)
   if rec.status == 'IN_PROGRESS' then

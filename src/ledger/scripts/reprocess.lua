@@ -12,9 +12,5 @@ if rec.status ~= 'DONE' and rec.status ~= 'REJECTED' then
   return failure('not-finished', rec)
 end
 
-local now = now_ms()
-redis.call('HSET', file_key, 'status', 'RETRY_WAIT', 'tries', 0, 'retryAt', now)
-redis.call('HDEL', file_key, 'missingSince', 'action', 'actionResult')
-set_due(due_key, path, now)
 redis.call('HDEL', file_key, 'doneAt', 'result', 'error')
-return cjson.encode({ ok = true, record = read_record(file_key) })
+return cjson.encode({ ok = true, record = retry_now(file_key, due_key, path) })

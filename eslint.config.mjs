@@ -3,7 +3,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules', '.tools', '.data', 'bin', 'scripts/*.js', 'test/fixtures', 'eslint.config.mjs'] },
+  {
+    ignores: [
+      'node_modules',
+      '.tools',
+      '.data',
+      'bin',
+      'scripts/*.js',
+      'test/fixtures',
+      'eslint.config.mjs',
+      'examples/*/dist',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -31,14 +31,23 @@ async function main(): Promise<void> {
   let running: Promise<void> | undefined;
   try {
     const source = { host: stack.ftp.host, port: stack.ftp.port, user: stack.ftp.user, passwordEnv: PASSWORD_ENV };
-    const timing = { heartbeatTimeout: '1s', activityMaxInterval: '1s', retryTimeout: '8s', requireStableSize: false };
+    const timing = {
+      heartbeatTimeout: '1s',
+      activityMaxInterval: '1s',
+      retryTimeout: '8s',
+      pollInterval: '1s',
+      requireStableSize: false,
+    };
     const config = parseConfig({
+      plugins: [path.join(fixtures, '..', 'plugins', 'echo.js')],
       temporal: { address: stack.temporal.address, taskQueue: 'record' },
       redis: { url: stack.redis.url },
       workDir: path.join(dataDir, 'work'),
       processedDir: path.join(dataDir, 'processed'),
       sources: [
         { id: 'good', remoteDir: '/good', processor: 'checksum', ...source, ...timing },
+        // A plugin's workflow processor: the file workflow runs it as a child (patch 'workflow-processor').
+        { id: 'flow', remoteDir: '/flow', processor: { workflow: 'echo' }, ...source, ...timing },
         {
           id: 'bad',
           remoteDir: '/bad',
@@ -51,6 +60,7 @@ async function main(): Promise<void> {
     for (const [dir, name] of [
       ['good', 'a.csv'],
       ['bad', 'b.csv'],
+      ['flow', 'c.csv'],
     ] as const) {
       fs.mkdirSync(path.join(stack.ftp.root, dir), { recursive: true });
       fs.writeFileSync(path.join(stack.ftp.root, dir, name), `${name}\n`);
@@ -86,6 +96,8 @@ async function main(): Promise<void> {
     fs.mkdirSync(fixtures, { recursive: true });
     await save('poll-workflow-three-claims', await poll('good'));
     await save('file-workflow-done', await settled('good', 'a.csv', ['DONE']));
+    await poll('flow');
+    await save('file-workflow-workflow-processor', await settled('flow', 'c.csv', ['DONE']));
     await poll('bad').catch(() => undefined);
     await save('file-workflow-released', await settled('bad', 'b.csv', ['RETRY_WAIT', 'REJECTED']));
   } finally {

@@ -39,6 +39,10 @@ export function filePlanOf(deps: ActivityDeps, source: SourceConfig): FilePlan {
     sharedWorkDir: deps.config.sharedWorkDir,
     processTimeoutMs: source.processTimeoutMs,
     remoteAction: source.remoteAction.type !== 'none',
+    // Only set for a workflow processor: older plans (and histories) stay as they were.
+    ...(source.processor.workflow === undefined
+      ? {}
+      : { processorWorkflow: { name: source.processor.workflow, options: { ...source.processor.options } } }),
   };
 }
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import { configuredSecrets, formatDuration, redactSecrets } from '../config';
 import { getProcessor, PermanentProcessorError, type Progress } from '../processors';
+import { idempotencyKeyOf } from '../shared/ids';
 import { Reasons, type ClaimedFile, type ProcessResult } from '../shared/types';
 import { sourceOf, type ActivityDeps } from './deps';
 import { attemptFailed, permanentFailure, retryOrFail } from './failures';
@@ -41,7 +42,7 @@ export async function processFile(
           mtimeMs: file.mtimeMs,
           size: file.size,
         },
-        idempotencyKey: `${file.sourceId}:${file.path}@${file.version}`,
+        idempotencyKey: idempotencyKeyOf(file),
         token: file.token,
         checkpoint,
         options: source.processor.options,

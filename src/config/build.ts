@@ -8,10 +8,11 @@ const IMPLICIT_FTPS_PORT = 990;
 const SFTP_PORT = 22;
 
 /** `baseDir` anchors relative local paths: the config file's directory, or the working directory. */
-export function buildConfig(parsed: ParsedConfig, baseDir: string): AppConfig {
+export function buildConfig(parsed: ParsedConfig, baseDir: string, pluginFiles: readonly string[] = []): AppConfig {
   const { temporal, redis, worker } = parsed;
   const config: AppConfig = {
     clusterId: parsed.clusterId,
+    plugins: [...pluginFiles],
     temporal: {
       ...temporal,
       ...localFile('apiKeyFile', temporal.apiKeyFile, baseDir),

@@ -12,10 +12,11 @@ import { isRecord, type Raw, valueAt } from './problems';
 import { crossFieldProblems } from './rules';
 import { type ConfigInput, configSchema, type SourcesForm } from './schema';
 import { normalizeInput } from './normalize';
+import { loadPlugins } from '../plugins/load';
 import type { AppConfig } from './types';
 
 export interface ParseOptions {
-  /** Processor names that `sources[].processor.name` may use (default: the built-ins). */
+  /** Processor names that `sources[].processor.name` may use besides the plugins' (default: the built-ins). */
   processors?: readonly string[];
   /** Directory that relative local paths resolve against (default: the working directory). */
   baseDir?: string;
@@ -60,16 +61,27 @@ export function parseConfig(input: unknown, env: NodeJS.ProcessEnv = {}, options
 
   const baseDir = path.resolve(options.baseDir ?? '.');
   const form: SourcesForm = isRecord(raw.sources) ? 'map' : 'list';
-  const schema = configSchema(options.processors ?? processorNames, form);
+  // Plugins first: the processors and workflows they add are names that sources may select.
+  const processors = options.processors ?? processorNames;
+  const plugins = loadPlugins(Array.isArray(raw.plugins) ? raw.plugins : [], baseDir, processors);
+  const schema = configSchema(
+    { processors: [...processors, ...plugins.processors], workflows: plugins.workflows },
+    form,
+  );
   const result = schema.safeParse(raw);
   const problems = [
+    ...plugins.problems.map((p) => ({ path: ['plugins', p.index], problem: p.problem, allowed: p.allowed })),
     ...(result.success ? [] : problemsFromZod(result.error.issues, raw, schema)),
     ...crossFieldProblems(raw, form, baseDir),
   ];
   if (!result.success || problems.length > 0) {
     throw new ConfigError(toConfigIssues(problems, raw, fromEnv.origins), options.origin);
   }
-  return buildConfig(result.data, baseDir);
+  return buildConfig(
+    result.data,
+    baseDir,
+    plugins.plugins.map((p) => p.file),
+  );
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -34,13 +34,41 @@ const readyMarker = z.strictObject({
   suffixes: z.array(markerSuffix).min(1),
 });
 
-function processor(known: readonly string[]) {
-  return z.strictObject({
-    name: z.string().superRefine((name, ctx) => {
-      if (!known.includes(name)) invalid(ctx, 'unknown processor', `one of ${known.join(', ')}`);
-    }),
-    options: z.record(z.string(), z.unknown()).default({}),
-  });
+/** Names a source may select: processors (`name`) and, from plugins, workflow processors (`workflow`). */
+export interface KnownProcessors {
+  processors: readonly string[];
+  workflows: readonly string[];
+}
+
+function processor({ processors, workflows }: KnownProcessors) {
+  return z
+    .strictObject({
+      name: z
+        .string()
+        .superRefine((name, ctx) => {
+          if (!processors.includes(name)) invalid(ctx, 'unknown processor', `one of ${processors.join(', ')}`);
+        })
+        .optional(),
+      workflow: z
+        .string()
+        .superRefine((name, ctx) => {
+          if (!workflows.includes(name)) {
+            const allowed = workflows.length > 0 ? `one of ${workflows.join(', ')}` : 'none: no plugin adds a workflow';
+            invalid(ctx, 'unknown workflow processor', `a workflow of a loaded plugin (${allowed})`);
+          }
+        })
+        .optional(),
+      options: z.record(z.string(), z.unknown()).default({}),
+    })
+    .superRefine((value, ctx) => {
+      if ((value.name === undefined) === (value.workflow === undefined)) {
+        invalid(ctx, 'set one of name and workflow', 'name (a processor) or workflow (a workflow processor)');
+      }
+    })
+    .transform(({ name, workflow, options }) =>
+      // A workflow processor keeps its workflow name as `name` too: results and logs name the processor by it.
+      workflow === undefined ? { name: name ?? '', options } : { name: workflow, workflow, options },
+    );
 }
 
 // FTPS certificate checks. `ca` is a file (PEM); verification is on unless rejectUnauthorized is false.
@@ -57,7 +85,7 @@ const remoteAction = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('rename-to-dir'), dir: remoteDir }),
 ]);
 
-export function sourceSchema(processors: readonly string[]) {
+export function sourceSchema(processors: KnownProcessors) {
   return z.strictObject({
     id: idField.optional(), // required in a list, the key in a map: rules.ts checks
     host: hostField.default('127.0.0.1'),
@@ -113,11 +141,13 @@ export type ParsedSource = z.output<ReturnType<typeof sourceSchema>>;
 /** `sources` is a list (each with an `id`) or a map from id to source; the form decides the error paths. */
 export type SourcesForm = 'list' | 'map';
 
-export function configSchema(processors: readonly string[], form: SourcesForm) {
+export function configSchema(processors: KnownProcessors, form: SourcesForm) {
   const source = sourceSchema(processors);
   const sources = form === 'map' ? z.record(z.string(), source) : z.array(source).min(1);
   return z.strictObject({
     clusterId: idField.default('local'),
+    // Loaded before validation (load.ts): their processors and workflows are the names that sources may use.
+    plugins: z.array(nonEmpty).default([]),
     temporal: z
       .strictObject({
         address: hostPort.default('127.0.0.1:7233'),

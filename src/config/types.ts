@@ -35,6 +35,8 @@ export interface ProcessorRef {
   readonly name: string;
   /** Processor-specific options, passed through unchanged. */
   readonly options: Readonly<Record<string, unknown>>;
+  /** Set when the processor is a plugin's workflow (`processor: { workflow }`): its workflow type (= `name`). */
+  readonly workflow?: string;
 }
 
 /** One FTP source. The ledger, schedules and workflow ids are keyed by `id`. */
@@ -159,6 +161,8 @@ export interface WorkerConfig {
 export interface AppConfig {
   /** Id of this cluster in the shared ledger (`owner` field). */
   readonly clusterId: string;
+  /** Plugin modules, resolved to absolute files (loaded and checked when the config was validated). */
+  readonly plugins: readonly string[];
   readonly temporal: TemporalConfig;
   readonly redis: RedisConfig;
   /** Absolute local directory for downloads in progress. */

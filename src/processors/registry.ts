@@ -8,8 +8,9 @@ const builtIn: Record<string, AnyProcessor> = { checksum, delay, command };
 
 const registry = new Map<string, AnyProcessor>(Object.entries({ ...builtIn, ...customProcessors }));
 
-/** Registers a processor by name (for code that embeds the worker instead of editing custom.ts). */
+/** Registers a processor by name (plugins' processors, or code that embeds the worker). */
 export function registerProcessor(name: string, processor: AnyProcessor): void {
+  if (registry.get(name) === processor) return; // the same processor again (a second worker in one process)
   if (registry.has(name)) throw new Error(`a processor named ${name} is already registered`);
   registry.set(name, processor);
 }

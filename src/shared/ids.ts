@@ -32,3 +32,13 @@ export function fileWorkflowId(sourceId: string, path: string, version: string, 
 export function pollScheduleId(sourceId: string): string {
   return `ftp-poll/${sourceId}`;
 }
+
+/** Idempotency key a processor gets: stable for one file version across attempts, workers and clusters. */
+export function idempotencyKeyOf(file: { sourceId: string; path: string; version: string }): string {
+  return `${file.sourceId}:${file.path}@${file.version}`;
+}
+
+/** Id of the child workflow that runs a source's workflow processor for one claim attempt. */
+export function processorWorkflowId(fileWorkflowId: string): string {
+  return `${fileWorkflowId}/process`;
+}

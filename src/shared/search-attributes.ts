@@ -4,8 +4,16 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 export const FTP_SOURCE = defineSearchAttributeKey('FtpSource', SearchAttributeType.KEYWORD);
 /** Remote path of the file. */
 export const FTP_PATH = defineSearchAttributeKey('FtpPath', SearchAttributeType.KEYWORD);
-/** Stage the file workflow is in: download, process, commit, move, done, released, rejected, superseded. */
+/** Stage the file workflow is in: download, process, publish, commit, remote-action, done, released, rejected, superseded. */
 export const FTP_STAGE = defineSearchAttributeKey('FtpStage', SearchAttributeType.KEYWORD);
 
+/** `poll` or `file`: tells the two kinds apart in the Web UI (`FtpKind = "file" AND FtpSource = "orders"`). */
+export const FTP_KIND = defineSearchAttributeKey('FtpKind', SearchAttributeType.KEYWORD);
+
 /** Names and types to register on a namespace before any workflow upserts them. */
-export const SEARCH_ATTRIBUTE_TYPES = { FtpSource: 'Keyword', FtpPath: 'Keyword', FtpStage: 'Keyword' } as const;
+export const SEARCH_ATTRIBUTE_TYPES = {
+  FtpSource: 'Keyword',
+  FtpPath: 'Keyword',
+  FtpStage: 'Keyword',
+  FtpKind: 'Keyword',
+} as const;

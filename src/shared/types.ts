@@ -17,6 +17,39 @@ export interface FilePlan {
   processTimeoutMs?: number;
   /** The source deletes or renames the remote file after the commit. */
   remoteAction?: boolean;
+  /** The source's processor is a workflow (a plugin's): the file workflow runs it as a child instead of processFile. */
+  processorWorkflow?: ProcessorWorkflowPlan;
+}
+
+/** A workflow processor as the file workflow runs it: its workflow type and the source's options for it. */
+export interface ProcessorWorkflowPlan {
+  name: string;
+  options: Record<string, unknown>;
+}
+
+/**
+ * What a workflow processor gets (its only argument). Like a processor's context, without the functions: it
+ * is workflow input, stored in history.
+ */
+export interface WorkflowProcessorInput<Options = Record<string, unknown>> {
+  file: {
+    sourceId: string;
+    path: string;
+    version: string;
+    mtimeMs: number;
+    size: number;
+  };
+  /**
+   * The downloaded copy, relative to the workDir of the host that holds it. The workflow runs on that host's task
+   * queue, so its activities run there too; they turn it into an absolute path with the plugin activity context's
+   * `localFile(localPath)`.
+   */
+  localPath: string;
+  /** Stable for this file version across attempts and clusters. */
+  idempotencyKey: string;
+  /** Fencing token of the claim this run works for. */
+  token: number;
+  options: Options;
 }
 
 export interface PollWorkflowInput {

@@ -1,18 +1,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
+import { bundleWorkflows } from '../plugins/worker';
 import { spawnManaged, type ManagedChild } from './child';
 import { projectRoot } from './tools';
 
 /** Names a prebuilt workflow bundle for `ftp-ingest worker` (skips bundling at every worker start). */
 export const WORKFLOW_BUNDLE_ENV = 'FTP_INGEST_WORKFLOW_BUNDLE';
 
-/** Bundles src/workflows once into `file`, for many worker processes to load. */
-export async function writeWorkflowBundle(file: string): Promise<string> {
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../workflows'),
-    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
-  });
+/**
+ * Bundles src/workflows (and the workflows of the plugins, given as the config's resolved `plugins`) once into
+ * `file`, for many worker processes to load.
+ */
+export async function writeWorkflowBundle(file: string, pluginFiles: readonly string[] = []): Promise<string> {
+  const code = await bundleWorkflows(pluginFiles);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, code);
   return file;

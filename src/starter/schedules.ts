@@ -6,8 +6,9 @@ import {
 } from '@temporalio/client';
 import type { AppConfig, SourceConfig } from '../config';
 import { pollScheduleId } from '../shared/ids';
-import { FTP_SOURCE } from '../shared/search-attributes';
+import { FTP_KIND, FTP_SOURCE } from '../shared/search-attributes';
 import type { pollWorkflow } from '../workflows';
+import { ensureSearchAttributes } from './search-attributes';
 
 /** Creates the source's poll schedule, or updates it to the current config (interval, task queue). */
 export async function upsertPollSchedule(
@@ -15,14 +16,18 @@ export async function upsertPollSchedule(
   config: AppConfig,
   source: SourceConfig,
 ): Promise<'created' | 'updated'> {
+  await ensureSearchAttributes(client, config.temporal.namespace);
   const scheduleId = pollScheduleId(source.id);
   const action = {
     type: 'startWorkflow' as const,
     workflowType: 'pollWorkflow' as const,
     args: [{ sourceId: source.id }] as Parameters<typeof pollWorkflow>,
     taskQueue: config.temporal.taskQueue,
-    workflowId: `ftp-poll/${source.id}`,
-    typedSearchAttributes: [{ key: FTP_SOURCE, value: source.id }],
+    workflowId: scheduleId, // Temporal appends each run's time: ftp-poll/<source>-2024-01-02T03:04:05Z
+    typedSearchAttributes: [
+      { key: FTP_KIND, value: 'poll' },
+      { key: FTP_SOURCE, value: source.id },
+    ],
   };
   const spec = { intervals: [{ every: source.pollIntervalMs }] };
   // A poll still running when the next one is due is not doubled: polls of one source never overlap.

@@ -7,13 +7,14 @@ import { FtpPools } from '../ftp/pool';
 import { Ledger } from '../ledger';
 import { metrics } from '../observability/metrics';
 import { observeActivities } from './observe-activities';
+import { workerPlugins } from '../plugins/worker';
 
 export interface IngestWorkerOptions {
   config: AppConfig;
   connection: NativeConnection;
   redis: Redis;
   env?: NodeJS.ProcessEnv;
-  /** A prebuilt workflow bundle (faster start); bundled from src/workflows when absent. */
+  /** A prebuilt workflow bundle (faster start; with the config's plugins' workflows); bundled when absent. */
   workflowBundle?: { codePath: string };
 }
 
@@ -36,13 +37,16 @@ export async function createIngestWorker(options: IngestWorkerOptions): Promise<
   const { config, connection } = options;
   const ftp = new FtpPools();
   const unwatchPools = metrics.watchFtpPools(ftp);
-  const activities = createActivities({
+  const own = createActivities({
     config,
     ledger: new Ledger(options.redis, { prefix: config.redis.keyPrefix }),
     ftp,
     hostTaskQueue: hostTaskQueue(config),
     env: options.env,
   });
+  // Plugins (config `plugins`): their processors are registered, their activities run beside ours.
+  const plugins = workerPlugins(config);
+  const activities = { ...own, ...plugins.activities(config, Object.keys(own)) };
   const common = {
     connection,
     namespace: config.temporal.namespace,
@@ -52,7 +56,11 @@ export async function createIngestWorker(options: IngestWorkerOptions): Promise<
     // Logs and metrics of each file transition, from the activities' inputs and results.
     interceptors: { activity: [observeActivities] },
   };
-  const workflowCode = { workflowBundle: options.workflowBundle ?? (await quietBundle()) };
+  const workflowCode = options.workflowBundle
+    ? { workflowBundle: options.workflowBundle }
+    : plugins.hasWorkflows
+      ? await plugins.workflowCode()
+      : { workflowBundle: await quietBundle() };
   const workers = [
     await Worker.create({
       ...common,
@@ -61,7 +69,11 @@ export async function createIngestWorker(options: IngestWorkerOptions): Promise<
       maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
     }),
   ];
-  if (!config.sharedWorkDir) workers.push(await Worker.create({ ...common, taskQueue: hostTaskQueue(config) }));
+  if (!config.sharedWorkDir) {
+    // A plugin's workflow processor runs on the host that holds the local copy: its queue runs workflows too.
+    const hostWorkflows = plugins.hasWorkflows ? workflowCode : {};
+    workers.push(await Worker.create({ ...common, ...hostWorkflows, taskQueue: hostTaskQueue(config) }));
+  }
   return {
     async run() {
       try {

@@ -24,6 +24,7 @@ import {
   remoteActionOptions,
   shortActivityOptions,
 } from './activity-options';
+import { runWorkflowProcessor } from './workflow-processor';
 
 /**
  * A superseded attempt calls releaseFile (DESIGN.md, departures) so that its downloaded copy does not stay in
@@ -40,6 +41,12 @@ const PUBLISH_BEFORE_COMMIT = 'publish-before-commit';
 
 /** A REJECTED file's workflow fails (the Web UI's Failures view lists exactly the rejected files). */
 const REJECTED_FAILS = 'rejected-fails';
+
+/**
+ * A source may name a plugin's workflow as its processor (plan.processorWorkflow): it runs as a child workflow
+ * in the process step. Only plans that name one take the branch; runs recorded before it replay as they were.
+ */
+const WORKFLOW_PROCESSOR = 'workflow-processor';
 
 /** Times the file may start over from download because the host holding its local copy vanished. */
 const MAX_HOST_LOSSES = 3;
@@ -107,7 +114,7 @@ async function downloadProcessPublish({ file, plan }: FileWorkflowInput, mainLon
     const localPath = downloaded.localPath;
     try {
       setStage('process');
-      const processed = await onHostProcess.processFile({ file, localPath });
+      const processed = await processStep({ file, plan }, localPath, hostQueue, onHostProcess);
       if (!patched(PUBLISH_BEFORE_COMMIT)) return { ...processed, localPath, onHost, published: false };
       setStage('publish');
       await onHost.publishFile({ file, localPath });
@@ -116,6 +123,20 @@ async function downloadProcessPublish({ file, plan }: FileWorkflowInput, mainLon
       if (!isHostGone(err) || hostLosses + 1 >= MAX_HOST_LOSSES) throw err;
     }
   }
+}
+
+/** processFile on the host, or the source's workflow processor as a child workflow on the same host's queue. */
+function processStep(
+  { file, plan }: FileWorkflowInput,
+  localPath: string,
+  hostQueue: string | undefined,
+  onHostProcess: FileActivities,
+): Promise<ProcessResult> {
+  const { processorWorkflow } = plan;
+  if (processorWorkflow && patched(WORKFLOW_PROCESSOR)) {
+    return runWorkflowProcessor(file, { ...plan, processorWorkflow }, localPath, hostQueue);
+  }
+  return onHostProcess.processFile({ file, localPath });
 }
 
 /**

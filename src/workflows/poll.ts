@@ -9,7 +9,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { PollActivities } from '../activities';
 import { fileWorkflow } from './file';
-import { FTP_PATH, FTP_SOURCE, FTP_STAGE } from '../shared/search-attributes';
+import { FTP_KIND, FTP_PATH, FTP_SOURCE, FTP_STAGE } from '../shared/search-attributes';
 import type { ClaimedFile, FilePlan, PollSummary, PollWorkflowInput } from '../shared/types';
 
 // listAndClaim heartbeats every 2 s: a poll on a killed worker moves on within 10 s (the schedule skips new
@@ -57,6 +57,7 @@ async function startFileWorkflow(file: ClaimedFile, plan: FilePlan): Promise<boo
       staticSummary: fileSummary(file),
       staticDetails: fileDetails(file, plan),
       typedSearchAttributes: [
+        { key: FTP_KIND, value: 'file' },
         { key: FTP_SOURCE, value: file.sourceId },
         { key: FTP_PATH, value: file.path },
         { key: FTP_STAGE, value: 'download' },

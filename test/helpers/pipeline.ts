@@ -53,6 +53,10 @@ export interface PipelineOptions {
    * Resolves to the URL once the external servers have started.
    */
   redisUrl?: () => Promise<string>;
+  /** Plugin modules for the config's `plugins` (absolute paths, or packages resolvable from the working directory). */
+  plugins?: string[];
+  /** false: each worker host has its own workDir (the steps after download run on the host's task queue). */
+  sharedWorkDir?: boolean;
 }
 
 export interface Pipeline {
@@ -184,7 +188,7 @@ export function usePipeline(options: PipelineOptions): Pipeline {
   // Bundled once per test file: every worker of the file loads it, which keeps worker start fast.
   let bundle: Promise<string> | undefined;
   const workflowBundle = (): Promise<string> =>
-    (bundle ??= writeWorkflowBundle(path.join(dataDir, 'workflow-bundle.js')));
+    (bundle ??= writeWorkflowBundle(path.join(dataDir, 'workflow-bundle.js'), pipeline.config.plugins));
 
   pipeline.startWorker = async () => {
     workerConnection ??= await NativeConnection.connect({ address: pipeline.temporal.address });
@@ -315,6 +319,8 @@ export function configInput(
 ): Record<string, unknown> {
   return {
     clusterId: options.clusterId ?? 'test',
+    ...(options.plugins ? { plugins: options.plugins } : {}),
+    ...(options.sharedWorkDir === undefined ? {} : { sharedWorkDir: options.sharedWorkDir }),
     temporal: { address: temporal.address, namespace: temporal.namespace, taskQueue: 'ftp-ingest-test' },
     redis: { url: redis.url },
     workDir: path.join(dataDir, 'work'),

@@ -14,7 +14,7 @@ import {
 } from '@temporalio/worker';
 import type { Activities } from '../../src/activities';
 import { temporalBinary } from '../../src/stack/tools';
-import { FTP_PATH, FTP_SOURCE, FTP_STAGE } from '../../src/shared/search-attributes';
+import { FTP_KIND, FTP_PATH, FTP_SOURCE, FTP_STAGE } from '../../src/shared/search-attributes';
 import {
   ErrorTypes,
   type ClaimedFile,
@@ -35,7 +35,7 @@ before(async () => {
     TestWorkflowEnvironment.createLocal({
       server: {
         executable: { type: 'existing-path', path: temporalBinary() },
-        searchAttributes: [FTP_SOURCE, FTP_PATH, FTP_STAGE],
+        searchAttributes: [FTP_SOURCE, FTP_PATH, FTP_STAGE, FTP_KIND],
         log: { format: 'pretty', level: 'error' },
       },
     }),

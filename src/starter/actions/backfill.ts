@@ -21,7 +21,7 @@ import {
 } from '../../ledger';
 import { fileWorkflow } from '../../workflows';
 import { fileVersion, fileWorkflowIdBase } from '../../shared/ids';
-import { FTP_PATH, FTP_SOURCE, FTP_STAGE } from '../../shared/search-attributes';
+import { FTP_KIND, FTP_PATH, FTP_SOURCE, FTP_STAGE } from '../../shared/search-attributes';
 import type { FilePlan } from '../../shared/types';
 import { sourceFrom, withClient, withLedger } from '../context';
 import { EXIT, shortReason } from '../errors';
@@ -379,7 +379,9 @@ async function startAll(
           workflowId: file.workflowId,
           args: [{ file, plan }],
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+          staticSummary: `${file.sourceId}: ${file.path} (${file.size} bytes, modified ${new Date(file.mtimeMs).toISOString()}), try ${file.tries}, backfill`,
           typedSearchAttributes: [
+            { key: FTP_KIND, value: 'file' },
             { key: FTP_SOURCE, value: file.sourceId },
             { key: FTP_PATH, value: file.path },
             { key: FTP_STAGE, value: 'download' },

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { AppConfig, SourceConfig } from '../../config';
 import { pollWorkflow } from '../../workflows';
-import { FTP_SOURCE } from '../../shared/search-attributes';
+import { FTP_KIND, FTP_SOURCE } from '../../shared/search-attributes';
 import type { PollSummary } from '../../shared/types';
 import { selectSources, withClient } from '../context';
 import { CliError, EXIT, shortReason, toCliError, unreachableError, type ExitCode } from '../errors';
@@ -57,7 +57,10 @@ async function runPoll(
     taskQueue: config.temporal.taskQueue,
     workflowId: `ftp-poll/${source.id}/manual-${new Date().toISOString()}`,
     args: [{ sourceId: source.id }],
-    typedSearchAttributes: [{ key: FTP_SOURCE, value: source.id }],
+    typedSearchAttributes: [
+      { key: FTP_KIND, value: 'poll' },
+      { key: FTP_SOURCE, value: source.id },
+    ],
   });
   const result = handle.result().catch((err: unknown) => {
     if (!(err instanceof WorkflowFailedError)) throw err;

@@ -1,4 +1,5 @@
 import { FtpPermanentError, FtpTransientError } from '../ftp/errors';
+import { LedgerReplicationError } from '../ledger';
 
 const REDIS_UNAVAILABLE =
   /Connection is closed|ECONNREFUSED|ECONNRESET|MaxRetriesPerRequest|Stream isn't writeable|LOADING/;
@@ -11,5 +12,6 @@ const REDIS_UNAVAILABLE =
  */
 export function isTransient(err: unknown): boolean {
   if (err instanceof FtpTransientError || err instanceof FtpPermanentError) return true;
+  if (err instanceof LedgerReplicationError) return true;
   return err instanceof Error && (REDIS_UNAVAILABLE.test(err.message) || err.name === 'MaxRetriesPerRequestError');
 }

@@ -4,6 +4,7 @@ import { fileVersion } from '../shared/ids';
 import { assertPrefix, DEFAULT_PREFIX, sourceKeys, type SourceKeys } from './keys';
 import { parseRecord, type RawRecord } from './record';
 import type { Refused, Reply } from './replies';
+import type { ReplicationGuard } from './replication';
 import { registerScripts, type RedisClient, type RunScript, type ScriptName } from './scripts';
 import { assertClaimOptions, assertLeaseMs, assertReleaseOptions, assertToken, dedupeCandidates } from './validate';
 import {
@@ -36,6 +37,8 @@ import {
 export interface LedgerOptions {
   /** First part of every key (default 'ftpi'). */
   prefix?: string;
+  /** Count a write only once this many replicas have it (Sentinel or Cluster failover safety; default none). */
+  replication?: ReplicationGuard;
 }
 
 /** The reasons a fenced call reports; any other refusal from a fenced script is a bug in it. */
@@ -55,7 +58,7 @@ export class Ledger {
   ) {
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
     assertPrefix(this.prefix);
-    this.run = registerScripts(redis);
+    this.run = registerScripts(redis, options.replication);
   }
 
   /** Every key name the ledger uses for a source (and for `path`, its file hash). */

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
 import { decodeReply, type Reply } from './replies';
+import { awaitReplicas, type ReplicationGuard } from './replication';
 
 export type RedisClient = Redis | Cluster;
 
@@ -52,7 +53,10 @@ function scriptSources(): Record<ScriptName, string> {
 
 const commandName = (name: ScriptName): string => `ftpiLedger_${name}`;
 
-export function registerScripts(redis: RedisClient): RunScript {
+/** Scripts that only read: no need to wait for replicas after them. */
+const READ_ONLY: ReadonlySet<ScriptName> = new Set(['due']);
+
+export function registerScripts(redis: RedisClient, guard?: ReplicationGuard): RunScript {
   for (const [name, lua] of Object.entries(scriptSources())) {
     redis.defineCommand(commandName(name as ScriptName), { lua });
   }
@@ -60,6 +64,10 @@ export function registerScripts(redis: RedisClient): RunScript {
   return async (name, keys, args) => {
     const command = commands[commandName(name)];
     if (!command) throw new Error(`ledger script ${name} is not registered`);
-    return decodeReply(name, await command.call(redis, keys.length, keys, args));
+    const reply = decodeReply(name, await command.call(redis, keys.length, keys, args));
+    const [key] = keys;
+    if (guard && guard.replicas > 0 && key !== undefined && !READ_ONLY.has(name))
+      await awaitReplicas(redis, key, guard);
+    return reply;
   };
 }

@@ -487,7 +487,18 @@ test('file problems: unreadable, unsupported, malformed (reported without quotin
     'not valid JSON',
     'line 1',
   );
-  assert.deepEqual(loadConfig({ file: writeFile(dir, 'empty.yaml', ''), env: {} }).clusterId, 'local');
+  const empties: [string, string][] = [
+    ['empty.yaml', ''],
+    ['comments.yml', '# nothing yet\n'],
+    ['empty.json', '  \n'],
+  ];
+  for (const [name, text] of empties) {
+    assertIssue(
+      configError(() => loadConfig({ file: writeFile(dir, name, text), env: {} })),
+      '(file)',
+      'the file is empty',
+    );
+  }
 });
 
 test('local directories: processedDir apart from workDir', () => {

@@ -6,7 +6,7 @@ import { ConfigError } from './errors';
 
 export interface ConfigFile {
   readonly path: string;
-  /** Parsed content; an empty file is `{}`. */
+  /** Parsed content; an empty file is refused. */
   readonly content: unknown;
 }
 
@@ -14,9 +14,15 @@ export function readConfigFile(file: string): ConfigFile {
   const absolute = path.resolve(file);
   const text = readText(absolute);
   const ext = path.extname(absolute).toLowerCase();
-  if (ext === '.json') return { path: absolute, content: parseJson(absolute, text) };
-  if (ext === '.yaml' || ext === '.yml') return { path: absolute, content: parseYaml(absolute, text) ?? {} };
-  throw fileError(absolute, `unsupported extension "${ext}"; allowed: .yaml, .yml, .json`);
+  let content: unknown;
+  if (ext === '.json') content = text.trim() === '' ? null : parseJson(absolute, text);
+  else if (ext === '.yaml' || ext === '.yml') content = parseYaml(absolute, text);
+  else throw fileError(absolute, `unsupported extension "${ext}"; allowed: .yaml, .yml, .json`);
+  // A file named on purpose but empty (or only comments) is a mistake, not a wish for the demo defaults.
+  if (content === null || content === undefined) {
+    throw fileError(absolute, 'the file is empty; give at least `sources` (see examples/ftp-ingest.yaml)');
+  }
+  return { path: absolute, content };
 }
 
 // Parse errors give a position, never a snippet of the file: the snippet could hold a misplaced secret.

@@ -1,7 +1,6 @@
 import { defaultPayloadConverter, type Client } from '@temporalio/client';
-import type { Ledger, LedgerRecord, Status } from '../ledger';
+import { ledgerRows, type Ledger, type LedgerRecord, type Status } from '../ledger';
 import type { Progress } from '../processors';
-import { ledgerRows } from '../starter/commands/status';
 
 /**
  * What a file is doing, as an operator reads it:

@@ -4,3 +4,4 @@ export { DEFAULT_PREFIX, sourceKeys, type SourceKeys } from './keys';
 export type { RedisClient } from './scripts';
 export * from './types';
 export { LedgerReplicationError, type ReplicationGuard } from './replication';
+export { byPath, ledgerRows, ledgerRowsWhere, pathMatcher, type RowFilter } from './rows';

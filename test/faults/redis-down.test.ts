@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, test } from 'node:test';
 import type { Status } from '../../src/ledger';
 import { startRedisServer } from '../../src/stack/redis';
-import { ledgerRows } from '../../src/starter/commands/status';
+import { ledgerRows } from '../../src/ledger';
 import { accountSource, scaled } from '../helpers/faults';
 import {
   finished,

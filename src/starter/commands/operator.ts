@@ -1,39 +1,91 @@
-import type { Command } from 'commander';
-import { configFrom, printJson, withLedger, type GlobalOptions } from '../context';
+import { Option, type Command } from 'commander';
+import { deadLettersAction, operatorAction, type BatchResult } from '../actions/operator';
+import { configFrom, type GlobalOptions } from '../context';
+import { usageError } from '../errors';
+import { formatTime, isoTime, printable, printJson, printLines, table } from '../output';
+import { collect, integer } from '../parse';
 
-/** Operator actions on single files: retry a REJECTED file, run a DONE version again, read the dead letters. */
+interface BatchOptions {
+  allRejected?: boolean;
+  json?: boolean;
+}
+
+function printBatch(data: BatchResult, json: boolean | undefined): void {
+  if (json) return printJson(data);
+  const verb = data.action === 'retry' ? 'retried' : 'reprocessed';
+  const rows = data.results.map((r) => [
+    r.ok ? verb : 'FAILED',
+    printable(r.path),
+    r.ok ? `now ${r.status ?? '?'}, due now` : (r.reason ?? ''),
+  ]);
+  printLines(table(['RESULT', 'PATH', 'DETAIL'], rows));
+  printLines([`${data.action} ${data.source}: ${data.ok} ${verb}, ${data.failed} failed`]);
+}
+
+/** Operator actions on files: retry REJECTED files, run DONE versions again, read the dead letters. */
 export function registerOperatorCommands(program: Command): void {
   program
     .command('retry')
-    .description('give REJECTED files new tries (they are claimed by the next poll)')
+    .description('give REJECTED files new tries (the next poll claims them); one line per file and a summary')
     .argument('<source>', 'source id')
-    .argument('<paths...>', 'remote paths relative to the source dir, as `status` shows them')
-    .action(async (sourceId: string, paths: string[]) => {
+    .argument('[paths...]', 'paths or globs relative to the source dir, as `files` shows them (quote globs)')
+    .option('--all-rejected', 'every REJECTED file of the source')
+    .option('--json', 'one JSON document: { source, action, results, ok, failed }')
+    .action(async (sourceId: string, paths: string[], options: BatchOptions) => {
+      if (paths.length === 0 && !options.allRejected)
+        throw usageError('retry: name paths or globs, or pass --all-rejected');
       const config = configFrom(program.opts<GlobalOptions>());
-      await withLedger(config, async (ledger) => {
-        for (const path of paths) printJson({ path, ...(await ledger.retryRejected(sourceId, path)) });
-      });
+      const { data, exitCode } = await operatorAction(config, 'retry', sourceId, paths, options.allRejected === true);
+      printBatch(data, options.json);
+      process.exitCode = exitCode;
     });
   program
     .command('reprocess')
-    .description('run DONE (or REJECTED) files again, same version: the backfill of a file')
+    .description(
+      'run DONE (or REJECTED) files again, same version, at the next poll while still on the server; see also `backfill --reprocess`',
+    )
     .argument('<source>', 'source id')
-    .argument('<paths...>', 'remote paths relative to the source dir')
-    .action(async (sourceId: string, paths: string[]) => {
+    .argument('[paths...]', 'paths or globs relative to the source dir (quote globs)')
+    .option('--all-rejected', 'also every REJECTED file of the source')
+    .option('--json', 'one JSON document: { source, action, results, ok, failed }')
+    .action(async (sourceId: string, paths: string[], options: BatchOptions) => {
+      if (paths.length === 0 && !options.allRejected)
+        throw usageError('reprocess: name paths or globs, or pass --all-rejected');
       const config = configFrom(program.opts<GlobalOptions>());
-      await withLedger(config, async (ledger) => {
-        for (const path of paths) printJson({ path, ...(await ledger.reprocess(sourceId, path)) });
-      });
+      const { data, exitCode } = await operatorAction(
+        config,
+        'reprocess',
+        sourceId,
+        paths,
+        options.allRejected === true,
+      );
+      printBatch(data, options.json);
+      process.exitCode = exitCode;
     });
   program
     .command('dead-letters')
-    .description('the REJECTED transitions of a source, newest last')
+    .description('the REJECTED transitions of a source, newest first')
     .argument('<source>', 'source id')
-    .option('-n, --limit <n>', 'entries', '100')
-    .action(async (sourceId: string, options: { limit: string }) => {
+    .addOption(new Option('-n, --limit <n>', 'entries').argParser(integer(1)).default(100))
+    .addOption(new Option('-p, --path <glob>', 'only paths matching (repeatable)').argParser(collect))
+    .option('--json', 'one JSON document: { source, entries }')
+    .action(async (sourceId: string, options: { limit: number; path?: string[]; json?: boolean }) => {
       const config = configFrom(program.opts<GlobalOptions>());
-      await withLedger(config, async (ledger) => {
-        for (const entry of await ledger.deadLetters(sourceId, Number(options.limit))) printJson(entry);
-      });
+      const { data, exitCode } = await deadLettersAction(config, sourceId, options.limit, options.path);
+      if (options.json) printJson({ ...data, entries: data.entries.map((e) => ({ ...e, at: isoTime(e.at) })) });
+      else if (data.entries.length === 0) printLines([`no dead letters in source ${data.source}`]);
+      else {
+        const rows = data.entries.map((e) => [
+          formatTime(e.at),
+          printable(e.path),
+          e.version,
+          String(e.tries),
+          e.owner,
+          e.workflowId,
+          printable(e.error),
+        ]);
+        printLines(table(['AT', 'PATH', 'VERSION', 'TRIES', 'OWNER', 'WORKFLOW', 'ERROR'], rows));
+      }
+      process.exitCode = exitCode;
     });
 }

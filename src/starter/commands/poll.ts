@@ -1,42 +1,43 @@
-import { WorkflowFailedError } from '@temporalio/client';
-import type { Command } from 'commander';
-import { pollWorkflow } from '../../workflows';
-import { FTP_KIND, FTP_SOURCE } from '../../shared/search-attributes';
-import { configFrom, printJson, selectSources, withClient, type GlobalOptions } from '../context';
+import { Option, type Command } from 'commander';
+import { pollAction } from '../actions/poll';
+import { configFrom, type GlobalOptions } from '../context';
+import { printJson, printLines } from '../output';
+import { integer } from '../parse';
+import type { PollSummary } from '../../shared/types';
+
+const counts = (record: Record<string, number>): string => {
+  const parts = Object.entries(record).map(([k, v]) => `${k} ${v}`);
+  return parts.length > 0 ? ` (${parts.join(', ')})` : '';
+};
+const total = (record: Record<string, number>): number => Object.values(record).reduce((a, b) => a + b, 0);
+
+function summaryLine(s: PollSummary): string {
+  return (
+    `poll ${s.sourceId}: listed ${s.listed}, filtered out ${total(s.filteredOut)}${counts(s.filteredOut)}, ` +
+    `skipped ${total(s.skipped)}${counts(s.skipped)}, rejected ${s.rejected}, claimed ${s.claimed}, started ${s.started}` +
+    (s.alreadyStarted > 0 ? `, already started ${s.alreadyStarted}` : '')
+  );
+}
 
 export function registerPollCommand(program: Command): void {
   program
     .command('poll')
-    .description('poll now (a pollWorkflow outside the schedule) and print each summary as one JSON line')
+    .description('poll now (a pollWorkflow outside the schedule): checks the FTP server, then prints each summary')
     .option('-s, --source <id>', 'only this source')
-    .action(async (options: { source?: string }) => {
+    .addOption(
+      new Option('--wait <seconds>', 'give up (and stop the poll) when no worker finished it by then')
+        .argParser(integer(1))
+        .default(60),
+    )
+    .option('--json', 'one JSON summary line per source')
+    .action(async (options: { source?: string; wait: number; json?: boolean }) => {
       const config = configFrom(program.opts<GlobalOptions>());
-      await withClient(config, async (client) => {
-        for (const source of selectSources(config, options.source)) {
-          try {
-            const summary = await client.workflow.execute(pollWorkflow, {
-              taskQueue: config.temporal.taskQueue,
-              workflowId: `ftp-poll/${source.id}/manual-${new Date().toISOString()}`,
-              args: [{ sourceId: source.id }],
-              typedSearchAttributes: [
-                { key: FTP_KIND, value: 'poll' },
-                { key: FTP_SOURCE, value: source.id },
-              ],
-            });
-            printJson(summary);
-          } catch (err) {
-            if (!(err instanceof WorkflowFailedError)) throw err;
-            // The poll's own reason (bad login, missing directory), not "Workflow execution failed".
-            process.stderr.write(`ftp-ingest: poll of ${source.id} failed: ${innermostMessage(err)}\n`);
-            process.exitCode = 1;
-          }
-        }
-      });
+      const { data, exitCode } = await pollAction(config, options.source, { waitMs: options.wait * 1000 });
+      for (const outcome of data) {
+        if (options.json) printJson(outcome.summary ?? { sourceId: outcome.source, error: outcome.error });
+        else if (outcome.summary) printLines([summaryLine(outcome.summary)]);
+        else printLines([`poll ${outcome.source}: FAILED ${outcome.error ?? ''}`]);
+      }
+      process.exitCode = exitCode;
     });
-}
-
-function innermostMessage(err: Error): string {
-  let deepest = err;
-  while (deepest.cause instanceof Error) deepest = deepest.cause;
-  return deepest.message;
 }

@@ -1,0 +1,77 @@
+// `files` and `status`: a source's ledger rows, filtered, in a stable order (by path), one page at a time.
+import type { AppConfig } from '../../config';
+import { ledgerRowsWhere, type LedgerRecord, type Status } from '../../ledger';
+import { selectSources, sourceFrom, withLedger } from '../context';
+import { EXIT, type ExitCode } from '../errors';
+
+export interface FilesQuery {
+  statuses?: Status[];
+  globs?: string[];
+  limit: number;
+  offset: number;
+}
+
+export interface FilesPage {
+  source: string;
+  /** Rows that match the query. */
+  total: number;
+  offset: number;
+  files: LedgerRecord[];
+  /** Matching rows after this page. */
+  more: number;
+}
+
+export interface StatusOfSource extends FilesPage {
+  counts: Record<Status, number>;
+}
+
+export interface ActionResult<T> {
+  data: T;
+  exitCode: ExitCode;
+}
+
+export async function filesAction(
+  config: AppConfig,
+  sourceId: string,
+  query: FilesQuery,
+): Promise<ActionResult<FilesPage>> {
+  const source = sourceFrom(config, sourceId);
+  return withLedger(config, async (ledger) => {
+    const rows = await ledgerRowsWhere(ledger, source.id, { statuses: query.statuses, globs: query.globs });
+    return { data: page(source.id, rows, query), exitCode: EXIT.ok };
+  });
+}
+
+export async function statusAction(
+  config: AppConfig,
+  sourceId: string | undefined,
+  query: FilesQuery,
+): Promise<ActionResult<StatusOfSource[]>> {
+  const sources = selectSources(config, sourceId);
+  return withLedger(config, async (ledger) => {
+    const out: StatusOfSource[] = [];
+    for (const source of sources) {
+      const counts = await ledger.counts(source.id);
+      const rows = await ledgerRowsWhere(ledger, source.id, { statuses: query.statuses, globs: query.globs });
+      out.push({ counts, ...page(source.id, rows, query) });
+    }
+    return { data: out, exitCode: EXIT.ok };
+  });
+}
+
+function page(source: string, rows: LedgerRecord[], query: FilesQuery): FilesPage {
+  const files = rows.slice(query.offset, query.offset + query.limit);
+  return {
+    source,
+    total: rows.length,
+    offset: query.offset,
+    files,
+    more: Math.max(0, rows.length - query.offset - files.length),
+  };
+}
+
+/** "… 120 more (--offset 50)" */
+export function moreHint(p: FilesPage): string | undefined {
+  if (p.more === 0) return undefined;
+  return `… ${p.more} more of ${p.total} (add --offset ${p.offset + p.files.length}, or a larger --limit)`;
+}

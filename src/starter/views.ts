@@ -1,0 +1,74 @@
+// How ledger records look to people (table rows) and to scripts (JSON with ISO times).
+import type { LedgerRecord, Status } from '../ledger';
+import { formatBytes, formatTime, isoTime, printable, relative, table } from './output';
+
+const TIME_FIELDS = ['leaseUntil', 'retryAt', 'lastTryAt', 'doneAt', 'mtimeMs'] as const;
+
+/** A record for --json: times as ISO 8601 (`mtime`, `leaseUntil`, …), the result parsed when it is JSON. */
+export function recordJson(record: LedgerRecord): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...record };
+  for (const field of TIME_FIELDS) {
+    if (record[field] === undefined) continue;
+    delete out[field];
+    out[field === 'mtimeMs' ? 'mtime' : field] = isoTime(record[field]);
+  }
+  if (record.result !== undefined) {
+    try {
+      out.result = JSON.parse(record.result) as unknown;
+    } catch {
+      // kept as text
+    }
+  }
+  return out;
+}
+
+/** What happens next to a file, from its record alone (inspect adds what Temporal knows). */
+export function nextStep(record: LedgerRecord, nowMs = Date.now()): string {
+  switch (record.status) {
+    case 'DONE':
+      return `done ${record.doneAt ? relative(record.doneAt, nowMs) : ''}`.trim();
+    case 'REJECTED':
+      return `REJECTED: ${printable(record.error ?? 'no reason recorded')}`;
+    case 'RETRY_WAIT':
+      return record.retryAt && record.retryAt > nowMs
+        ? `retried by the first poll after ${formatTime(record.retryAt)} (${relative(record.retryAt, nowMs)})${record.error ? `; last error: ${printable(record.error)}` : ''}`
+        : `due now: the next poll claims it${record.error ? `; last error: ${printable(record.error)}` : ''}`;
+    case 'IN_PROGRESS':
+      return record.leaseUntil && record.leaseUntil < nowMs
+        ? `lease expired ${relative(record.leaseUntil, nowMs)}: the next poll claims it again`
+        : `in progress on ${record.owner ?? '?'}, lease ${record.leaseUntil ? relative(record.leaseUntil, nowMs) : '?'}`;
+  }
+}
+
+function short(text: string, max = 60): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** The note column of a file row: error, retry time, lease, or the stored result. */
+function noteOf(record: LedgerRecord, nowMs: number): string {
+  if (record.status === 'DONE') return record.result ? short(record.result) : '';
+  return short(nextStep(record, nowMs), 100);
+}
+
+/** Rows of ledger records as an aligned table. */
+export function recordTable(records: readonly LedgerRecord[], nowMs = Date.now()): string[] {
+  return table(
+    ['STATUS', 'TRIES', 'PATH', 'MODIFIED', 'SIZE', 'UPDATED', 'OWNER', 'WORKFLOW', 'NOTE'],
+    records.map((r) => [
+      r.status,
+      String(r.tries),
+      printable(r.path),
+      formatTime(r.mtimeMs),
+      formatBytes(r.size),
+      formatTime(r.doneAt ?? r.lastTryAt),
+      r.owner ?? '-',
+      r.workflowId ?? '-',
+      noteOf(r, nowMs),
+    ]),
+  );
+}
+
+export function countsLine(sourceId: string, counts: Record<Status, number>): string {
+  const summary = (Object.keys(counts) as Status[]).map((s) => `${s}=${counts[s]}`).join(' ');
+  return `source ${sourceId}: ${summary}`;
+}

@@ -1,4 +1,4 @@
-import { FtpPermanentError, FtpTransientError } from '../ftp/errors';
+import { FtpPermanentError, FtpTransientError } from '../remote';
 
 const REDIS_UNAVAILABLE =
   /Connection is closed|ECONNREFUSED|ECONNRESET|MaxRetriesPerRequest|Stream isn't writeable|LOADING/;

@@ -141,12 +141,13 @@ for (const protocol of ['ftp', 'sftp'] as const) {
     });
   });
 
-  test(`${protocol}: stat, delete and rename-into-dir are idempotent`, async () => {
+  test(`${protocol}: stat, delete and rename-into-dir are idempotent; rename-into-dir makes the folder`, async () => {
     const t = await targets[protocol];
     const when = new Date('2022-01-02T03:04:05.000Z');
     t.put(`${protocol}-act/del.csv`, 'delete me', when);
     t.put(`${protocol}-act/mv.csv`, 'move me', when);
     t.put(`${protocol}-act/done/mv.csv`, 'an older one', when);
+    t.put(`${protocol}-act/new.csv`, 'new', when);
     const base = `/data/${protocol}-act`;
     await withClient(t.endpoint, async (c) => {
       await c.withSession(async (s) => {
@@ -166,6 +167,12 @@ for (const protocol of ['ftp', 'sftp'] as const) {
         'the moved file replaced the older one of the same name',
       );
       assert.equal(await c.withSession((s) => s.stat(`${base}/mv.csv`)), undefined);
+      // A folder that does not exist yet is made, parents included (rename-to-dir keeps the file's sub-path).
+      await c.withSession(async (s) => {
+        const made = await s.renameIntoDir(`${base}/new.csv`, `${base}/archive/sub/deeper`);
+        assert.equal(made, `${base}/archive/sub/deeper/new.csv`);
+        assert.deepEqual(await s.stat(made), { size: 3, mtimeMs: when.getTime() });
+      });
     });
   });
 }

@@ -1,14 +1,15 @@
 import type { AppConfig, SourceConfig } from '../config';
-import { getSource, sourcePassword } from '../config';
-import type { FtpPool, FtpPools } from '../ftp/pool';
+import { getSource } from '../config';
 import type { Ledger } from '../ledger';
+import { remoteEndpointOf, type RemoteClient, type RemoteClients } from '../remote';
 import type { FilePlan } from '../shared/types';
 
 /** What the activities share in one worker process: built once at worker start, never in workflow code. */
 export interface ActivityDeps {
   config: AppConfig;
   ledger: Ledger;
-  ftp: FtpPools;
+  /** Connection pools to the sources' servers (FTP, FTPS or SFTP: the activities do not know which). */
+  remote: RemoteClients;
   /** Task queue served only by this host's worker (for a workDir that is not shared between hosts). */
   hostTaskQueue: string;
   env?: NodeJS.ProcessEnv;
@@ -18,16 +19,12 @@ export function sourceOf(deps: ActivityDeps, sourceId: string): SourceConfig {
   return getSource(deps.config, sourceId);
 }
 
-/** The source's connection pool; the password is read at use time and never leaves this process. */
-export function ftpPoolOf(deps: ActivityDeps, source: SourceConfig): FtpPool {
-  const endpoint = {
-    host: source.host,
-    port: source.port,
-    user: source.user,
-    password: sourcePassword(source, deps.env),
-    secure: source.secure,
-  };
-  return deps.ftp.get(endpoint, { maxConnections: source.maxConnections });
+/**
+ * The source's connection pool. Secrets (password, private key, passphrase) are read at use time and never leave
+ * this process; sources with the same server and credentials share one pool.
+ */
+export function remoteOf(deps: ActivityDeps, source: SourceConfig): RemoteClient {
+  return deps.remote.get(remoteEndpointOf(source, deps.env), { maxConnections: source.maxConnections });
 }
 
 /** Activity settings of a source's file workflows. */

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { FtpFileError, FtpSizeMismatchError } from '../ftp/errors';
-import { downloadToFile, finalizeDownload } from '../ftp/download';
+import { finalizeDownload } from '../ftp/download';
+import { FtpFileError, FtpSizeMismatchError } from '../remote';
 import type { ClaimedFile, DownloadedFile } from '../shared/types';
-import { ftpPoolOf, remotePathOf, sourceOf, type ActivityDeps } from './deps';
+import { remoteOf, remotePathOf, sourceOf, type ActivityDeps } from './deps';
 import { attemptFailed, retryOrFail } from './failures';
 import { leaseFor, withLease } from './lease-keeper';
 import { downloadedRelativePath, inside } from './local-paths';
@@ -26,7 +26,7 @@ export function partPathOf(finalPath: string): string {
 
 /**
  * Fetches the remote file into a part file (`partPathOf`) under the attempt's folder, resuming after the bytes a killed
- * run left there (REST), checks the size, then renames it into place. Heartbeats bytes done and renews the lease.
+ * run left there (FTP REST, SFTP read at an offset), checks the size, then renames it into place. Heartbeats bytes done and renews the lease.
  */
 export async function downloadFile(deps: ActivityDeps, { file }: { file: ClaimedFile }): Promise<DownloadedFile> {
   const source = sourceOf(deps, file.sourceId);
@@ -45,9 +45,9 @@ export async function downloadFile(deps: ActivityDeps, { file }: { file: Claimed
     if ((await sizeOf(finalPath)) === file.size) return done(file.size);
     await fs.mkdir(path.dirname(finalPath), { recursive: true });
     try {
-      const fetched = await ftpPoolOf(deps, source).withClient(
-        (client) =>
-          downloadToFile(client, remotePathOf(source, file.path), partPath, {
+      const fetched = await remoteOf(deps, source).withSession(
+        (session) =>
+          session.download(remotePathOf(source, file.path), partPath, {
             expectedSize: file.size,
             signal: lease.signal,
             onProgress: (bytes) => lease.heartbeat({ progress: { done: bytes, total: file.size, unit: 'bytes' } }),

@@ -1,8 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { applyFilters, orderCandidates } from '../ftp/filters';
-import { FtpAccessError, FtpTransientError } from '../ftp/errors';
-import { listRemote, type RemoteEntry } from '../ftp/list';
+import { FtpAccessError, FtpTransientError, type RemoteEntry } from '../remote';
 import type { SourceConfig } from '../config';
 import type { Candidate } from '../ledger';
 import { fileVersion, fileWorkflowIdBase, MAX_WORKFLOW_ID_BYTES } from '../shared/ids';
@@ -13,7 +12,7 @@ import {
   type ListAndClaimInput,
   type ListAndClaimResult,
 } from '../shared/types';
-import { filePlanOf, ftpPoolOf, sourceOf, type ActivityDeps } from './deps';
+import { filePlanOf, remoteOf, sourceOf, type ActivityDeps } from './deps';
 import { renewRunningClaims } from './running-claims';
 import { sweepDue } from './sweep-due';
 import { isTransient } from './transient';
@@ -76,9 +75,9 @@ export async function listAndClaim(deps: ActivityDeps, input: ListAndClaimInput)
 }
 
 async function listSource(deps: ActivityDeps, source: SourceConfig, signal: AbortSignal): Promise<RemoteEntry[]> {
-  return ftpPoolOf(deps, source).withClient(
-    (client) =>
-      listRemote(client, {
+  return remoteOf(deps, source).withSession(
+    (session) =>
+      session.list({
         remoteDir: source.remoteDir,
         recursive: source.recursive,
         maxDepth: source.recursive ? source.maxDepth : 0,

@@ -1,11 +1,8 @@
 import path from 'node:path';
-import type { Client } from 'basic-ftp';
 import type { SourceConfig } from '../config';
-import { FtpAccessError, FtpTransientError } from '../ftp/errors';
-import { listRemote } from '../ftp/list';
-import { deleteRemote, renameRemote } from '../ftp/remote-actions';
+import { FtpAccessError, FtpTransientError, type RemoteSession } from '../remote';
 import type { ClaimedFile } from '../shared/types';
-import { ftpPoolOf, remotePathOf, sourceOf, type ActivityDeps } from './deps';
+import { remoteOf, remotePathOf, sourceOf, type ActivityDeps } from './deps';
 
 /** The remote file a DONE version was: its path and the version (mtime and size) it was listed with. */
 export interface CommittedVersion {
@@ -46,20 +43,18 @@ export async function runRemoteAction(
   if (action.type === 'none') return 'none';
   const remotePath = remotePathOf(source, committed.path);
   try {
-    return await ftpPoolOf(deps, source).withClient(async (client) => {
-      const current = listed ?? (await statByListing(client, source, committed.path));
+    return await remoteOf(deps, source).withSession(async (session) => {
+      const current = listed ?? (await statByListing(session, source, committed.path));
       if (!current) return 'gone: the remote file was no longer there';
       if (current.mtimeMs !== committed.mtimeMs || current.size !== committed.size) {
         return 'skipped: the remote file changed (a newer version)';
       }
       if (action.type === 'delete') {
-        await deleteRemote(client, remotePath);
+        await session.delete(remotePath);
         return 'deleted';
       }
       const target = path.posix.join(action.dir, path.posix.dirname(committed.path));
-      await client.ensureDir(target);
-      await client.cd('/');
-      return `renamed to ${await renameRemote(client, remotePath, target)}`;
+      return `renamed to ${await session.renameIntoDir(remotePath, target)}`;
     });
   } catch (err) {
     if (err instanceof FtpAccessError && !(err instanceof FtpTransientError)) return `failed: ${err.message}`;
@@ -69,12 +64,12 @@ export async function runRemoteAction(
 
 /** The file's version as a listing of its directory shows it (the same precision the claim saw). */
 async function statByListing(
-  client: Client,
+  session: RemoteSession,
   source: SourceConfig,
   relPath: string,
 ): Promise<{ mtimeMs: number; size: number } | undefined> {
   const dir = path.posix.dirname(relPath);
-  const entries = await listRemote(client, {
+  const entries = await session.list({
     remoteDir: dir === '.' ? source.remoteDir : remotePathOf(source, dir),
     recursive: false,
     maxDepth: 0,

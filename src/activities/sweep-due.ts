@@ -1,5 +1,5 @@
 import type { SourceConfig } from '../config';
-import type { RemoteEntry } from '../ftp/list';
+import type { RemoteEntry } from '../remote';
 import { fileVersion } from '../shared/ids';
 import type { ActivityDeps } from './deps';
 import { runRemoteAction } from './remote-action';

@@ -1,4 +1,4 @@
-import { FtpPermanentError, FtpTransientError } from '../ftp/errors';
+import { FtpPermanentError, FtpTransientError } from '../remote';
 import { LedgerReplicationError } from '../ledger';
 
 const REDIS_UNAVAILABLE =

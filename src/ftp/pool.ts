@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { Client } from 'basic-ftp';
-import { describeEndpoint, endpointKey, redactSecret, toAccessOptions, type FtpEndpoint } from './connection-options';
+import { describeEndpoint, redactSecret, toAccessOptions, type FtpEndpoint } from './connection-options';
 import { classifyFtpError, classifyTlsError, FtpTransientError } from './errors';
 
 export interface FtpPoolOptions {
@@ -48,10 +47,6 @@ export class FtpPool {
     this.label = describeEndpoint(endpoint);
     this.idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
     this.validateAfterIdleMs = options.validateAfterIdleMs ?? 10_000;
-  }
-
-  get maxConnections(): number {
-    return this.options.maxConnections;
   }
 
   /** Counts for metrics and tests. */
@@ -222,35 +217,4 @@ export class FtpPool {
 function abortReason(signal: AbortSignal | undefined): Error {
   const reason: unknown = signal?.reason;
   return reason instanceof Error ? reason : new Error('aborted while waiting for an FTP connection');
-}
-
-/**
- * One pool per endpoint and credentials in this process. Two sources with the same server and user but different
- * passwords (one of them stale) must not share logged-in clients: the first to connect would decide for both. The
- * key holds a digest of the password, never the password.
- */
-export class FtpPools {
-  private readonly pools = new Map<string, FtpPool>();
-
-  get(endpoint: FtpEndpoint, options: FtpPoolOptions): FtpPool {
-    const credentials = createHash('sha256').update(endpoint.password).digest('hex').slice(0, 16);
-    const key = `${endpointKey(endpoint)} ${credentials}`;
-    let pool = this.pools.get(key);
-    if (!pool) {
-      pool = new FtpPool(endpoint, options);
-      this.pools.set(key, pool);
-    }
-    return pool;
-  }
-
-  /** Each pool's counts (FTP pool gauges of /metrics). */
-  snapshot(): { endpoint: string; max: number; open: number; idle: number; busy: number; waiting: number }[] {
-    return [...this.pools.values()].map((pool) => ({ endpoint: pool.label, max: pool.maxConnections, ...pool.stats }));
-  }
-
-  async closeAll(): Promise<void> {
-    const pools = [...this.pools.values()];
-    this.pools.clear();
-    await Promise.all(pools.map((pool) => pool.close()));
-  }
 }

@@ -34,6 +34,21 @@ export async function renameRemote(client: Client, from: string, toDir: string):
   return target;
 }
 
+/**
+ * Creates `dir` and its missing parents (MKD, as basic-ftp's ensureDir), then returns to the working directory it
+ * started in, so that a pooled client's relative paths keep meaning what they meant.
+ */
+export async function ensureRemoteDir(client: Client, dir: string): Promise<void> {
+  assertSafeCommandArg(dir);
+  try {
+    const startDir = await client.pwd();
+    await client.ensureDir(dir);
+    await client.cd(startDir);
+  } catch (err) {
+    throw classifyFtpError(err);
+  }
+}
+
 async function movedAlready(client: Client, from: string, target: string): Promise<boolean> {
   return !(await remoteFileExists(client, from)) && (await remoteFileExists(client, target));
 }

@@ -2,8 +2,8 @@
 // the named functions of `metrics`; /metrics serves `metrics.registry` together with the Temporal SDK's metrics.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** What an FTP pool reports (FtpPools.snapshot). */
-export interface FtpPoolSnapshot {
+/** What a connection pool reports (RemoteClients.snapshot), for FTP, FTPS and SFTP alike. */
+export interface RemotePoolSnapshot {
   endpoint: string;
   max: number;
   busy: number;
@@ -11,8 +11,8 @@ export interface FtpPoolSnapshot {
   waiting: number;
 }
 
-export interface FtpPoolSource {
-  snapshot(): FtpPoolSnapshot[];
+export interface RemotePoolSource {
+  snapshot(): RemotePoolSnapshot[];
 }
 
 const PREFIX = 'ftp_ingest_';
@@ -109,8 +109,9 @@ function createMetrics() {
     registers,
   });
 
-  const pools = new Set<FtpPoolSource>();
-  const poolGauge = (name: string, help: string, pick: (s: FtpPoolSnapshot) => number): Gauge<'endpoint'> =>
+  const pools = new Set<RemotePoolSource>();
+  // The names keep their `ftp_pool_` prefix (dashboards use them); SFTP pools report under the same names.
+  const poolGauge = (name: string, help: string, pick: (s: RemotePoolSnapshot) => number): Gauge<'endpoint'> =>
     new Gauge({
       name: `${PREFIX}ftp_pool_${name}`,
       help,
@@ -126,9 +127,9 @@ function createMetrics() {
         for (const [endpoint, value] of totals) this.set({ endpoint }, value);
       },
     });
-  poolGauge('in_use', 'FTP connections lent out to activities now.', (s) => s.busy);
-  poolGauge('idle', 'Logged-in FTP connections waiting to be reused.', (s) => s.idle);
-  poolGauge('waiting', 'Activities waiting for a free FTP connection.', (s) => s.waiting);
+  poolGauge('in_use', 'Connections to file servers (FTP, FTPS, SFTP) lent out to activities now.', (s) => s.busy);
+  poolGauge('idle', 'Logged-in file server connections waiting to be reused.', (s) => s.idle);
+  poolGauge('waiting', 'Activities waiting for a free file server connection.', (s) => s.waiting);
   poolGauge('max', 'maxConnections of the pool.', (s) => s.max);
 
   return {
@@ -174,7 +175,7 @@ function createMetrics() {
       };
     },
     /** Reports the pools' in-use/idle/waiting counts at every scrape, until the returned function is called. */
-    watchFtpPools(source: FtpPoolSource): () => void {
+    watchRemotePools(source: RemotePoolSource): () => void {
       pools.add(source);
       return () => pools.delete(source);
     },

@@ -6,7 +6,7 @@ import { classifyFtpError } from '../ftp/errors';
 import { listRemote } from '../ftp/list';
 import { assertSafeCommandArg } from '../ftp/names';
 import { FtpPool } from '../ftp/pool';
-import { deleteRemote, renameRemote } from '../ftp/remote-actions';
+import { deleteRemote, ensureRemoteDir, renameRemote } from '../ftp/remote-actions';
 import type {
   DownloadOptions,
   DownloadResult,
@@ -52,7 +52,8 @@ export class FtpSession implements RemoteSession {
     return deleteRemote(this.client, remotePath);
   }
 
-  renameIntoDir(remotePath: string, toDir: string): Promise<string> {
+  async renameIntoDir(remotePath: string, toDir: string): Promise<string> {
+    await ensureRemoteDir(this.client, toDir);
     return renameRemote(this.client, remotePath, toDir);
   }
 }

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { endpointKey } from '../ftp/connection-options';
 import { FtpRemoteClient, type FtpRemoteEndpoint } from './ftp';
 import { describeSftpEndpoint, SftpClient, type SftpEndpoint } from './sftp';
-import type { RemoteClient, RemotePoolOptions } from './types';
+import type { RemoteClient, RemotePoolOptions, RemotePoolStats } from './types';
 
 export * from './types';
 export * from './errors';
@@ -12,6 +12,9 @@ export { SftpClient, SftpSession, connectSftp, describeSftpEndpoint, type SftpEn
 export { sha256Fingerprint, verifyHostKey, type HostKeyPolicy } from './host-keys';
 
 export type RemoteEndpoint = FtpRemoteEndpoint | SftpEndpoint;
+
+/** What one pool reports: its label (`ftp://user@host:port`, `sftp://…`), its maxConnections and its counts. */
+export type RemotePoolSnapshot = RemotePoolStats & { endpoint: string; max: number };
 
 /** A pool of sessions to one server, for the endpoint's protocol. */
 export function createRemoteClient(endpoint: RemoteEndpoint, options: RemotePoolOptions): RemoteClient {
@@ -32,22 +35,27 @@ export function remoteEndpointKey(endpoint: RemoteEndpoint): string {
  * their credentials or trust settings differ).
  */
 export class RemoteClients {
-  private readonly clients = new Map<string, RemoteClient>();
+  private readonly clients = new Map<string, { client: RemoteClient; max: number }>();
 
   get(endpoint: RemoteEndpoint, options: RemotePoolOptions): RemoteClient {
     const key = remoteEndpointKey(endpoint);
-    let client = this.clients.get(key);
-    if (!client) {
-      client = createRemoteClient(endpoint, options);
-      this.clients.set(key, client);
+    let entry = this.clients.get(key);
+    if (!entry) {
+      entry = { client: createRemoteClient(endpoint, options), max: options.maxConnections };
+      this.clients.set(key, entry);
     }
-    return client;
+    return entry.client;
+  }
+
+  /** Each pool's counts, labelled without secrets (the connection pool gauges of /metrics). */
+  snapshot(): RemotePoolSnapshot[] {
+    return [...this.clients.values()].map(({ client, max }) => ({ endpoint: client.label, max, ...client.stats }));
   }
 
   async closeAll(): Promise<void> {
     const clients = [...this.clients.values()];
     this.clients.clear();
-    await Promise.all(clients.map((client) => client.close()));
+    await Promise.all(clients.map(({ client }) => client.close()));
   }
 }
 export { remoteEndpointOf } from './endpoint';

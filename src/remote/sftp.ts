@@ -10,6 +10,7 @@ import { assertSafeCommandArg, checkSafeName, type NameCheck } from '../ftp/name
 import {
   classifySftpError,
   FtpAccessError,
+  FtpFileError,
   FtpPermanentError,
   FtpSizeMismatchError,
   FtpTransientError,
@@ -301,6 +302,7 @@ export class SftpSession implements RemoteSession {
     assertSafeCommandArg(remotePath);
     assertSafeCommandArg(target);
     return this.guard(async () => {
+      await this.ensureDir(toDir);
       try {
         await call<void>((cb) => this.rename(remotePath, target, (err) => cb(err, undefined)));
       } catch (err) {
@@ -315,6 +317,25 @@ export class SftpSession implements RemoteSession {
       }
       return target;
     });
+  }
+
+  /** `mkdir -p`: creates the missing folders of `dir`; one made meanwhile by another worker is fine. */
+  private async ensureDir(dir: string): Promise<void> {
+    assertSafeCommandArg(dir);
+    if ((await this.statRaw(dir))?.isDirectory()) return;
+    const absolute = dir.startsWith('/');
+    const segments = dir.split('/').filter((segment) => segment !== '');
+    for (let i = 1; i <= segments.length; i++) {
+      const prefix = `${absolute ? '/' : ''}${segments.slice(0, i).join('/')}`;
+      const stats = await this.statRaw(prefix);
+      if (stats?.isDirectory()) continue;
+      if (stats) throw new FtpFileError(`sftp: ${prefix} is not a directory`, undefined);
+      try {
+        await call<void>((cb) => this.conn.sftp.mkdir(prefix, (err) => cb(err, undefined)));
+      } catch (err) {
+        if (!(await this.statRaw(prefix))?.isDirectory()) throw err;
+      }
+    }
   }
 
   // posix-rename@openssh.com replaces an existing target (like FTP's RNTO); plain SFTP v3 rename refuses to.

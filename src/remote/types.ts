@@ -38,8 +38,9 @@ export interface RemoteSession {
   /** Deletes a remote file. Idempotent: a file that is already gone is success. */
   delete(remotePath: string): Promise<void>;
   /**
-   * Moves `remotePath` into `toDir` under the same base name and returns the new path. Idempotent: when the source
-   * is gone and the target exists, an earlier attempt did it. A file of that name in `toDir` is replaced.
+   * Moves `remotePath` into `toDir` (created with its missing parents) under the same base name and returns the new
+   * path. Idempotent: when the source is gone and the target exists, an earlier attempt did it. A file of that name in
+   * `toDir` is replaced.
    */
   renameIntoDir(remotePath: string, toDir: string): Promise<string>;
 }

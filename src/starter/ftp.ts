@@ -1,10 +1,15 @@
-// The CLI's own FTP access (backfill listing, poll's pre-flight check): the project's pool and listing code,
-// with a short timeout and errors that name the source, the setting and the address.
-import type { Client } from 'basic-ftp';
-import { sourcePassword, type SourceConfig } from '../config';
-import { FtpAccessError, FtpFileError, FtpTransientError } from '../ftp/errors';
-import { listRemote, type RemoteEntry } from '../ftp/list';
-import { FtpPools } from '../ftp/pool';
+// The CLI's own access to a source's server (backfill listing, poll's pre-flight check), whichever protocol: the
+// project's remote clients and listing, with a short timeout and errors that name the source, setting and address.
+import type { SourceConfig } from '../config';
+import type { RemoteEntry } from '../ftp/list';
+import {
+  createRemoteClient,
+  FtpAccessError,
+  FtpFileError,
+  FtpTransientError,
+  remoteEndpointOf,
+  type RemoteSession,
+} from '../remote';
 import { CONNECT_TIMEOUT_MS } from './context';
 import { CliError, shortReason, unreachableError, usageError } from './errors';
 
@@ -36,30 +41,28 @@ export function ftpError(source: SourceConfig, err: unknown): unknown {
   return err;
 }
 
-/** Runs `fn` with one logged-in client of the source; the connection is closed afterwards. */
-export async function withSourceFtp<T>(source: SourceConfig, fn: (client: Client) => Promise<T>): Promise<T> {
-  const pools = new FtpPools();
-  const endpoint = {
-    host: source.host,
-    port: source.port,
-    user: source.user,
-    password: sourcePassword(source),
-    secure: source.secure,
-    timeoutMs: CONNECT_TIMEOUT_MS,
-  };
+/** Runs `fn` with one logged-in session of the source; the connection is closed afterwards. */
+export async function withSourceSession<T>(
+  source: SourceConfig,
+  fn: (session: RemoteSession) => Promise<T>,
+): Promise<T> {
+  const client = createRemoteClient(
+    { ...remoteEndpointOf(source), timeoutMs: CONNECT_TIMEOUT_MS },
+    { maxConnections: 1 },
+  );
   try {
-    return await pools.get(endpoint, { maxConnections: 1 }).withClient(fn);
+    return await client.withSession(fn);
   } catch (err) {
     throw ftpError(source, err);
   } finally {
-    await pools.closeAll();
+    await client.close();
   }
 }
 
 /** The source's listing now, as a poll sees it (before filters). */
 export function listSource(source: SourceConfig): Promise<RemoteEntry[]> {
-  return withSourceFtp(source, (client) =>
-    listRemote(client, {
+  return withSourceSession(source, (session) =>
+    session.list({
       remoteDir: source.remoteDir,
       recursive: source.recursive,
       maxDepth: source.recursive ? source.maxDepth : 0,
@@ -68,14 +71,9 @@ export function listSource(source: SourceConfig): Promise<RemoteEntry[]> {
   );
 }
 
-/** Logs in and enters the remote dir: what a poll needs, checked in seconds. */
+/** Logs in and lists the remote dir (not below it): what a poll needs, checked in seconds. */
 export async function checkSource(source: SourceConfig): Promise<void> {
-  await withSourceFtp(source, async (client) => {
-    const start = await client.pwd();
-    try {
-      await client.cd(source.remoteDir);
-    } finally {
-      await client.cd(start).catch(() => undefined);
-    }
+  await withSourceSession(source, async (session) => {
+    await session.list({ remoteDir: source.remoteDir, recursive: false, maxDepth: 0, timeZone: source.timeZone });
   });
 }

@@ -3,9 +3,9 @@ import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker
 import type Redis from 'ioredis';
 import type { AppConfig } from '../config';
 import { createActivities } from '../activities';
-import { FtpPools } from '../ftp/pool';
 import { Ledger } from '../ledger';
 import { metrics } from '../observability/metrics';
+import { RemoteClients } from '../remote';
 import { observeActivities } from './observe-activities';
 import { workerPlugins } from '../plugins/worker';
 
@@ -35,12 +35,13 @@ export function hostTaskQueue(config: AppConfig): string {
  */
 export async function createIngestWorker(options: IngestWorkerOptions): Promise<IngestWorker> {
   const { config, connection } = options;
-  const ftp = new FtpPools();
-  const unwatchPools = metrics.watchFtpPools(ftp);
+  // One pool per server and credentials, whichever protocol; closed when the workers have drained.
+  const remote = new RemoteClients();
+  const unwatchPools = metrics.watchRemotePools(remote);
   const own = createActivities({
     config,
     ledger: new Ledger(options.redis, { prefix: config.redis.keyPrefix }),
-    ftp,
+    remote,
     hostTaskQueue: hostTaskQueue(config),
     env: options.env,
   });
@@ -80,7 +81,7 @@ export async function createIngestWorker(options: IngestWorkerOptions): Promise<
         await Promise.all(workers.map((worker) => worker.run()));
       } finally {
         unwatchPools();
-        await ftp.closeAll();
+        await remote.closeAll();
       }
     },
     shutdown() {

@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import { accountSource, countingProcessor, sha256 } from '../helpers/faults';
 import { PASSWORD, PASSWORD_ENV, usePipeline } from '../helpers/pipeline';
 import { tempDir } from '../helpers/servers';
-import { FtpPools } from '../../src/ftp/pool';
+import { RemoteClients } from '../../src/remote';
 import { pollWorkflow } from '../../src/workflows';
 
 const WRONG_PASSWORD_ENV = 'FTP_INGEST_TEST_WRONG_PASSWORD';
@@ -154,14 +154,34 @@ test('secrets: no FTP password in histories, logs, config, ledger or dead letter
 });
 
 // The product bug this scenario found: pools were keyed by server and user only, so the wrong-password source and
-// the good sources shared logged-in clients (whichever connected first decided for all of them).
-test('FtpPools: same server and user with different passwords get separate pools', () => {
-  const pools = new FtpPools();
-  const endpoint = { host: '127.0.0.1', port: 21, user: 'u', secure: false } as const;
+// the good sources shared logged-in clients (whichever connected first decided for all of them). RemoteClients keys
+// by digests of every credential and trust setting, for FTP and SFTP alike, and labels pools without them.
+test('RemoteClients: same server and user with different credentials get separate pools', async () => {
+  const clients = new RemoteClients();
   const options = { maxConnections: 1 };
-  const good = pools.get({ ...endpoint, password: PASSWORD }, options);
-  assert.equal(pools.get({ ...endpoint, password: PASSWORD }, options), good);
-  assert.notEqual(pools.get({ ...endpoint, password: WRONG_PASSWORD }, options), good);
+  const ftp = { protocol: 'ftp', host: '127.0.0.1', port: 21, user: 'u', secure: false } as const;
+  const good = clients.get({ ...ftp, password: PASSWORD }, options);
+  assert.equal(clients.get({ ...ftp, password: PASSWORD }, options), good);
+  assert.notEqual(clients.get({ ...ftp, password: WRONG_PASSWORD }, options), good);
+  assert.notEqual(clients.get({ ...ftp, password: PASSWORD, secure: true }, options), good);
+  const sftp = {
+    protocol: 'sftp',
+    host: '127.0.0.1',
+    port: 22,
+    user: 'u',
+    hostKeys: { fingerprint: 'SHA256:x' },
+  } as const;
+  const key = clients.get({ ...sftp, privateKey: 'key-a', passphrase: PASSWORD }, options);
+  assert.equal(clients.get({ ...sftp, privateKey: 'key-a', passphrase: PASSWORD }, options), key);
+  assert.notEqual(clients.get({ ...sftp, privateKey: 'key-a', passphrase: WRONG_PASSWORD }, options), key);
+  assert.notEqual(clients.get({ ...sftp, privateKey: 'key-b', passphrase: PASSWORD }, options), key);
+  assert.notEqual(
+    clients.get({ ...sftp, password: PASSWORD }, options),
+    clients.get({ ...sftp, password: WRONG_PASSWORD }, options),
+  );
+  const labels = JSON.stringify(clients.snapshot());
+  assert.ok(!labels.includes(PASSWORD) && !labels.includes(WRONG_PASSWORD) && !labels.includes('key-a'), labels);
+  await clients.closeAll();
 });
 
 /** The messages of an error and its causes (a Temporal failure's own fields are not enumerable). */

@@ -1,5 +1,5 @@
-// The whole product on real servers for one test file: Temporal dev server, Redis, ftp-srv, the config,
-// and workers (in this process, or as child processes that a test may SIGKILL).
+// The whole product on real servers for one test file: Temporal dev server, Redis, ftp-srv (or pure-ftpd), an OpenSSH
+// server for SFTP sources, the config, and workers (in this process, or as child processes that a test may SIGKILL).
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,12 +23,18 @@ import { fileWorkflowResult } from './file-result';
 import { publishedFile } from './published';
 import { testPureFtpd, type PureFtpdServer } from './pure-ftpd';
 import { ownedTempDir } from './servers';
+import { testSshd, type SshdServer } from './sshd';
 
 export const PASSWORD_ENV = 'FTP_INGEST_TEST_PASSWORD';
 /** The FTP password of the tests: the secrets scenario looks for it in histories and logs. */
 export const PASSWORD = 'test-secret-7d1f0c';
+/** Where workers find the SFTP test user's password (the sshd helper makes a new one per run). */
+export const SFTP_PASSWORD_ENV = 'FTP_INGEST_TEST_SFTP_PASSWORD';
 
-/** Settings of a test source; `remoteDir` defaults to `/<id>`. */
+/**
+ * Settings of a test source; `remoteDir` defaults to `/<id>`. A source with `protocol: 'sftp'` is served by the
+ * pipeline's sshd (its login, password and pinned host key filled in), with `remoteDir` `/data/<id>` by default.
+ */
 export type TestSource = Record<string, unknown> & { id: string };
 
 export interface PipelineOptions {
@@ -57,6 +63,8 @@ export interface PipelineOptions {
   plugins?: string[];
   /** false: each worker host has its own workDir (the steps after download run on the host's task queue). */
   sharedWorkDir?: boolean;
+  /** Where workers connect for SFTP (default: sshd itself), e.g. a proxy that paces or cuts connections. */
+  sftpVia?: (sshd: SshdServer) => Promise<{ host: string; port: number }>;
 }
 
 export interface Pipeline {
@@ -71,7 +79,9 @@ export interface Pipeline {
   password: string;
   /** The pure-ftpd server when `ftpServer: 'pure-ftpd'`. */
   pureFtpd?: PureFtpdServer;
-  /** Absolute path of a remote file of a source in the FTP root. */
+  /** Debian's OpenSSH server (helpers/sshd: needs root) when a source has `protocol: 'sftp'`. */
+  sshd?: SshdServer;
+  /** Absolute path of a remote file of a source on its server (FTP root, or the sshd chroot). */
   remote(sourceId: string, name: string): string;
   putRemote(sourceId: string, name: string, content: string | Buffer): string;
   /** The published file of a remote path (its newest version); with name '', the source's processed folder. */
@@ -103,6 +113,8 @@ export function usePipeline(options: PipelineOptions): Pipeline {
   // Started at load time: its teardown (registered by testPureFtpd) then belongs to the file.
   const pureFtpd = options.ftpServer === 'pure-ftpd' ? testPureFtpd() : undefined;
   pureFtpd?.catch(() => undefined); // reported by `before` when it awaits it
+  const sshd = options.sources.some(isSftp) ? testSshd() : undefined;
+  sshd?.catch(() => undefined);
 
   before(async () => {
     if (!runtimeInstalled) {
@@ -124,6 +136,7 @@ export function usePipeline(options: PipelineOptions): Pipeline {
           }),
     ]);
     if (pureFtpd) Object.assign(pipeline, { pureFtpd: await pureFtpd, password: (await pureFtpd).password });
+    if (sshd) pipeline.sshd = await sshd;
     // Through `pipeline`: restartRedis/restartTemporal replace the servers, and the replacements must stop too.
     stops.push(
       () => pipeline.temporal.stop(),
@@ -131,11 +144,20 @@ export function usePipeline(options: PipelineOptions): Pipeline {
       () => ftp.stop(),
     );
     const via = options.ftpVia ? await options.ftpVia(ftp) : ftp;
-    const input = configInput(options, dataDir, temporal, redisServer, {
-      host: via.host,
-      port: via.port,
-      user: ftp.user,
-    });
+    const sftpVia = pipeline.sshd && options.sftpVia ? await options.sftpVia(pipeline.sshd) : pipeline.sshd;
+    const sftp = pipeline.sshd && sftpVia ? { ...sftpVia, ...sftpLogin(pipeline.sshd) } : undefined;
+    const input = configInput(
+      options,
+      dataDir,
+      temporal,
+      redisServer,
+      {
+        host: via.host,
+        port: via.port,
+        user: ftp.user,
+      },
+      sftp,
+    );
     const configFile = path.join(dataDir, 'config.json');
     fs.writeFileSync(configFile, JSON.stringify(input, null, 2));
     const connection = await Connection.connect({ address: temporal.address });
@@ -159,6 +181,10 @@ export function usePipeline(options: PipelineOptions): Pipeline {
     });
     for (const source of options.sources) {
       const dir = pipeline.remote(source.id, '');
+      if (isSftp(source)) {
+        pipeline.sshd!.mkdir(path.relative(pipeline.sshd!.dataDir, dir));
+        continue;
+      }
       fs.mkdirSync(dir, { recursive: true });
       if (pipeline.pureFtpd) chownLike(dir, pipeline.pureFtpd.root);
     }
@@ -172,9 +198,15 @@ export function usePipeline(options: PipelineOptions): Pipeline {
     removeDataDir();
   });
 
-  pipeline.remote = (sourceId, name) => path.join(pipeline.ftp.root, remoteDirOf(options, sourceId), name);
+  pipeline.remote = (sourceId, name) => {
+    const root = isSftp(sourceOf(options, sourceId)) ? sshdChroot(pipeline.sshd!) : pipeline.ftp.root;
+    return path.join(root, remoteDirOf(options, sourceId), name);
+  };
   pipeline.putRemote = (sourceId, name, content) => {
     const file = pipeline.remote(sourceId, name);
+    if (isSftp(sourceOf(options, sourceId))) {
+      return pipeline.sshd!.put(path.relative(pipeline.sshd!.dataDir, file), content);
+    }
     if (pipeline.pureFtpd) return pipeline.pureFtpd.put(path.relative(pipeline.pureFtpd.root, file), content);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, content);
@@ -184,6 +216,11 @@ export function usePipeline(options: PipelineOptions): Pipeline {
     const sourceDir = path.join(pipeline.config.processedDir, sourceId);
     return name === '' ? sourceDir : publishedFile(sourceDir, name);
   };
+
+  const secretsEnv = (): NodeJS.ProcessEnv => ({
+    [PASSWORD_ENV]: pipeline.password,
+    ...(pipeline.sshd ? { [SFTP_PASSWORD_ENV]: pipeline.sshd.password } : {}),
+  });
 
   // Bundled once per test file: every worker of the file loads it, which keeps worker start fast.
   let bundle: Promise<string> | undefined;
@@ -196,7 +233,7 @@ export function usePipeline(options: PipelineOptions): Pipeline {
       config: pipeline.config,
       connection: workerConnection,
       redis: pipeline.redis,
-      env: { [PASSWORD_ENV]: pipeline.password },
+      env: secretsEnv(),
       workflowBundle: { codePath: await workflowBundle() },
     });
     // Handled at once: a run that fails while the file's teardown closes connections under it must not surface
@@ -212,7 +249,7 @@ export function usePipeline(options: PipelineOptions): Pipeline {
   pipeline.spawnWorker = async (name, env = {}) => {
     const child = spawnWorkerProcess({
       configFile: pipeline.configFile,
-      env: { [PASSWORD_ENV]: pipeline.password, [WORKFLOW_BUNDLE_ENV]: await workflowBundle(), ...env },
+      env: { ...secretsEnv(), [WORKFLOW_BUNDLE_ENV]: await workflowBundle(), ...env },
       logFile: path.join(dataDir, `${name}.log`),
     });
     stops.push(() => child.stop(2_000));
@@ -303,10 +340,30 @@ function chownLike(target: string, like: string): void {
   fs.chownSync(target, uid, gid);
 }
 
-function remoteDirOf(options: PipelineOptions, sourceId: string): string {
+function sourceOf(options: PipelineOptions, sourceId: string): TestSource {
   const source = options.sources.find((s) => s.id === sourceId);
   if (!source) throw new Error(`no test source ${sourceId}`);
-  return typeof source.remoteDir === 'string' ? source.remoteDir : `/${sourceId}`;
+  return source;
+}
+
+function isSftp(source: TestSource): boolean {
+  return source.protocol === 'sftp';
+}
+
+function remoteDirOf(options: PipelineOptions, sourceId: string): string {
+  const source = sourceOf(options, sourceId);
+  if (typeof source.remoteDir === 'string') return source.remoteDir;
+  return isSftp(source) ? `/data/${sourceId}` : `/${sourceId}`;
+}
+
+/** The folder the SFTP user sees as `/` (its `/data` is `sshd.dataDir`). */
+function sshdChroot(sshd: SshdServer): string {
+  return path.dirname(sshd.dataDir);
+}
+
+/** How a worker logs in to the test sshd: its user, and its host key pinned by fingerprint. */
+function sftpLogin(sshd: SshdServer): { user: string; hostKeyFingerprint: string } {
+  return { user: sshd.user, hostKeyFingerprint: sshd.hostKeyFingerprint };
 }
 
 /** The config file's content for a test cluster (exported for tests that run several clusters). */
@@ -316,6 +373,7 @@ export function configInput(
   temporal: TemporalDevServer,
   redis: RedisServer,
   ftp: { host: string; port: number; user: string },
+  sftp?: { host: string; port: number; user: string; hostKeyFingerprint: string },
 ): Record<string, unknown> {
   return {
     clusterId: options.clusterId ?? 'test',
@@ -328,11 +386,16 @@ export function configInput(
     // No HTTP endpoints unless a test asks (FTP_INGEST_METRICS_PORT): many workers share this host.
     worker: { maxConcurrentActivities: 8, metricsPort: 0 },
     sources: options.sources.map((source) => ({
-      host: ftp.host,
-      port: ftp.port,
-      user: ftp.user,
-      passwordEnv: PASSWORD_ENV,
-      remoteDir: `/${source.id}`,
+      ...(isSftp(source)
+        ? {
+            host: sftp?.host,
+            port: sftp?.port,
+            user: sftp?.user,
+            hostKeyFingerprint: sftp?.hostKeyFingerprint,
+            passwordEnv: SFTP_PASSWORD_ENV,
+            remoteDir: `/data/${source.id}`,
+          }
+        : { host: ftp.host, port: ftp.port, user: ftp.user, passwordEnv: PASSWORD_ENV, remoteDir: `/${source.id}` }),
       pollInterval: '1s',
       // Short timeouts so that a killed worker's activity moves on quickly; the lease rule still holds.
       heartbeatTimeout: '1s',

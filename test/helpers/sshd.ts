@@ -33,6 +33,8 @@ export interface SshdServer {
   readonly dataDir: string;
   /** Writes a file under `/data` (creating folders), owned by the test user. */
   put(relPath: string, content: string | Buffer, mtime?: Date): string;
+  /** Creates a folder (and its parents) under `/data`, owned by the test user. */
+  mkdir(relPath: string): string;
   stop(): Promise<void>;
 }
 
@@ -89,6 +91,15 @@ export async function testSshd(): Promise<SshdServer> {
   keygen(path.join(dir, 'stranger_key'), '', 'unknown client');
   fs.copyFileSync(path.join(dir, 'client_key.pub'), path.join(dir, 'authorized_keys'));
   fs.chmodSync(path.join(dir, 'authorized_keys'), 0o644);
+
+  const mkdirOwned = (full: string): void => {
+    const missing: string[] = [];
+    for (let d = full; d !== dataDir && !fs.existsSync(d); d = path.dirname(d)) missing.unshift(d);
+    for (const d of missing) {
+      fs.mkdirSync(d);
+      fs.chownSync(d, uid, gid);
+    }
+  };
 
   const port = await freePort();
   const config = path.join(dir, 'sshd_config');
@@ -155,15 +166,15 @@ export async function testSshd(): Promise<SshdServer> {
     dataDir,
     put: (relPath, content, mtime) => {
       const full = path.join(dataDir, relPath);
-      const missing: string[] = [];
-      for (let d = path.dirname(full); d !== dataDir && !fs.existsSync(d); d = path.dirname(d)) missing.unshift(d);
-      for (const d of missing) {
-        fs.mkdirSync(d);
-        fs.chownSync(d, uid, gid);
-      }
+      mkdirOwned(path.dirname(full));
       fs.writeFileSync(full, content);
       fs.chownSync(full, uid, gid);
       if (mtime) fs.utimesSync(full, mtime, mtime);
+      return full;
+    },
+    mkdir: (relPath) => {
+      const full = path.join(dataDir, relPath);
+      mkdirOwned(full);
       return full;
     },
     stop,

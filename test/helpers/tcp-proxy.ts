@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { after } from 'node:test';
 
-/** A loopback TCP relay in front of an FTP control port that counts and can cut connections. */
+/** A loopback TCP relay in front of an FTP control port or an SSH server that counts, paces and can cut connections. */
 export interface CountingProxy {
   readonly host: string;
   readonly port: number;
@@ -11,19 +11,26 @@ export interface CountingProxy {
   readonly max: number;
   /** Connections accepted since the start. */
   readonly accepted: number;
+  /** Bytes relayed from the server to clients since the start. */
+  readonly bytesToClients: number;
   /** Cuts every open connection (both sides), like a network drop. */
   dropAll(): void;
 }
 
 /**
- * Relays control connections to `target`; data connections (PASV) still go to the server directly.
- * Counting here works for any server, in-process or not. Closed when the test file ends.
+ * Relays control connections to `target` (or whole SSH connections); FTP data connections (PASV) still go to the
+ * server directly. Counting here works for any server, in-process or not. `bytesPerSecond` slows what the server
+ * sends (sshd cannot be throttled itself). Closed when the test file ends.
  */
-export async function countingProxy(target: { host: string; port: number }): Promise<CountingProxy> {
+export async function countingProxy(
+  target: { host: string; port: number },
+  options: { bytesPerSecond?: number } = {},
+): Promise<CountingProxy> {
   const open = new Set<net.Socket>();
   const clients = new Set<net.Socket>();
   let max = 0;
   let accepted = 0;
+  let bytesToClients = 0;
   const server = net.createServer((client) => {
     accepted += 1;
     clients.add(client);
@@ -40,7 +47,20 @@ export async function countingProxy(target: { host: string; port: number }): Pro
     }
     max = Math.max(max, clients.size);
     client.pipe(upstream);
-    upstream.pipe(client);
+    // Server to client: counted, and paced to `bytesPerSecond` (per connection) when given.
+    const rate = options.bytesPerSecond;
+    upstream.on('data', (chunk: Buffer) => {
+      bytesToClients += chunk.length;
+      const flushed = client.write(chunk);
+      if (!rate && flushed) return;
+      upstream.pause();
+      const paced = rate
+        ? new Promise((resolve) => setTimeout(resolve, (chunk.length * 1000) / rate))
+        : Promise.resolve();
+      const drained = flushed ? Promise.resolve() : new Promise((resolve) => client.once('drain', resolve));
+      void Promise.all([paced, drained]).then(() => upstream.resume());
+    });
+    upstream.on('end', () => client.end());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   after(async () => {
@@ -58,6 +78,9 @@ export async function countingProxy(target: { host: string; port: number }): Pro
     },
     get accepted() {
       return accepted;
+    },
+    get bytesToClients() {
+      return bytesToClients;
     },
     dropAll() {
       for (const socket of open) socket.destroy();

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import YAML from 'yaml';
-import { CONFIG_FILE_ENV, ENV_SETTINGS } from '../src/config/env';
+import { CONFIG_FILE_ENV, ENV_SETTINGS } from '../src/config';
 import { loadConfig } from '../src/config';
 import { LOG_LEVEL_ENV } from '../src/log';
 import { WORKFLOW_BUNDLE_ENV } from '../src/stack/worker-process';

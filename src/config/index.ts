@@ -1,6 +1,18 @@
 // The configuration module: one validated AppConfig from a file, the environment and defaults.
-export { loadConfig, parseConfig, type LoadOptions, type ParseOptions } from './load';
-export { getSource, UnknownSourceError } from './sources';
+//   schema.ts  the file's shape, field checks and defaults      load.ts     file ← environment ← overrides → AppConfig
+//   rules.ts   checks across fields and of TLS files           errors.ts   ConfigError and the messages of problems
+//   secrets.ts secrets read at use, by reference               types.ts    AppConfig (types only)
+//   values.ts  durations and Redis URLs (pure parsers)
+export {
+  CONFIG_FILE_ENV,
+  ENV_SETTINGS,
+  getSource,
+  loadConfig,
+  parseConfig,
+  type DeepPartial,
+  type LoadOptions,
+  type ParseOptions,
+} from './load';
 export {
   checkSecrets,
   configuredSecrets,
@@ -14,19 +26,18 @@ export {
   temporalApiKey,
   type SecretRef,
 } from './secrets';
-export { ConfigError, type ConfigIssue } from './errors';
-export { DURATION_FORMS, formatDuration, parseDuration } from './durations';
-export { DEMO_PASSWORD_ENV, processorNames } from './defaults';
-export { CONFIG_FILE_ENV, ENV_SETTINGS } from './env';
+export { ConfigError, UnknownSourceError, type ConfigIssue } from './errors';
+export { DEMO_PASSWORD_ENV, processorNames, type ConfigInput, type SourceInput } from './schema';
 export { LEASE_MARGIN_MS } from './rules';
-export type { DeepPartial } from './merge';
-export type { ConfigInput, SourceInput } from './schema';
 export type * from './types';
 export {
+  DURATION_FORMS,
+  formatDuration,
+  parseDuration,
   parseRedisUrl,
   RedisUrlError,
   REDIS_URL_FORMS,
   type ParsedRedisUrl,
   type RedisNodeAddress,
   type RedisTopology,
-} from './redis-url';
+} from './values';

@@ -1,13 +1,11 @@
-// Rules across fields (DESIGN.md §5 and friends). They run on the raw input, beside the schema, so that one
-// pass reports them together with the field errors; a rule whose inputs are themselves invalid stays silent.
+// Rules across fields (DESIGN.md §5 and friends), and the start-up checks that need the file system (TLS
+// certificate files exist and are readable). They run on the raw input, beside the schema, so that one pass
+// reports them together with the field errors; a rule whose inputs are themselves invalid stays silent.
+import fs from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_PROCESSED_DIR, DEFAULT_WORK_DIR } from './defaults';
-import { formatDuration } from './durations';
-import { formatPath } from './errors';
-import { checkId, remoteDir } from './fields';
-import { isRecord, type Problem, type Raw } from './problems';
-import { leaseFields, type SourcesForm } from './schema';
-import { tlsProblems } from './tls';
+import { formatPath, isRecord, type Problem, type Raw } from './errors';
+import { checkId, DEFAULT_PROCESSED_DIR, DEFAULT_WORK_DIR, leaseFields, remoteDir, type SourcesForm } from './schema';
+import { formatDuration, parseRedisUrl } from './values';
 
 /** Margin of the lease rule: time for a worker to notice a lost heartbeat and renew. */
 export const LEASE_MARGIN_MS = 5_000;
@@ -19,7 +17,8 @@ export function crossFieldProblems(raw: Raw, form: SourcesForm, baseDir: string)
     ...secretRefProblems(['redis'], raw.redis, 'passwordEnv', 'passwordFile'),
     ...secretRefProblems(['temporal'], raw.temporal, 'apiKeyEnv', 'apiKeyFile'),
     ...localDirProblems(raw, baseDir),
-    ...tlsProblems(raw, baseDir),
+    ...temporalTlsProblems(raw.temporal, baseDir),
+    ...redisTlsProblems(raw.redis, baseDir),
   ];
 }
 
@@ -207,4 +206,74 @@ function localDirProblems(raw: Raw, baseDir: string): Problem[] {
 function isInside(parent: string, child: string): boolean {
   const rel = path.relative(parent, child);
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+// TLS of the Temporal and Redis connections: certificate files, cert with key, TLS with rediss, one user.
+
+function temporalTlsProblems(temporal: unknown, baseDir: string): Problem[] {
+  if (!isRecord(temporal) || !isRecord(temporal.tls)) return [];
+  const tls = temporal.tls;
+  const at = ['temporal', 'tls'];
+  const problems = fileProblems(at, tls, ['ca', 'cert', 'key'], baseDir);
+  const hasCert = tls.cert !== undefined;
+  if (hasCert !== (tls.key !== undefined)) {
+    problems.push({
+      path: [...at, hasCert ? 'key' : 'cert'],
+      problem: `required with ${hasCert ? 'cert' : 'key'} (a client certificate needs its private key)`,
+      allowed: 'both cert and key (mTLS), or neither',
+    });
+  }
+  return problems;
+}
+
+function redisTlsProblems(redis: unknown, baseDir: string): Problem[] {
+  if (!isRecord(redis)) return [];
+  const problems: Problem[] = [];
+  let parsed: ReturnType<typeof parseRedisUrl> | undefined;
+  try {
+    parsed = parseRedisUrl(typeof redis.url === 'string' ? redis.url : 'redis://127.0.0.1:6379');
+  } catch {
+    parsed = undefined; // the url field reports it
+  }
+  if (isRecord(redis.tls)) {
+    problems.push(...fileProblems(['redis', 'tls'], redis.tls, ['ca'], baseDir));
+    if (parsed && !parsed.tls) {
+      problems.push({
+        path: ['redis', 'tls'],
+        problem: 'set while redis.url does not use TLS',
+        allowed: 'a rediss://, rediss+sentinel:// or rediss+cluster:// url, or no redis.tls',
+        showGiven: false,
+      });
+    }
+  }
+  if (parsed?.user !== undefined && redis.user !== undefined) {
+    problems.push({
+      path: ['redis', 'user'],
+      problem: 'set together with a user in redis.url',
+      allowed: 'the user in redis.url or redis.user, not both',
+    });
+  }
+  return problems;
+}
+
+function fileProblems(at: string[], section: Raw, keys: readonly string[], baseDir: string): Problem[] {
+  return keys.flatMap((key): Problem[] => {
+    const value = section[key];
+    if (typeof value !== 'string' || value.trim() === '') return [];
+    const file = path.resolve(baseDir, value);
+    const problem = unreadable(file);
+    return problem ? [{ path: [...at, key], problem: `${problem}: ${file}`, allowed: 'a readable file (PEM)' }] : [];
+  });
+}
+
+/** Why `file` cannot be read, or undefined when it can. */
+function unreadable(file: string): string | undefined {
+  try {
+    if (!fs.statSync(file).isFile()) return 'not a file';
+    fs.accessSync(file, fs.constants.R_OK);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    return code === 'ENOENT' ? 'file not found' : `cannot read file (${code})`;
+  }
 }

@@ -1,24 +1,154 @@
 // The shape of the configuration file: strict objects (a misspelled key is an error, never ignored), a default
-// for every field, durations as "90s" or ms. File keys have no unit suffix; build.ts renames them to `…Ms`.
+// for every field, durations as "90s" or ms. File keys have no unit suffix; load.ts renames them to `…Ms`.
+// Each field failure is a custom issue whose message is the problem and whose `params.allowed` says what is
+// accepted; errors.ts adds the path and the value given.
 import { z } from 'zod';
-import { DEFAULT_PROCESSED_DIR, DEFAULT_SOURCES, DEFAULT_WORK_DIR } from './defaults';
-import {
-  duration,
-  envVarName,
-  hostField,
-  hostPort,
-  idField,
-  intRange,
-  invalid,
-  matching,
-  nonEmpty,
-  oneOf,
-  redisUrl,
-  regexSource,
-  remoteDir,
-  timeZone,
-} from './fields';
-import { redisTls, temporalTls } from './tls';
+import { PATTERN_FLAGS } from '../shared/patterns';
+import { DURATION_FORMS, parseDuration, parseRedisUrl, RedisUrlError } from './values';
+
+// ---- Defaults that are more than a single field's default ----
+
+/** Built-in processors (DESIGN.md §9); callers that register their own pass the full list to the loader. */
+export const processorNames: readonly string[] = ['checksum', 'delay', 'command'];
+
+/** Relative to the config file's directory (or the working directory when there is no file). */
+export const DEFAULT_WORK_DIR = '.data/work';
+export const DEFAULT_PROCESSED_DIR = '.data/processed';
+
+/** Environment variable the embedded demo sets to the password of its own FTP server. */
+export const DEMO_PASSWORD_ENV = 'FTP_INGEST_DEMO_PASSWORD';
+
+/** `sources` when none are configured: the embedded demo's FTP server (see the `demo` command). */
+const DEFAULT_SOURCES = [
+  {
+    id: 'demo',
+    host: '127.0.0.1',
+    port: 2121,
+    user: 'ingest',
+    passwordEnv: DEMO_PASSWORD_ENV,
+    processor: { name: 'delay' },
+  },
+];
+
+// ---- Fields ----
+
+/** Records a problem on the value being checked. */
+function invalid(ctx: z.RefinementCtx, problem: string, allowed: string): void {
+  ctx.addIssue({ code: 'custom', message: problem, params: { allowed } });
+}
+
+/** A duration in the file ("90s" or ms); milliseconds out. */
+function duration(min = 0) {
+  return z.union([z.string(), z.number()]).transform((value, ctx): number => {
+    let ms: number;
+    try {
+      ms = parseDuration(value);
+    } catch {
+      const unitless = typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value);
+      invalid(ctx, unitless ? 'duration without a unit (write "60s" for seconds)' : 'not a duration', DURATION_FORMS);
+      return z.NEVER;
+    }
+    if (ms < min) invalid(ctx, 'too short', `at least ${min}ms (${DURATION_FORMS})`);
+    return ms;
+  });
+}
+
+/** An integer in [min, max]; one message states the whole range. */
+function intRange(min: number, max?: number) {
+  const allowed = max === undefined ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
+  return z.number().superRefine((n, ctx) => {
+    if (!Number.isInteger(n)) invalid(ctx, 'not an integer', allowed);
+    else if (n < min || (max !== undefined && n > max)) invalid(ctx, 'out of range', allowed);
+  });
+}
+
+/** One of a fixed set of values (booleans included), with the set named in the message. */
+function oneOf<const T extends string | boolean>(values: readonly T[]) {
+  const allowed = values.map((v) => JSON.stringify(v)).join(' | ');
+  return z.unknown().transform((value, ctx): T => {
+    if (values.includes(value as T)) return value as T;
+    invalid(ctx, 'not an allowed value', allowed);
+    return z.NEVER;
+  });
+}
+
+/** A string matching `pattern`, described by `allowed`. */
+function matching(pattern: RegExp, allowed: string) {
+  return z.string().superRefine((s, ctx) => {
+    if (!pattern.test(s)) invalid(ctx, 'not valid', allowed);
+  });
+}
+
+const ID_ALLOWED = '1 to 64 characters from A-Z a-z 0-9 _ . - (not only dots)';
+const ID = /^(?!\.+$)[A-Za-z0-9_.-]{1,64}$/;
+
+/** Source and cluster ids: they end up in Redis keys, workflow ids and local paths (hence no "." or ".."). */
+const idField = matching(ID, ID_ALLOWED);
+
+/** Validates an id that is not a schema field (a key of the `sources` map). */
+export function checkId(id: string): string | undefined {
+  return ID.test(id) ? undefined : ID_ALLOWED;
+}
+
+const envVarName = matching(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name ([A-Za-z_][A-Za-z0-9_]*)');
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+const nonEmpty = z.string().superRefine((s, ctx) => {
+  if (s.trim() === '' || CONTROL.test(s)) invalid(ctx, 'empty or has control characters', 'a non-empty string');
+});
+
+const hostField = matching(/^[A-Za-z0-9.:[\]_-]+$/, 'a host name or IP address');
+
+/** "host:port" or "[v6]:port". */
+const hostPort = matching(
+  /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/,
+  'host:port, e.g. "127.0.0.1:7233" or "temporal.example.com:7233"',
+);
+
+/** An absolute remote directory, normalized to "/" or "/a/b"; ".." segments refused. */
+export const remoteDir = z.string().transform((s, ctx): string => {
+  const segments = s.split('/').filter((seg) => seg !== '' && seg !== '.');
+  if (!s.startsWith('/') || segments.includes('..') || CONTROL.test(s)) {
+    invalid(ctx, 'not an absolute remote path', 'a path starting with "/", without ".." or control characters');
+    return z.NEVER;
+  }
+  return `/${segments.join('/')}`;
+});
+
+/** A JavaScript regular expression source, checked by compiling it as the filters do. */
+const regexSource = z.string().superRefine((s, ctx) => {
+  try {
+    new RegExp(s, PATTERN_FLAGS);
+  } catch (err) {
+    invalid(
+      ctx,
+      (err as Error).message,
+      'a JavaScript regular expression (unicode mode: no needless escapes like \\_)',
+    );
+  }
+});
+
+const timeZone = z.string().superRefine((tz, ctx) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+  } catch {
+    invalid(ctx, 'unknown time zone', 'an IANA time zone name such as "UTC" or "Europe/Berlin"');
+  }
+});
+
+/** A Redis URL of one of the forms of values.ts (one node, Sentinel, Cluster), without a password. */
+const redisUrl = z.string().superRefine((s, ctx) => {
+  try {
+    parseRedisUrl(s);
+  } catch (err) {
+    if (!(err instanceof RedisUrlError)) throw err;
+    invalid(ctx, err.problem, err.allowed);
+  }
+});
+
+// ---- Sections ----
 
 /** The durations of the lease rules (rules.ts checks them together). */
 export const leaseFields = {
@@ -35,31 +165,36 @@ const readyMarker = z.strictObject({
 });
 
 /** Names a source may select: processors (`name`) and, from plugins, workflow processors (`workflow`). */
-export interface KnownProcessors {
+interface KnownProcessors {
   processors: readonly string[];
   workflows: readonly string[];
 }
 
-function processor({ processors, workflows }: KnownProcessors) {
-  return z
-    .strictObject({
-      name: z
-        .string()
-        .superRefine((name, ctx) => {
-          if (!processors.includes(name)) invalid(ctx, 'unknown processor', `one of ${processors.join(', ')}`);
-        })
-        .optional(),
-      workflow: z
-        .string()
-        .superRefine((name, ctx) => {
-          if (!workflows.includes(name)) {
-            const allowed = workflows.length > 0 ? `one of ${workflows.join(', ')}` : 'none: no plugin adds a workflow';
-            invalid(ctx, 'unknown workflow processor', `a workflow of a loaded plugin (${allowed})`);
-          }
-        })
-        .optional(),
-      options: z.record(z.string(), z.unknown()).default({}),
-    })
+const NO_PROCESSORS: KnownProcessors = { processors: [], workflows: [] };
+
+function processorObject({ processors, workflows }: KnownProcessors) {
+  return z.strictObject({
+    name: z
+      .string()
+      .superRefine((name, ctx) => {
+        if (!processors.includes(name)) invalid(ctx, 'unknown processor', `one of ${processors.join(', ')}`);
+      })
+      .optional(),
+    workflow: z
+      .string()
+      .superRefine((name, ctx) => {
+        if (!workflows.includes(name)) {
+          const allowed = workflows.length > 0 ? `one of ${workflows.join(', ')}` : 'none: no plugin adds a workflow';
+          invalid(ctx, 'unknown workflow processor', `a workflow of a loaded plugin (${allowed})`);
+        }
+      })
+      .optional(),
+    options: z.record(z.string(), z.unknown()).default({}),
+  });
+}
+
+function processor(known: KnownProcessors) {
+  return processorObject(known)
     .superRefine((value, ctx) => {
       if ((value.name === undefined) === (value.workflow === undefined)) {
         invalid(ctx, 'set one of name and workflow', 'name (a processor) or workflow (a workflow processor)');
@@ -79,17 +214,17 @@ const ftpsTls = z.strictObject({
   minVersion: oneOf(['TLSv1.2', 'TLSv1.3']).optional(),
 });
 
-const remoteAction = z.discriminatedUnion('type', [
+const remoteActions = [
   z.strictObject({ type: z.literal('none') }),
   z.strictObject({ type: z.literal('delete') }),
   z.strictObject({ type: z.literal('rename-to-dir'), dir: remoteDir }),
-]);
+] as const;
 
-export function sourceSchema(processors: KnownProcessors) {
+function sourceSchema(processors: KnownProcessors) {
   return z.strictObject({
     id: idField.optional(), // required in a list, the key in a map: rules.ts checks
     host: hostField.default('127.0.0.1'),
-    port: intRange(1, 65_535).optional(), // 21, or 990 for implicit FTPS (build.ts)
+    port: intRange(1, 65_535).optional(), // 21, or 990 for implicit FTPS (load.ts)
     user: nonEmpty.default('anonymous'),
     passwordEnv: envVarName.optional(),
     passwordFile: nonEmpty.optional(),
@@ -130,13 +265,60 @@ export function sourceSchema(processors: KnownProcessors) {
     vanishAfter: duration(1_000).default(600_000),
     maxConnections: intRange(1, 64).default(4),
     processor: processor(processors).prefault({ name: 'checksum' }),
-    remoteAction: remoteAction.default({ type: 'none' }),
+    remoteAction: z.discriminatedUnion('type', remoteActions).default({ type: 'none' }),
     timeZone: timeZone.default('UTC'),
   });
 }
 
 export type SourceInput = z.input<ReturnType<typeof sourceSchema>>;
 export type ParsedSource = z.output<ReturnType<typeof sourceSchema>>;
+
+/** `temporal.tls` in object form: files for a private CA and a client certificate (mTLS). */
+const temporalTlsFiles = z.strictObject({
+  ca: nonEmpty.optional(),
+  cert: nonEmpty.optional(),
+  key: nonEmpty.optional(),
+  serverName: nonEmpty.optional(),
+});
+
+const temporal = z.strictObject({
+  address: hostPort.default('127.0.0.1:7233'),
+  namespace: nonEmpty.default('default'),
+  taskQueue: nonEmpty.default('ftp-ingest'),
+  apiKeyEnv: envVarName.optional(),
+  apiKeyFile: nonEmpty.optional(),
+  // false, true (system CAs), or files.
+  tls: z
+    .union([z.boolean(), temporalTlsFiles], { error: 'false, true, or { ca?, cert?, key?, serverName? } (files)' })
+    .default(false),
+});
+
+/** `redis.tls`: options of a rediss:// connection. */
+const redisTls = z.strictObject({
+  ca: nonEmpty.optional(),
+  servername: nonEmpty.optional(),
+  rejectUnauthorized: z.boolean().default(true),
+});
+
+const redis = z.strictObject({
+  url: redisUrl.default('redis://127.0.0.1:6379'),
+  // Braces are refused: `{sourceId}` is the hash tag that keeps a source's keys on one cluster slot.
+  keyPrefix: matching(/^[A-Za-z0-9_.:-]{1,64}$/, '1 to 64 characters from A-Z a-z 0-9 _ . : -').default('ftpi'),
+  user: nonEmpty.optional(), // ACL user; or in the URL (rules.ts refuses both)
+  passwordEnv: envVarName.optional(),
+  passwordFile: nonEmpty.optional(),
+  tls: redisTls.optional(),
+});
+
+const worker = z.strictObject({
+  maxConcurrentActivities: intRange(1).default(20),
+  // The SDK needs at least 2 (normal and sticky queue) while the workflow cache is on.
+  maxConcurrentWorkflowTasks: intRange(2).default(40),
+  shutdownGrace: duration().default(30_000),
+  // HTTP endpoints of the worker process (/metrics, /healthz, /readyz); port 0 turns them off.
+  metricsPort: intRange(0, 65_535).default(9464),
+  metricsHost: hostField.default('127.0.0.1'),
+});
 
 /** `sources` is a list (each with an `id`) or a map from id to source; the form decides the error paths. */
 export type SourcesForm = 'list' | 'map';
@@ -148,41 +330,12 @@ export function configSchema(processors: KnownProcessors, form: SourcesForm) {
     clusterId: idField.default('local'),
     // Loaded before validation (load.ts): their processors and workflows are the names that sources may use.
     plugins: z.array(nonEmpty).default([]),
-    temporal: z
-      .strictObject({
-        address: hostPort.default('127.0.0.1:7233'),
-        namespace: nonEmpty.default('default'),
-        taskQueue: nonEmpty.default('ftp-ingest'),
-        apiKeyEnv: envVarName.optional(),
-        apiKeyFile: nonEmpty.optional(),
-        tls: temporalTls.default(false),
-      })
-      .prefault({}),
-    redis: z
-      .strictObject({
-        url: redisUrl.default('redis://127.0.0.1:6379'),
-        // Braces are refused: `{sourceId}` is the hash tag that keeps a source's keys on one cluster slot.
-        keyPrefix: matching(/^[A-Za-z0-9_.:-]{1,64}$/, '1 to 64 characters from A-Z a-z 0-9 _ . : -').default('ftpi'),
-        user: nonEmpty.optional(), // ACL user; or in the URL (tls.ts refuses both)
-        passwordEnv: envVarName.optional(),
-        passwordFile: nonEmpty.optional(),
-        tls: redisTls.optional(),
-      })
-      .prefault({}),
+    temporal: temporal.prefault({}),
+    redis: redis.prefault({}),
     workDir: nonEmpty.default(DEFAULT_WORK_DIR),
     processedDir: nonEmpty.default(DEFAULT_PROCESSED_DIR),
     sharedWorkDir: z.boolean().default(true),
-    worker: z
-      .strictObject({
-        maxConcurrentActivities: intRange(1).default(20),
-        // The SDK needs at least 2 (normal and sticky queue) while the workflow cache is on.
-        maxConcurrentWorkflowTasks: intRange(2).default(40),
-        shutdownGrace: duration().default(30_000),
-        // HTTP endpoints of the worker process (/metrics, /healthz, /readyz); port 0 turns them off.
-        metricsPort: intRange(0, 65_535).default(9464),
-        metricsHost: hostField.default('127.0.0.1'),
-      })
-      .prefault({}),
+    worker: worker.prefault({}),
     sources: (sources as z.ZodType<ParsedSource[] | Record<string, ParsedSource>, unknown>).prefault(DEFAULT_SOURCES),
   });
 }
@@ -192,3 +345,26 @@ export type ConfigInput = Omit<z.input<ReturnType<typeof configSchema>>, 'source
   sources?: SourceInput[] | Record<string, SourceInput>;
 };
 export type ParsedConfig = z.output<ReturnType<typeof configSchema>>;
+
+// ---- The keys of each section, for "did you mean" ----
+
+let sectionKeys: ReadonlyMap<string, readonly string[]> | undefined;
+
+/** The keys an object of the file may have at `path` (a source's index or id stands for any source). */
+export function allowedKeys(path: readonly PropertyKey[]): readonly string[] {
+  sectionKeys ??= new Map<string, readonly string[]>([
+    ['', Object.keys(configSchema(NO_PROCESSORS, 'list').shape)],
+    ['temporal', Object.keys(temporal.shape)],
+    ['temporal.tls', Object.keys(temporalTlsFiles.shape)],
+    ['redis', Object.keys(redis.shape)],
+    ['redis.tls', Object.keys(redisTls.shape)],
+    ['worker', Object.keys(worker.shape)],
+    ['sources.*', Object.keys(sourceSchema(NO_PROCESSORS).shape)],
+    ['sources.*.tls', Object.keys(ftpsTls.shape)],
+    ['sources.*.readyMarker', Object.keys(readyMarker.shape)],
+    ['sources.*.processor', Object.keys(processorObject(NO_PROCESSORS).shape)],
+    ['sources.*.remoteAction', [...new Set(remoteActions.flatMap((action) => Object.keys(action.shape)))]],
+  ]);
+  const section = path.map((key, i) => (i === 1 && path[0] === 'sources' ? '*' : String(key))).join('.');
+  return sectionKeys.get(section) ?? [];
+}

@@ -1,6 +1,7 @@
 // Secrets are read when they are used, from an environment variable or a file, and never stored in the config
 // object (so logging or serializing the config cannot leak them). Errors name the variable or file, never
-// the value.
+// the value. A secret file is read once per process and again only when it changes (a stat per use, not a
+// read): a rotated file is picked up at its next use. The values read are kept only in this module.
 import fs from 'node:fs';
 import { ConfigError, type ConfigIssue } from './errors';
 import type { AppConfig, RedisConfig, SourceConfig, TemporalConfig } from './types';
@@ -20,16 +21,28 @@ export function resolveSecret(ref: SecretRef, env: NodeJS.ProcessEnv = process.e
     if (value === undefined || value === '') throw new SecretError(`environment variable ${ref.env}${by} is not set`);
     return value;
   }
-  let text: string;
   try {
-    text = fs.readFileSync(ref.file, 'utf8');
+    const stamp = fileStamp(ref.file);
+    const known = fileSecrets.get(ref.file);
+    if (known?.stamp === stamp) return known.value;
+    const value = fs.readFileSync(ref.file, 'utf8').replace(/\r?\n$/, '');
+    if (value === '') throw new SecretError(`secret file ${ref.file}${by} is empty`);
+    fileSecrets.set(ref.file, { stamp, value });
+    return value;
   } catch (err) {
+    if (err instanceof SecretError) throw err;
     const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
     throw new SecretError(`cannot read secret file ${ref.file}${by}: ${code}`);
   }
-  const value = text.replace(/\r?\n$/, '');
-  if (value === '') throw new SecretError(`secret file ${ref.file}${by} is empty`);
-  return value;
+}
+
+/** The secret files read so far in this process: path → value and the stamp of the file it was read from. */
+const fileSecrets = new Map<string, { readonly stamp: string; readonly value: string }>();
+
+/** Changes when the file is rewritten or replaced (a new inode, as a mounted secret's symlink swap gives). */
+function fileStamp(file: string): string {
+  const st = fs.statSync(file, { bigint: true });
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
 }
 
 /** The FTP password of a source; '' when it names none (anonymous login). */

@@ -136,7 +136,7 @@ export interface RedisTls {
 export interface RedisConfig {
   /**
    * One node (redis://, rediss://), a Sentinel group (redis+sentinel://) or a Cluster (redis+cluster://), never
-   * with a password in it (see redis-url.ts).
+   * with a password in it (see values.ts).
    */
   readonly url: string;
   readonly keyPrefix: string;

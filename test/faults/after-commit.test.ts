@@ -27,7 +27,11 @@ const env = useClusters({
   clusters: [A, B],
   workersPerCluster: 1,
   configOverrides: { worker: { maxConcurrentActivities: 20 } },
-  sources: [{ id: SOURCE, recursive: true, remoteAction: { type: 'delete' }, maxConnections: 16, retryTimeout: '8s' }],
+  sources: [
+    { id: SOURCE, recursive: true, remoteAction: { type: 'delete' }, maxConnections: 16, retryTimeout: '8s' },
+    // Both clusters list this one every second: "stable" must be a time, not two listings moments apart.
+    { id: SLOW, requireStableSize: true, stableTime: '3s', versionPolicy: 'ignore', retryTimeout: '8s' },
+  ],
 });
 
 // The in-process FTP server's DELE waits while `held` is set; released deletes fail (their client is gone).
@@ -210,6 +214,12 @@ describe('fault: a cluster dies between commit and remote action', { timeout: 24
         }
       }),
     );
+    const diagnose = async (): Promise<string> =>
+      JSON.stringify({
+        records: await Promise.all(uploads.map(({ name }) => env.ledger.get(SLOW, name))),
+        health: await env.ledger.health(SLOW),
+        seen: await env.redis.hgetall(`ftpi:{${SLOW}}:seen`),
+      });
     const records = await waitFor(
       'every upload DONE',
       async () => {
@@ -217,7 +227,10 @@ describe('fault: a cluster dies between commit and remote action', { timeout: 24
         return all.every((r) => r?.status === 'DONE') ? (all as LedgerRecord[]) : undefined;
       },
       60_000,
-    );
+    ).catch(async (err: unknown) => {
+      t.diagnostic(await diagnose());
+      throw err;
+    });
     for (const [i, record] of records.entries()) {
       const upload = uploads[i]!;
       assert.equal(record.size, upload.content.length, `${upload.name}: committed whole, not truncated`);

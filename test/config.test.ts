@@ -118,6 +118,7 @@ test('a source gets a default for every setting', () => {
     processTimeoutMs: 3_600_000,
     maxCrashes: 5,
     vanishAfterMs: 600_000,
+    forgetAfterMs: 604_800_000,
     maxConnections: 4,
     heartbeatTimeoutMs: 20_000,
     activityMaxIntervalMs: 10_000,

@@ -97,11 +97,11 @@ describe('deadlines', () => {
     const src = freshSource();
     const { claims } = await fx.ledger.claimBatch(src, [file('a'), file('b')], claimOptions());
     const [a, b] = claims;
-    await fx.ledger.commit(src, 'a', a!.token, undefined, { actionGraceMs: 100 });
-    await fx.ledger.commit(src, 'b', b!.token, undefined, { actionGraceMs: 100 });
+    await fx.ledger.commit(src, 'a', a!.token, undefined, { actionGraceMs: 1_000 });
+    await fx.ledger.commit(src, 'b', b!.token, undefined, { actionGraceMs: 1_000 });
     assert.equal((await fx.ledger.get(src, 'a'))?.action, 'pending');
     assert.equal(await fx.ledger.takeAction(src, 'a', a!.version, 60_000), false, 'not due yet');
-    await sleep(150);
+    await sleep(1_100);
     assert.deepEqual((await fx.ledger.duePaths(src, 10)).sort(), ['a', 'b']);
     assert.equal(await fx.ledger.takeAction(src, 'a', a!.version, 60_000), true);
     assert.equal(await fx.ledger.takeAction(src, 'a', a!.version, 60_000), false, 'taken: one poll at a time');
@@ -130,5 +130,28 @@ describe('deadlines', () => {
     assert.deepEqual(refused.ok ? undefined : refused.reason, 'crash-loop');
     const stale = await fx.ledger.beginRun(src, 'poison', token + 1000, opts);
     assert.equal(stale.ok ? undefined : stale.reason, 'superseded');
+  });
+});
+
+describe('retention', () => {
+  test('a finished record of a file gone from the server is forgotten after forgetAfter; a listed one never', async () => {
+    const src = freshSource();
+    const { claims } = await fx.ledger.claimBatch(src, [file('gone'), file('kept'), file('young')], claimOptions());
+    for (const claim of claims.slice(0, 2)) await fx.ledger.commit(src, claim.path, claim.token);
+    await sleep(250);
+    await fx.ledger.commit(src, 'young', claims[2]!.token);
+    const candidates = await fx.ledger.finishedBefore(src, 200, 10);
+    assert.deepEqual(candidates.sort(), ['gone', 'kept'], 'young finished too recently');
+    // The poll listed `kept` (still on the server): only `gone` may go.
+    assert.equal(await fx.ledger.forget(src, ['gone'], 200), 1);
+    assert.equal(await fx.ledger.get(src, 'gone'), undefined);
+    assert.equal((await fx.ledger.get(src, 'kept'))?.status, 'DONE');
+    assert.equal(await fx.ledger.forget(src, ['young'], 200), 0, 'not yet');
+    const size = await fx.ledger.size(src);
+    assert.deepEqual([size.records, size.finished, size.unfinished], [2, 2, 0]);
+    assert.ok(size.bytesPerRecord > 0);
+    const again = await fx.ledger.claimBatch(src, [file('kept', 1_700_000_000_001)], claimOptions({ pollRun: 'r2' }));
+    assert.equal(again.claims.length, 1, 'a new version is claimed: no longer finished');
+    assert.deepEqual(await fx.ledger.finishedBefore(src, 0, 10), ['young']);
   });
 });

@@ -19,7 +19,7 @@ const slotsOf = (keys: string[]): Set<number> => new Set(keys.map((k) => calcula
 test('all keys of one source fall in one cluster slot, whatever the path', () => {
   const { ledger, close } = ledgerWithoutServer();
   const keys = [...ledger.keys('orders'), ...PATHS.map((p) => ledger.keys('orders', p).at(-1) ?? '')];
-  assert.equal(keys.length, 8 + PATHS.length); // token, paths, inflight, dlq, seen, stats, due, health
+  assert.equal(keys.length, 9 + PATHS.length); // token, paths, inflight, dlq, seen, stats, due, health, finished
   assert.ok(keys.every((k) => k.startsWith('ftpi:{orders}:')));
   assert.equal(slotsOf(keys).size, 1);
   assert.equal(calculateSlot(keys[0] ?? ''), calculateSlot('orders'), 'the slot is the hash of the source id');

@@ -56,7 +56,7 @@ export async function listAndClaim(deps: ActivityDeps, input: ListAndClaimInput)
       versionPolicy: source.versionPolicy,
       attemptLabelBase: fileWorkflowIdBase,
     });
-    const swept = await sweepDue(deps, source, { listed: safe, wanted: stable });
+    const swept = await sweepDue(deps, source, { listed: entries, wanted: stable });
     await deps.ledger.recordPoll(source.id, { ok: true, listed: entries.length });
     return {
       listed: entries.length,

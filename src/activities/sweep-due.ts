@@ -12,6 +12,8 @@ const ACTIONS_PER_POLL = 50;
 export interface SweepResult {
   /** Unfinished files REJECTED as vanished. */
   vanished: number;
+  /** Finished records of files gone from the server, removed (retention). */
+  forgotten: number;
   /** Remote actions finished for committing workflows that did not (their cluster may be gone). */
   remoteActions: number;
 }
@@ -27,9 +29,10 @@ export async function sweepDue(
   source: SourceConfig,
   listing: { listed: RemoteEntry[]; wanted: RemoteEntry[] },
 ): Promise<SweepResult> {
-  const due = await deps.ledger.duePaths(source.id, DUE_PER_POLL);
-  if (due.length === 0) return { vanished: 0, remoteActions: 0 };
   const listed = new Map(listing.listed.map((entry) => [entry.path, entry]));
+  const forgotten = await forgetGone(deps, source, listed);
+  const due = await deps.ledger.duePaths(source.id, DUE_PER_POLL);
+  if (due.length === 0) return { vanished: 0, remoteActions: 0, forgotten };
   const wanted = new Set(listing.wanted.map((entry) => entry.path));
   const records = new Map((await deps.ledger.records(source.id, due)).map((r) => [r.path, r]));
   const owed = [...records.values()].filter((r) => r.status === 'DONE' && r.action === 'pending' && listed.has(r.path));
@@ -54,5 +57,12 @@ export async function sweepDue(
     if (await deps.ledger.actionDone(source.id, record.path, record.version, outcome)) remoteActions++;
   }
   const { vanished } = await deps.ledger.vanish(source.id, missing, source.vanishAfterMs);
-  return { vanished: vanished.length, remoteActions };
+  return { vanished: vanished.length, remoteActions, forgotten };
+}
+
+/** Retention: finished records whose file this poll did not find are removed once `forgetAfter` has passed. */
+async function forgetGone(deps: ActivityDeps, source: SourceConfig, listed: Map<string, RemoteEntry>): Promise<number> {
+  const finished = await deps.ledger.finishedBefore(source.id, source.forgetAfterMs, DUE_PER_POLL);
+  const gone = finished.filter((path) => !listed.has(path));
+  return deps.ledger.forget(source.id, gone, source.forgetAfterMs);
 }

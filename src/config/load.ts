@@ -311,7 +311,7 @@ function sourceList(sources: ParsedConfig['sources']): [string, ParsedSource][] 
 
 function buildSource(id: string, s: ParsedSource, baseDir: string): SourceConfig {
   const { minFileAge, pollInterval, retryTimeout, heartbeatTimeout, activityMaxInterval, ...rest } = s;
-  const { stableTime, processTimeout, vanishAfter, ...settings } = rest;
+  const { stableTime, processTimeout, vanishAfter, forgetAfter, ...settings } = rest;
   return {
     ...settings,
     id,
@@ -328,6 +328,7 @@ function buildSource(id: string, s: ParsedSource, baseDir: string): SourceConfig
     stableTimeMs: stableTime ?? pollInterval,
     processTimeoutMs: processTimeout,
     vanishAfterMs: vanishAfter,
+    forgetAfterMs: forgetAfter,
   };
 }
 

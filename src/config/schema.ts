@@ -263,6 +263,8 @@ function sourceSchema(processors: KnownProcessors) {
     processTimeout: duration(1_000).default(3_600_000),
     maxCrashes: intRange(1, 100).default(5),
     vanishAfter: duration(1_000).default(600_000),
+    // Retention: a finished record of a file gone from the server is removed this long after it finished.
+    forgetAfter: duration(60_000).default(7 * 24 * 3_600_000),
     maxConnections: intRange(1, 64).default(4),
     processor: processor(processors).prefault({ name: 'checksum' }),
     remoteAction: z.discriminatedUnion('type', remoteActions).default({ type: 'none' }),

@@ -93,6 +93,8 @@ export interface SourceConfig {
   readonly maxCrashes: number;
   /** How long an unfinished file may be missing from the listing before it is REJECTED as 'vanished'. */
   readonly vanishAfterMs: number;
+  /** A DONE or REJECTED record of a file no longer on the server is removed this long after it finished. */
+  readonly forgetAfterMs: number;
   readonly maxConnections: number;
   readonly heartbeatTimeoutMs: number;
   /** Retry policy `maximumInterval` of the file activities. */

@@ -21,6 +21,8 @@ export interface SourceKeys {
   due: string;
   /** HASH of the source's last poll outcome: lastPollAt, lastOkAt, lastErrorAt, listed, error. */
   health: string;
+  /** ZSET path → when it finished (DONE or REJECTED), for retention (the scripts derive it from `due`). */
+  finished: string;
   file(path: string): string;
 }
 
@@ -44,6 +46,7 @@ export function sourceKeys(prefix: string, sourceId: string): SourceKeys {
     stats: `${base}:stats`,
     due: `${base}:due`,
     health: `${base}:health`,
+    finished: `${base}:due:finished`,
     file: (path: string) => `${base}:file:${path}`,
   };
 }

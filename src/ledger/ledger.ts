@@ -16,6 +16,7 @@ import {
   type DeadLetter,
   type BeginRunResult,
   type SourceHealth,
+  type LedgerSize,
   type VanishResult,
   type FenceFailure,
   type FenceFailureReason,
@@ -64,7 +65,7 @@ export class Ledger {
   /** Every key name the ledger uses for a source (and for `path`, its file hash). */
   keys(sourceId: string, path?: string): string[] {
     const k = this.sourceKeys(sourceId);
-    const all = [k.token, k.paths, k.inflight, k.dlq, k.seen, k.stats, k.due, k.health];
+    const all = [k.token, k.paths, k.inflight, k.dlq, k.seen, k.stats, k.due, k.health, k.finished];
     return [...all, ...(path === undefined ? [] : [k.file(path)])];
   }
 
@@ -265,6 +266,39 @@ export class Ledger {
     const due = this.sourceKeys(sourceId).due;
     const reply = await this.runOnFile('actionDone', sourceId, path, [due], [path, version, outcome]);
     return reply.ok;
+  }
+
+  /** Paths that finished (DONE or REJECTED) more than `forgetAfterMs` ago, oldest first: retention candidates. */
+  async finishedBefore(sourceId: string, forgetAfterMs: number, limit: number): Promise<string[]> {
+    return this.run('finished', [this.sourceKeys(sourceId).due], [forgetAfterMs, limit]);
+  }
+
+  /**
+   * Retention: removes the finished records of `paths` (files the caller did not find on the server) that
+   * finished more than `forgetAfterMs` ago. Returns how many were removed.
+   */
+  async forget(sourceId: string, paths: string[], forgetAfterMs: number): Promise<number> {
+    if (paths.length === 0) return 0;
+    const k = this.sourceKeys(sourceId);
+    return this.run('forget', [k.paths, k.due, k.seen, ...paths.map((p) => k.file(p))], [forgetAfterMs, ...paths]);
+  }
+
+  /** How big the source's ledger is: records, their states' sets, and the Redis memory of a sample. */
+  async size(sourceId: string): Promise<LedgerSize> {
+    const k = this.sourceKeys(sourceId);
+    const [records, due, finished, seen, deadLetters] = await Promise.all([
+      this.redis.scard(k.paths),
+      this.redis.zcard(k.due),
+      this.redis.zcard(k.finished),
+      this.redis.hlen(k.seen),
+      this.redis.xlen(k.dlq),
+    ]);
+    const sample = await this.redis.srandmember(k.paths, 100);
+    const bytes = await Promise.all(
+      sample.map((p) => this.redis.memory('USAGE', k.file(p)).then((b) => Number(b ?? 0))),
+    );
+    const perRecord = bytes.length > 0 ? Math.round(bytes.reduce((a, b) => a + b, 0) / bytes.length) : 0;
+    return { records, unfinished: due, finished, seen, deadLetters, bytesPerRecord: perRecord };
   }
 
   /** The ledger's clock (Redis TIME) in ms: every time decision uses it, never a worker's clock. */

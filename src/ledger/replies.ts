@@ -77,6 +77,8 @@ const replies = {
   vanish: z.object({ vanished: list(z.string()), waiting: z.number() }),
   takeAction: done,
   actionDone: done,
+  finished: list(z.string()),
+  forget: z.number(),
 } satisfies Record<ScriptName, z.ZodType>;
 
 export type Reply<N extends ScriptName> = z.output<(typeof replies)[N]>;

@@ -25,6 +25,8 @@ const SCRIPT_FILES = {
   vanish: 'vanish',
   takeAction: 'take-action',
   actionDone: 'action-done',
+  finished: 'finished',
+  forget: 'forget',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;
@@ -54,7 +56,7 @@ function scriptSources(): Record<ScriptName, string> {
 const commandName = (name: ScriptName): string => `ftpiLedger_${name}`;
 
 /** Scripts that only read: no need to wait for replicas after them. */
-const READ_ONLY: ReadonlySet<ScriptName> = new Set(['due']);
+const READ_ONLY: ReadonlySet<ScriptName> = new Set(['due', 'finished']);
 
 export function registerScripts(redis: RedisClient, guard?: ReplicationGuard): RunScript {
   for (const [name, lua] of Object.entries(scriptSources())) {

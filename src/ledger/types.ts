@@ -186,3 +186,18 @@ export interface DeadLetter {
   owner: string;
   workflowId: string;
 }
+
+/** The size of one source's ledger (`ftp-ingest ledger-size`). */
+export interface LedgerSize {
+  /** Paths with a record. */
+  records: number;
+  /** Records with a deadline (in flight, waiting for a retry, remote action owed). */
+  unfinished: number;
+  /** DONE or REJECTED records (forgotten once their file is gone for `forgetAfter`). */
+  finished: number;
+  /** Paths remembered for the stable-size check. */
+  seen: number;
+  deadLetters: number;
+  /** Redis memory of one record (file hash), averaged over a sample of up to 100. */
+  bytesPerRecord: number;
+}

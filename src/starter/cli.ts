@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerBackfillCommand } from './commands/backfill';
+import { registerSizeCommand } from './commands/size';
 import { registerDemoCommand } from './commands/demo';
 import { registerFilesCommand } from './commands/files';
 import { registerInspectCommand } from './commands/inspect';
@@ -36,6 +37,7 @@ registerFilesCommand(program);
 registerInspectCommand(program);
 registerOperatorCommands(program);
 registerBackfillCommand(program);
+registerSizeCommand(program);
 registerDemoCommand(program);
 
 function verbose(): boolean {

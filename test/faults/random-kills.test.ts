@@ -43,7 +43,7 @@ const pipeline = usePipeline({
 
 test(
   `random kills: ${FILES} files, ${KILLS} SIGKILLs of a pool of ${WORKERS} worker processes`,
-  { timeout: scaled(180_000, 900_000) },
+  { timeout: scaled(300_000, 900_000) },
   async (t) => {
     const started = Date.now();
     let spawned = 0;

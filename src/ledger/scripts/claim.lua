@@ -121,6 +121,7 @@ local function take(c, rec, fresh)
   end
   redis.call('SADD', paths_key, c.path)
   set_due(due_key, c.path, lease_until)
+  clear_finished(due_key, c.path)
   return {
     path = c.path, version = c.version, mtimeMs = c.mtimeMs, size = c.size, token = token, tries = tries,
     attempt = attempt, workflowId = workflow_id, leaseUntil = lease_until,

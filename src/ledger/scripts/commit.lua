@@ -33,6 +33,10 @@ if action_grace ~= '' then
 else
   clear_due(due_key, path)
 end
+-- What only an attempt in flight needs goes: a finished record is kept small (there may be millions).
+redis.call('HDEL', file_key, 'leaseUntil', 'pollRun', 'retryAt')
+rec.leaseUntil, rec.pollRun, rec.retryAt = nil, nil, nil
+set_finished(due_key, path, now)
 add_inflight(inflight_key, rec.owner, -1)
 redis.call('HINCRBY', stats_key, 'commits', 1)
 return cjson.encode({ ok = true, alreadyCommitted = false, record = rec })

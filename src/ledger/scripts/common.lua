@@ -46,6 +46,21 @@ local function clear_due(due_key, path)
   redis.call('ZREM', due_key, path)
 end
 
+-- Finished records (DONE, REJECTED) by the time they finished, for retention: a record of a file that is gone
+-- from the server is forgotten after a while (forget.lua). Its key is the due key's, suffixed (same hash tag,
+-- so the same cluster slot as every other key of the source).
+local function finished_key_of(due_key)
+  return due_key .. ':finished'
+end
+
+local function set_finished(due_key, path, at)
+  redis.call('ZADD', finished_key_of(due_key), at, path)
+end
+
+local function clear_finished(due_key, path)
+  redis.call('ZREM', finished_key_of(due_key), path)
+end
+
 -- An operator's retry or reprocess: RETRY_WAIT due now with a fresh budget of tries; the attempt number is kept,
 -- so the next workflow id is still a new one. Returns the record as it is now.
 local function retry_now(file_key, due_key, path)
@@ -53,6 +68,7 @@ local function retry_now(file_key, due_key, path)
   redis.call('HSET', file_key, 'status', 'RETRY_WAIT', 'tries', 0, 'retryAt', now)
   redis.call('HDEL', file_key, 'missingSince', 'action')
   set_due(due_key, path, now)
+  clear_finished(due_key, path)
   return read_record(file_key)
 end
 
@@ -67,6 +83,7 @@ local function reject_record(file_key, inflight_key, dlq_key, due_key, path, rec
   redis.call('HDEL', file_key, 'retryAt', 'missingSince', 'openRuns')
   rec.retryAt, rec.missingSince, rec.openRuns = nil, nil, nil
   clear_due(due_key, path)
+  set_finished(due_key, path, now_ms())
   push_dead_letter(dlq_key, path, rec)
 end
 

@@ -23,6 +23,7 @@ if mtime_ms ~= '' then
 end
 redis.call('SADD', paths_key, path)
 clear_due(due_key, path)
+set_finished(due_key, path, now_ms())
 rec = read_record(file_key)
 push_dead_letter(dlq_key, path, rec)
 return cjson.encode({ recorded = true, record = rec })

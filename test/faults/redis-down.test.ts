@@ -51,7 +51,7 @@ interface Outage {
 
 test(
   `Redis down: ${FILES} files, outages of ${OUTAGES_MS.join(' and ')} ms mid-run`,
-  { timeout: scaled(180_000, 900_000) },
+  { timeout: scaled(300_000, 900_000) },
   async (t) => {
     const started = Date.now();
     // The test's own client reports every failed reconnect while Redis is down; the reads below handle them.

@@ -34,7 +34,7 @@ after(() => pipeline.temporal.stop());
 
 test(
   `Temporal restart: ${FILES} files, ${RESTARTS} dev-server restart(s) mid-run`,
-  { timeout: scaled(180_000, 900_000) },
+  { timeout: scaled(300_000, 900_000) },
   async (t) => {
     const started = Date.now();
     await pipeline.spawnWorker('temporal-restart-worker-1');

@@ -64,7 +64,12 @@ test('without a file the defaults are the embedded demo', () => {
     taskQueue: 'ftp-ingest',
     tls: false,
   });
-  assert.deepEqual(config.redis, { url: 'redis://127.0.0.1:6379', keyPrefix: 'ftpi' });
+  assert.deepEqual(config.redis, {
+    url: 'redis://127.0.0.1:6379',
+    keyPrefix: 'ftpi',
+    waitForReplicas: 0,
+    replicaTimeoutMs: 2_000,
+  });
   assert.equal(config.workDir, path.resolve('.data/work'));
   assert.equal(config.processedDir, path.resolve('.data/processed'));
   assert.equal(config.sharedWorkDir, true);

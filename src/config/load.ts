@@ -285,7 +285,8 @@ function buildConfig(parsed: ParsedConfig, baseDir: string, pluginFiles: readonl
       tls: typeof temporal.tls === 'boolean' ? temporal.tls : tlsFiles(temporal.tls, ['ca', 'cert', 'key'], baseDir),
     },
     redis: {
-      ...redis,
+      ...withoutKeys(redis, ['replicaTimeout']),
+      replicaTimeoutMs: redis.replicaTimeout,
       ...localFile('passwordFile', redis.passwordFile, baseDir),
       ...(redis.tls ? { tls: tlsFiles(redis.tls, ['ca'], baseDir) } : {}),
     },
@@ -353,4 +354,10 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+function withoutKeys<T extends object, K extends keyof T>(value: T, keys: readonly K[]): Omit<T, K> {
+  const copy = { ...value };
+  for (const key of keys) delete copy[key];
+  return copy;
 }

@@ -310,6 +310,9 @@ const redis = z.strictObject({
   passwordEnv: envVarName.optional(),
   passwordFile: nonEmpty.optional(),
   tls: redisTls.optional(),
+  // With Sentinel or Cluster: a ledger write counts only once this many replicas have it (0: do not wait).
+  waitForReplicas: intRange(0, 16).default(0),
+  replicaTimeout: duration(10).default(2_000),
 });
 
 const worker = z.strictObject({

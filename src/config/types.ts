@@ -148,6 +148,9 @@ export interface RedisConfig {
   readonly tls?: RedisTls;
   readonly passwordEnv?: string;
   readonly passwordFile?: string;
+  /** A ledger write counts only once this many replicas have it (0: do not wait). */
+  readonly waitForReplicas: number;
+  readonly replicaTimeoutMs: number;
 }
 
 export interface WorkerConfig {

@@ -12,6 +12,7 @@ import { startEmbeddedStack, type EmbeddedStack } from '../stack/embedded';
 import { spawnWorkerProcess, writeWorkflowBundle, WORKFLOW_BUNDLE_ENV } from '../stack/worker-process';
 import { plainLines, readProgress, renderView, type FileProgress, type Phase } from './progress';
 import { writeSampleFiles } from './sample-files';
+import { ledgerOf } from '../connections/ledger';
 
 export interface DemoOptions {
   files: number;
@@ -106,7 +107,7 @@ async function watch(
 ): Promise<DemoSummary> {
   const client = await connectClient(config, {});
   const redis = connectRedis(config, {});
-  const ledger = new Ledger(redis, { prefix: config.redis.keyPrefix });
+  const ledger = ledgerOf(redis, config);
   const source = config.sources[0]!;
   try {
     await upsertPollSchedule(client, config, source);

@@ -7,9 +7,10 @@ import { redactUrlPassword } from '../config/errors';
 import { closeRedis, redisClientSpec } from '../connections/redis';
 import { temporalTlsOption } from '../connections/temporal';
 import type { RedisClient } from '../ledger';
-import { Ledger } from '../ledger';
+import type { Ledger } from '../ledger';
 import { processorNames } from '../processors';
 import { CliError, shortReason, unreachableError, usageError } from './errors';
+import { ledgerOf } from '../connections/ledger';
 
 export { printJson } from './output';
 
@@ -149,7 +150,7 @@ export async function withLedger<T>(config: AppConfig, fn: (ledger: Ledger) => P
         ? mapped
         : unreachableError(`${redisWhere(config)} is unreachable: ${shortReason(cause)}`, cause);
     }
-    return await fn(new Ledger(redis, { prefix: config.redis.keyPrefix }));
+    return await fn(ledgerOf(redis, config));
   } catch (err) {
     throw redisError(config, err);
   } finally {

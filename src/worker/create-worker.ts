@@ -3,11 +3,11 @@ import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker
 import type Redis from 'ioredis';
 import type { AppConfig } from '../config';
 import { createActivities } from '../activities';
-import { Ledger } from '../ledger';
 import { metrics } from '../observability/metrics';
 import { RemoteClients } from '../remote';
 import { observeActivities } from './observe-activities';
 import { workerPlugins } from '../plugins/worker';
+import { ledgerOf } from '../connections/ledger';
 
 export interface IngestWorkerOptions {
   config: AppConfig;
@@ -40,7 +40,7 @@ export async function createIngestWorker(options: IngestWorkerOptions): Promise<
   const unwatchPools = metrics.watchRemotePools(remote);
   const own = createActivities({
     config,
-    ledger: new Ledger(options.redis, { prefix: config.redis.keyPrefix }),
+    ledger: ledgerOf(options.redis, config),
     remote,
     hostTaskQueue: hostTaskQueue(config),
     env: options.env,

@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import type { SourceConfig } from '../config';
 import type { RemoteEntry } from '../remote';
 import { fileVersion } from '../shared/ids';
@@ -50,11 +51,20 @@ export async function sweepDue(
     if (!entry || record.mtimeMs === undefined || record.size === undefined) continue;
     if (!(await deps.ledger.takeAction(source.id, record.path, record.version, source.retryTimeoutMs))) continue;
     const committed = { path: record.path, version: record.version, mtimeMs: record.mtimeMs, size: record.size };
-    const outcome =
-      record.version === fileVersion(entry.mtimeMs, entry.size)
-        ? await runRemoteAction(deps, source, committed, entry)
-        : 'skipped: the remote file changed (a newer version)';
-    if (await deps.ledger.actionDone(source.id, record.path, record.version, outcome)) remoteActions++;
+    try {
+      const outcome =
+        record.version === fileVersion(entry.mtimeMs, entry.size)
+          ? await runRemoteAction(deps, source, committed, entry)
+          : 'skipped: the remote file changed (a newer version)';
+      if (await deps.ledger.actionDone(source.id, record.path, record.version, outcome)) remoteActions++;
+    } catch (err) {
+      // The server is away: the action stays owed (its deadline was pushed by takeAction); a later poll acts.
+      Context.current().log.warn('owed remote action failed, left to a later poll', {
+        sourceId: source.id,
+        path: record.path,
+        error: String(err),
+      });
+    }
   }
   const { vanished } = await deps.ledger.vanish(source.id, missing, source.vanishAfterMs);
   return { vanished: vanished.length, remoteActions, forgotten };

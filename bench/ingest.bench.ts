@@ -19,7 +19,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
@@ -167,11 +168,12 @@ async function benchClaim(redisUrl: string): Promise<{ firstX: number; steadyX: 
 // ---------------------------------------------------------------------------------------------------------------
 // download: the product's download path beside raw basic-ftp, each in its own process
 
-function runDownloadChild(
+// Asynchronous: the FTP server runs in this process and must keep serving.
+async function runDownloadChild(
   mode: 'raw' | 'product',
   args: object,
-): { seconds: number; bytes: number; maxRssMiB: number } {
-  const out = execFileSync(
+): Promise<{ seconds: number; bytes: number; maxRssMiB: number }> {
+  const { stdout: out } = await promisify(execFile)(
     process.execPath,
     ['--import', 'tsx', path.join(__dirname, 'download-child.ts'), mode, JSON.stringify(args)],
     { cwd: projectRoot, encoding: 'utf8', maxBuffer: 1 << 20 },
@@ -179,7 +181,7 @@ function runDownloadChild(
   return JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as { seconds: number; bytes: number; maxRssMiB: number };
 }
 
-function benchDownload(stack: EmbeddedStack, dataDir: string): number {
+async function benchDownload(stack: EmbeddedStack, dataDir: string): Promise<number> {
   const bytes = DOWNLOAD_MIB * 2 ** 20;
   const remote = path.join(stack.ftp.root, 'download', 'big.bin');
   fs.mkdirSync(path.dirname(remote), { recursive: true });
@@ -201,7 +203,7 @@ function benchDownload(stack: EmbeddedStack, dataDir: string): number {
   const product = { mibs: [] as number[], rss: [] as number[] };
   for (let r = 0; r < ROUNDS; r++) {
     for (const mode of r % 2 === 0 ? (['raw', 'product'] as const) : (['product', 'raw'] as const)) {
-      const result = runDownloadChild(mode, args);
+      const result = await runDownloadChild(mode, args);
       if (result.bytes !== bytes) throw new Error(`${mode} download: ${result.bytes} bytes, expected ${bytes}`);
       const into = mode === 'raw' ? raw : product;
       into.mibs.push(DOWNLOAD_MIB / result.seconds);
@@ -265,7 +267,7 @@ async function main(): Promise<void> {
   let workers: Workers | undefined;
   try {
     const claim = await benchClaim(stack.redis.url);
-    const downloadRatio = benchDownload(stack, dataDir);
+    const downloadRatio = await benchDownload(stack, dataDir);
 
     // The sources: one per pipeline run (a fresh ledger and folder each), and the backlog one with defaults.
     const pipeSources = Array.from({ length: ROUNDS }, (_, r) => `pipe-${r}`);

@@ -15,7 +15,8 @@
 //
 // The last line: `bench: files_per_s=… ceiling_ratio=… claim_first_x=… claim_steady_x=… download_ratio=…
 // backlog_files_per_s=… worker_rss_mib=…`. Sizes: BENCH_FILES, BENCH_ROUNDS, BENCH_CLAIM_NAMES,
-// BENCH_DOWNLOAD_MIB, BENCH_BACKLOG_FILES override the mode's.
+// BENCH_DOWNLOAD_MIB, BENCH_BACKLOG_FILES override the mode's; BENCH_WORKER (JSON) sets the product worker's
+// `worker` config, e.g. '{"maxCachedWorkflows":100}'; BENCH_SKIP=claim,download,backlog skips parts.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,6 +45,8 @@ const ROUNDS = size('BENCH_ROUNDS', 2, 3);
 const CLAIM_NAMES = size('BENCH_CLAIM_NAMES', 20_000, 100_000);
 const DOWNLOAD_MIB = size('BENCH_DOWNLOAD_MIB', 128, 1_024);
 const BACKLOG_FILES = size('BENCH_BACKLOG_FILES', 400, 10_000);
+const WORKER = JSON.parse(process.env.BENCH_WORKER ?? '{}') as Record<string, unknown>;
+const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').filter(Boolean));
 const SMALL_FILE_BYTES = 1_024;
 const CLAIM_BATCH = 1_000;
 const PASSWORD = 'bench';
@@ -251,8 +254,10 @@ async function waitFor(
   }
 }
 
-async function doneCount(ledger: Ledger, sourceId: string): Promise<number> {
-  return (await ledger.counts(sourceId)).DONE;
+/** Every file of the source DONE. Reads the in-flight counter first: counting every record is the slow part. */
+async function allDone(ledger: Ledger, clusterId: string, sourceId: string, files: number): Promise<boolean> {
+  if ((await ledger.inFlight(sourceId, clusterId)) > 0) return false;
+  return (await ledger.counts(sourceId)).DONE >= files;
 }
 
 async function main(): Promise<void> {
@@ -266,19 +271,20 @@ async function main(): Promise<void> {
   const stack = await startEmbeddedStack({ dataDir, ftpPassword: PASSWORD, headless: true });
   let workers: Workers | undefined;
   try {
-    const claim = await benchClaim(stack.redis.url);
-    const downloadRatio = await benchDownload(stack, dataDir);
+    const claim = SKIP.has('claim') ? { firstX: NaN, steadyX: NaN } : await benchClaim(stack.redis.url);
+    const downloadRatio = SKIP.has('download') ? NaN : await benchDownload(stack, dataDir);
 
     // The sources: one per pipeline run (a fresh ledger and folder each), and the backlog one with defaults.
     const pipeSources = Array.from({ length: ROUNDS }, (_, r) => `pipe-${r}`);
     for (const id of pipeSources) writeSmallFiles(path.join(stack.ftp.root, id), FILES);
-    writeSmallFiles(path.join(stack.ftp.root, 'backlog'), BACKLOG_FILES);
+    if (!SKIP.has('backlog')) writeSmallFiles(path.join(stack.ftp.root, 'backlog'), BACKLOG_FILES);
     const server = { host: stack.ftp.host, port: stack.ftp.port, user: stack.ftp.user, passwordEnv: PASSWORD_ENV };
     const rawConfig = {
       temporal: { address: stack.temporal.address, taskQueue: TASK_QUEUE },
       redis: { url: stack.redis.url },
       workDir: path.join(dataDir, 'work'),
       processedDir: path.join(dataDir, 'processed'),
+      worker: { metricsPort: 0, ...WORKER },
       sources: [
         ...pipeSources.map((id) => ({
           id,
@@ -315,6 +321,7 @@ async function main(): Promise<void> {
       BARE_QUEUE,
       String(config.worker.maxConcurrentActivities),
       bareBundle,
+      String(config.worker.maxCachedWorkflows),
     ]);
     const samples: number[] = [];
     const sampler = setInterval(() => samples.push(rssOf(product.process.pid).rssMiB), 1_000);
@@ -345,7 +352,7 @@ async function main(): Promise<void> {
           workflowId: `bench-poll/${sourceId}`,
           args: [{ sourceId }],
         });
-        await waitFor(`${sourceId} DONE`, async () => (await doneCount(ledger, sourceId)) >= FILES, 250, 900_000);
+        await waitFor(`${sourceId} DONE`, () => allDone(ledger, config.clusterId, sourceId, FILES), 250, 900_000);
         productRates.push(FILES / ((performance.now() - started) / 1000));
         const workflowId = (await ledger.get(sourceId, 'f-0.csv'))?.workflowId;
         if (workflowId) {
@@ -399,6 +406,7 @@ async function main(): Promise<void> {
       // Backlog: the real Schedule with the default pollInterval, triggered once at the start.
       const backlogSource = config.sources.find((s) => s.id === 'backlog')!;
       const started = performance.now();
+      const backlogFiles = SKIP.has('backlog') ? 0 : BACKLOG_FILES;
       await upsertPollSchedule(client, config, backlogSource);
       await triggerPollSchedule(client, 'backlog');
       const steady: number[] = [];
@@ -406,12 +414,12 @@ async function main(): Promise<void> {
         'backlog DONE',
         async () => {
           steady.push(rssOf(product.process.pid).rssMiB);
-          return (await doneCount(ledger, 'backlog')) >= BACKLOG_FILES;
+          return allDone(ledger, config.clusterId, 'backlog', backlogFiles);
         },
         2_000,
         3_600_000,
       );
-      const backlogRate = BACKLOG_FILES / ((performance.now() - started) / 1000);
+      const backlogRate = backlogFiles / ((performance.now() - started) / 1000);
       await deletePollSchedule(client, 'backlog');
       report(
         `backlog of ${BACKLOG_FILES} files, default source config (maxAcceptPerPoll ${backlogSource.maxAcceptPerPoll}, ` +

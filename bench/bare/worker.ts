@@ -1,11 +1,11 @@
 // A worker process for the bare ceiling: `node --import tsx bench/bare/worker.ts <temporal> <redis> <queue>`.
-// Same worker settings as the product's worker defaults (activity slots, workflow task slots).
+// The product worker's settings: activity slots, workflow cache, workflow task slots.
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import Redis from 'ioredis';
 import { bareActivities } from './activities';
 
 async function main(): Promise<void> {
-  const [address, redisUrl, taskQueue, slots, bundle] = process.argv.slice(2);
+  const [address, redisUrl, taskQueue, slots, bundle, cache] = process.argv.slice(2);
   if (!address || !redisUrl || !taskQueue || !bundle)
     throw new Error('usage: worker.ts <temporal> <redis> <queue> <slots> <bundle>');
   Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -17,6 +17,8 @@ async function main(): Promise<void> {
     workflowBundle: { codePath: bundle },
     activities: bareActivities(redis),
     maxConcurrentActivityTaskExecutions: Number(slots),
+    maxCachedWorkflows: Number(cache),
+    maxConcurrentWorkflowTaskExecutions: Math.min(40, Number(cache) || 40),
   });
   process.once('SIGTERM', () => worker.shutdown());
   await worker.run();

@@ -29,6 +29,7 @@ export function buildConfig(parsed: ParsedConfig, baseDir: string, pluginFiles: 
     worker: {
       maxConcurrentActivities: worker.maxConcurrentActivities,
       maxConcurrentWorkflowTasks: worker.maxConcurrentWorkflowTasks,
+      maxCachedWorkflows: worker.maxCachedWorkflows,
       shutdownGraceMs: worker.shutdownGrace,
       metricsPort: worker.metricsPort,
       metricsHost: worker.metricsHost,

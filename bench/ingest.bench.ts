@@ -16,7 +16,8 @@
 // The last line: `bench: files_per_s=… ceiling_ratio=… claim_first_x=… claim_steady_x=… download_ratio=…
 // backlog_files_per_s=… worker_rss_mib=…`. Sizes: BENCH_FILES, BENCH_ROUNDS, BENCH_CLAIM_NAMES,
 // BENCH_DOWNLOAD_MIB, BENCH_BACKLOG_FILES override the mode's; BENCH_WORKER (JSON) sets the product worker's
-// `worker` config, e.g. '{"maxCachedWorkflows":100}'; BENCH_SKIP=claim,download,backlog skips parts.
+// `worker` config, e.g. '{"maxCachedWorkflows":100}'; BENCH_WORKER_NODE_OPTIONS the NODE_OPTIONS of both
+// worker processes; BENCH_SKIP=claim,download,backlog skips parts.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -275,7 +276,8 @@ async function main(): Promise<void> {
     const downloadRatio = SKIP.has('download') ? NaN : await benchDownload(stack, dataDir);
 
     // The sources: one per pipeline run (a fresh ledger and folder each), and the backlog one with defaults.
-    const pipeSources = Array.from({ length: ROUNDS }, (_, r) => `pipe-${r}`);
+    // Round 0 warms both workers up (JIT, connections, caches) and is not counted.
+    const pipeSources = Array.from({ length: ROUNDS + 1 }, (_, r) => `pipe-${r}`);
     for (const id of pipeSources) writeSmallFiles(path.join(stack.ftp.root, id), FILES);
     if (!SKIP.has('backlog')) writeSmallFiles(path.join(stack.ftp.root, 'backlog'), BACKLOG_FILES);
     const server = { host: stack.ftp.host, port: stack.ftp.port, user: stack.ftp.user, passwordEnv: PASSWORD_ENV };
@@ -301,6 +303,9 @@ async function main(): Promise<void> {
     fs.writeFileSync(configFile, JSON.stringify(rawConfig));
     const config = parseConfig(rawConfig, { [PASSWORD_ENV]: PASSWORD });
 
+    const workerNodeOptions: NodeJS.ProcessEnv = process.env.BENCH_WORKER_NODE_OPTIONS
+      ? { NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS }
+      : {};
     const productBundle = await writeWorkflowBundle(path.join(dataDir, 'bundle.js'));
     const silent = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
     const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('./bare/workflows'), logger: silent });
@@ -309,20 +314,24 @@ async function main(): Promise<void> {
 
     const product = spawnWorkerProcess({
       configFile,
-      env: { [PASSWORD_ENV]: PASSWORD, [WORKFLOW_BUNDLE_ENV]: productBundle },
+      env: { [PASSWORD_ENV]: PASSWORD, [WORKFLOW_BUNDLE_ENV]: productBundle, ...workerNodeOptions },
       logFile: path.join(dataDir, 'worker.log'),
     });
-    const bare = spawnManaged(process.execPath, [
-      '--import',
-      'tsx',
-      path.join(__dirname, 'bare', 'worker.ts'),
-      stack.temporal.address,
-      stack.redis.url,
-      BARE_QUEUE,
-      String(config.worker.maxConcurrentActivities),
-      bareBundle,
-      String(config.worker.maxCachedWorkflows),
-    ]);
+    const bare = spawnManaged(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(__dirname, 'bare', 'worker.ts'),
+        stack.temporal.address,
+        stack.redis.url,
+        BARE_QUEUE,
+        String(config.worker.maxConcurrentActivities),
+        bareBundle,
+        String(config.worker.maxCachedWorkflows),
+      ],
+      { env: { ...process.env, ...workerNodeOptions } },
+    );
     const samples: number[] = [];
     const sampler = setInterval(() => samples.push(rssOf(product.process.pid).rssMiB), 1_000);
     workers = {
@@ -375,9 +384,13 @@ async function main(): Promise<void> {
         await handle.result();
         bareEvents = (await handle.fetchHistory()).events?.length ?? 0;
       };
-      for (let r = 0; r < ROUNDS; r++) {
+      for (let r = 0; r <= ROUNDS; r++) {
         if (r % 2 === 0) await runProduct(r).then(() => runBare(r));
         else await runBare(r).then(() => runProduct(r));
+        if (r === 0) {
+          productRates.length = 0;
+          bareRates.length = 0;
+        }
       }
       const filesPerS = median(productRates);
       const ceiling = median(bareRates);

@@ -301,6 +301,10 @@ describe('pollWorkflow', () => {
       }),
     );
     assert.equal(summary.claimed, 0);
-    assert.deepEqual(calls, ['listAndClaim@main']);
+    // (Children of earlier tests may still run their last steps on this worker: count the listings only.)
+    assert.deepEqual(
+      calls.filter((call) => call.startsWith('listAndClaim')),
+      ['listAndClaim@main'],
+    );
   });
 });

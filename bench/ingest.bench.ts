@@ -1,158 +1,475 @@
-// `npm run bench`: speed and memory of the ledger and of the whole pipeline on real servers, against targets.
-//   BENCH_FILES=500 npm run bench
-// Prints one JSON line per measurement and exits 1 when a target is missed.
+// `npm run bench [-- --quick]`: the product beside its anchors, on one embedded stack (Temporal dev server, Redis,
+// in-process FTP server, all on loopback). Not a test: it prints figures and exits 0 unless something breaks.
+//
+//   pipeline   N small files, one product worker process (default worker settings) beside the bare-Temporal
+//              ceiling of the same shape (bench/bare: a poll activity, a child per file, no-op steps, the same
+//              stage upserts), runs A/B interleaved, medians; events per file workflow of each.
+//   claim      Ledger.claimBatch beside a re-implementation of the seed's per-file CAS loop (WATCH, HGETALL,
+//              MULTI/HSET/EXEC per name) on many listed names, in batches of 1,000: a first poll (all new) and a
+//              steady poll (all already claimed).
+//   download   one large file: the product's download path beside raw basic-ftp downloadTo, each in its own
+//              process (MiB/s and peak RSS of each).
+//   backlog    a backlog drained with the default source config (maxAcceptPerPoll 100, pollInterval 30 s,
+//              maxInFlight 1,000) through the real poll Schedule.
+//   memory     peak and steady RSS of the product worker process.
+//
+// The last line: `bench: files_per_s=… ceiling_ratio=… claim_first_x=… claim_steady_x=… download_ratio=…
+// backlog_files_per_s=… worker_rss_mib=…`. Sizes: BENCH_FILES, BENCH_ROUNDS, BENCH_CLAIM_NAMES,
+// BENCH_DOWNLOAD_MIB, BENCH_BACKLOG_FILES override the mode's; BENCH_WORKER (JSON) sets the product worker's
+// `worker` config, e.g. '{"maxCachedWorkflows":100}'; BENCH_WORKER_NODE_OPTIONS the NODE_OPTIONS of both
+// worker processes; BENCH_SKIP=claim,download,backlog skips parts.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import Redis from 'ioredis';
 import { parseConfig } from '../src/config';
 import { Ledger } from '../src/ledger';
 import { fileWorkflowIdBase } from '../src/shared/ids';
+import { spawnManaged, type ManagedChild } from '../src/stack/child';
 import { startEmbeddedStack, type EmbeddedStack } from '../src/stack/embedded';
-import { writeWorkflowBundle } from '../src/stack/worker-process';
-import { createIngestWorker } from '../src/worker/create-worker';
-import { pollWorkflow } from '../src/workflows';
+import { projectRoot } from '../src/stack/tools';
+import { spawnWorkerProcess, WORKFLOW_BUNDLE_ENV, writeWorkflowBundle } from '../src/stack/worker-process';
+import { deletePollSchedule, triggerPollSchedule, upsertPollSchedule } from '../src/starter/schedules';
+import type { pollWorkflow } from '../src/workflows';
+import type { barePollWorkflow } from './bare/workflows';
 
-const FILES = Number(process.env.BENCH_FILES ?? 300);
-const FILE_BYTES = 64 * 1024;
-const CANDIDATES = 1_000;
-// Targets for a 2-core machine running the whole stack (dev server, Redis, FTP, worker) at once; seen here:
-// ~80k candidates/s, ~10 files/s (CPU-bound: every file is a workflow and five activities), ~400 MiB.
-const TARGETS = { ledgerCandidatesPerSecond: 20_000, pipelineFilesPerSecond: 8, peakRssMiB: 600 };
+const quick = process.argv.includes('--quick');
+const size = (env: string, quickValue: number, fullValue: number): number =>
+  Number(process.env[env] ?? (quick ? quickValue : fullValue));
+const FILES = size('BENCH_FILES', 150, 1_000);
+/** Files of the uncounted warm-up round. */
+const WARMUP_FILES = Math.min(FILES, 50);
+const filesOfRound = (r: number): number => (r === 0 ? WARMUP_FILES : FILES);
+const ROUNDS = size('BENCH_ROUNDS', 2, 3);
+const CLAIM_NAMES = size('BENCH_CLAIM_NAMES', 20_000, 100_000);
+const DOWNLOAD_MIB = size('BENCH_DOWNLOAD_MIB', 128, 1_024);
+const BACKLOG_FILES = size('BENCH_BACKLOG_FILES', 400, 10_000);
+const WORKER = JSON.parse(process.env.BENCH_WORKER ?? '{}') as Record<string, unknown>;
+const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').filter(Boolean));
+const SMALL_FILE_BYTES = 1_024;
+const CLAIM_BATCH = 1_000;
+const PASSWORD = 'bench';
 const PASSWORD_ENV = 'FTP_INGEST_BENCH_PASSWORD';
+const TASK_QUEUE = 'bench';
+const BARE_QUEUE = 'bench-bare';
 
-interface Measurement {
-  name: string;
-  value: number;
-  unit: string;
-  target: string;
-  ok: boolean;
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;
+const load = (): string =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+
+/** One figure with its anchor and ratio, printed as soon as it is known. */
+function report(name: string, value: number, unit: string, anchor?: { name: string; value: number }): void {
+  const ratio = anchor
+    ? ` | anchor ${anchor.name}: ${round(anchor.value)} ${unit} | ratio ${round(value / anchor.value)}`
+    : '';
+  console.log(`${name}: ${round(value)} ${unit}${ratio} | load ${load()}`);
 }
 
-async function benchLedger(redis: Redis): Promise<Measurement> {
-  const ledger = new Ledger(redis, { prefix: 'bench' });
-  const candidates = Array.from({ length: CANDIDATES }, (_, i) => ({ path: `f-${i}.csv`, mtimeMs: 1_000, size: i }));
-  const options = {
-    clusterId: 'bench',
-    leaseMs: 60_000,
-    maxTries: 3,
-    maxAcceptPerPoll: 1_000,
-    maxInFlight: 1e9,
-    attemptLabelBase: fileWorkflowIdBase,
-  };
-  const rounds = 20;
-  const started = performance.now();
-  for (let round = 0; round < rounds; round++) {
-    // Every round re-evaluates all candidates: the first claims them, the others skip them as in flight.
-    await ledger.claimBatch('ledger-bench', candidates, {
-      ...options,
-      pollRun: `run-${round}`,
-      versionPolicy: 'reprocess',
-    });
-  }
-  const perSecond = Math.round((rounds * CANDIDATES) / ((performance.now() - started) / 1000));
-  return measurement(
-    'ledger claim (batch of 1000)',
-    perSecond,
-    'candidates/s',
-    TARGETS.ledgerCandidatesPerSecond,
-    '>=',
-  );
-}
-
-async function benchPipeline(stack: EmbeddedStack, dataDir: string): Promise<Measurement[]> {
-  const remoteDir = path.join(stack.ftp.root, 'bench');
-  fs.mkdirSync(remoteDir, { recursive: true });
-  const content = Buffer.alloc(FILE_BYTES, 'x\n');
-  for (let i = 0; i < FILES; i++) fs.writeFileSync(path.join(remoteDir, `f-${i}.bin`), content);
-  const config = parseConfig({
-    temporal: { address: stack.temporal.address, taskQueue: 'bench' },
-    redis: { url: stack.redis.url },
-    workDir: path.join(dataDir, 'work'),
-    processedDir: path.join(dataDir, 'processed'),
-    worker: { maxConcurrentActivities: 50 },
-    sources: [
-      {
-        id: 'bench',
-        host: stack.ftp.host,
-        port: stack.ftp.port,
-        user: stack.ftp.user,
-        passwordEnv: PASSWORD_ENV,
-        remoteDir: '/bench',
-        requireStableSize: false,
-        maxAcceptPerPoll: 1_000,
-        maxConnections: 8,
-        processor: 'checksum',
-      },
-    ],
-  });
-  const redis = new Redis(stack.redis.url);
-  const connection = await NativeConnection.connect({ address: stack.temporal.address });
-  const client = new Client({ connection: await Connection.connect({ address: stack.temporal.address }) });
-  const bundle = await writeWorkflowBundle(path.join(dataDir, 'bundle.js'));
-  const worker = await createIngestWorker({
-    config,
-    connection,
-    redis,
-    env: { [PASSWORD_ENV]: 'bench' },
-    workflowBundle: { codePath: bundle },
-  });
-  const running = worker.run();
-  let peakRss = process.memoryUsage().rss;
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+/** Peak and recent RSS of a process, from /proc (Linux). */
+function rssOf(pid: number | undefined): { rssMiB: number; peakMiB: number } {
+  if (pid === undefined) return { rssMiB: 0, peakMiB: 0 };
   try {
-    const ledger = new Ledger(redis);
-    const started = performance.now();
-    await client.workflow.execute(pollWorkflow, {
-      taskQueue: 'bench',
-      workflowId: 'bench-poll',
-      args: [{ sourceId: 'bench' }],
-    });
-    while ((await ledger.counts('bench')).DONE < FILES) await sleep(200);
-    const seconds = (performance.now() - started) / 1000;
-    return [
-      measurement(
-        `pipeline ${FILES} files of ${FILE_BYTES / 1024} KiB`,
-        Math.round((FILES / seconds) * 10) / 10,
-        'files/s',
-        TARGETS.pipelineFilesPerSecond,
-        '>=',
-      ),
-      measurement('peak RSS of the worker process', Math.round(peakRss / 2 ** 20), 'MiB', TARGETS.peakRssMiB, '<='),
-    ];
-  } finally {
-    clearInterval(sampler);
-    worker.shutdown();
-    await running;
-    redis.disconnect();
-    await client.connection.close();
-    await connection.close();
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+    return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024 };
+  } catch {
+    return { rssMiB: 0, peakMiB: 0 };
   }
 }
 
-function measurement(name: string, value: number, unit: string, target: number, sense: '>=' | '<='): Measurement {
-  return { name, value, unit, target: `${sense} ${target}`, ok: sense === '>=' ? value >= target : value <= target };
+// ---------------------------------------------------------------------------------------------------------------
+// claim: Ledger.claimBatch beside the seed's per-file CAS loop
+
+async function seedClaimLoop(redis: Redis, prefix: string, names: string[]): Promise<void> {
+  // What the seed did per listed file (a metadata store's compare-and-set): watch the key, read the record,
+  // write it in a transaction when it may be claimed, one round trip after the other.
+  for (const name of names) {
+    const key = `${prefix}:${name}`;
+    await redis.watch(key);
+    const record = await redis.hgetall(key);
+    if (record.status === undefined || record.status === 'RETRY_WAIT') {
+      await redis
+        .multi()
+        .hset(key, { status: 'IN_PROGRESS', tries: String(Number(record.tries ?? 0) + 1), lastTryAt: Date.now() })
+        .exec();
+    } else {
+      await redis.unwatch();
+    }
+  }
+}
+
+async function productClaim(ledger: Ledger, sourceId: string, names: string[], pollRun: string): Promise<void> {
+  for (let i = 0; i < names.length; i += CLAIM_BATCH) {
+    const candidates = names.slice(i, i + CLAIM_BATCH).map((name) => ({ path: name, mtimeMs: 1_000, size: 1 }));
+    await ledger.claimBatch(sourceId, candidates, {
+      clusterId: 'bench',
+      pollRun,
+      leaseMs: 3_600_000,
+      maxTries: 3,
+      maxAcceptPerPoll: CLAIM_BATCH,
+      maxInFlight: 1e9,
+      versionPolicy: 'reprocess',
+      attemptLabelBase: fileWorkflowIdBase,
+    });
+  }
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await fn();
+  return (performance.now() - started) / 1000;
+}
+
+async function benchClaim(redisUrl: string): Promise<{ firstX: number; steadyX: number }> {
+  const redis = new Redis(redisUrl);
+  const ledger = new Ledger(redis, { prefix: 'claimbench' });
+  const names = Array.from({ length: CLAIM_NAMES }, (_, i) => `dir-${i % 100}/file-${i}.csv`);
+  const seed = { first: [] as number[], steady: [] as number[] };
+  const product = { first: [] as number[], steady: [] as number[] };
+  try {
+    for (let r = 0; r < ROUNDS; r++) {
+      const runSeed = async (): Promise<void> => {
+        seed.first.push(await timed(() => seedClaimLoop(redis, `seed-${r}`, names)));
+        seed.steady.push(await timed(() => seedClaimLoop(redis, `seed-${r}`, names)));
+      };
+      const runProduct = async (): Promise<void> => {
+        product.first.push(await timed(() => productClaim(ledger, `claim-${r}`, names, `first-${r}`)));
+        product.steady.push(await timed(() => productClaim(ledger, `claim-${r}`, names, `steady-${r}`)));
+      };
+      // A/B interleaved, the order alternating per round.
+      if (r % 2 === 0) await runSeed().then(runProduct);
+      else await runProduct().then(runSeed);
+      await redis.flushdb();
+    }
+  } finally {
+    redis.disconnect();
+  }
+  const names1 = `${CLAIM_NAMES} names, batches of ${CLAIM_BATCH}`;
+  report(`claim first poll: Ledger.claimBatch (${names1})`, median(product.first), 's', {
+    name: 'seed per-file CAS loop',
+    value: median(seed.first),
+  });
+  report(`claim steady poll: Ledger.claimBatch (${names1})`, median(product.steady), 's', {
+    name: 'seed per-file CAS loop',
+    value: median(seed.steady),
+  });
+  const firstX = median(seed.first) / median(product.first);
+  const steadyX = median(seed.steady) / median(product.steady);
+  console.log(`claim speed-up over the seed loop: first ${round(firstX, 1)}x, steady ${round(steadyX, 1)}x`);
+  return { firstX, steadyX };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// download: the product's download path beside raw basic-ftp, each in its own process
+
+// Asynchronous: the FTP server runs in this process and must keep serving.
+async function runDownloadChild(
+  mode: 'raw' | 'product',
+  args: object,
+): Promise<{ seconds: number; bytes: number; maxRssMiB: number }> {
+  const { stdout: out } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', path.join(__dirname, 'download-child.ts'), mode, JSON.stringify(args)],
+    { cwd: projectRoot, encoding: 'utf8', maxBuffer: 1 << 20 },
+  );
+  return JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as { seconds: number; bytes: number; maxRssMiB: number };
+}
+
+async function benchDownload(stack: EmbeddedStack, dataDir: string): Promise<number> {
+  const bytes = DOWNLOAD_MIB * 2 ** 20;
+  const remote = path.join(stack.ftp.root, 'download', 'big.bin');
+  fs.mkdirSync(path.dirname(remote), { recursive: true });
+  const chunk = Buffer.alloc(2 ** 20);
+  for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 2_654_435_761) >>> 24;
+  const fd = fs.openSync(remote, 'w');
+  for (let i = 0; i < DOWNLOAD_MIB; i++) fs.writeSync(fd, chunk);
+  fs.closeSync(fd);
+  const args = {
+    host: stack.ftp.host,
+    port: stack.ftp.port,
+    user: stack.ftp.user,
+    password: PASSWORD,
+    remotePath: '/download/big.bin',
+    localPath: path.join(dataDir, 'downloaded.bin'),
+    size: bytes,
+  };
+  const raw = { mibs: [] as number[], rss: [] as number[] };
+  const product = { mibs: [] as number[], rss: [] as number[] };
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const mode of r % 2 === 0 ? (['raw', 'product'] as const) : (['product', 'raw'] as const)) {
+      const result = await runDownloadChild(mode, args);
+      if (result.bytes !== bytes) throw new Error(`${mode} download: ${result.bytes} bytes, expected ${bytes}`);
+      const into = mode === 'raw' ? raw : product;
+      into.mibs.push(DOWNLOAD_MIB / result.seconds);
+      into.rss.push(result.maxRssMiB);
+    }
+  }
+  fs.rmSync(remote, { force: true });
+  report(`download ${DOWNLOAD_MIB} MiB: product download path`, median(product.mibs), 'MiB/s', {
+    name: 'raw basic-ftp downloadTo',
+    value: median(raw.mibs),
+  });
+  report(`download ${DOWNLOAD_MIB} MiB: peak RSS of the product's download process`, median(product.rss), 'MiB', {
+    name: 'raw basic-ftp downloadTo process',
+    value: median(raw.rss),
+  });
+  return median(product.mibs) / median(raw.mibs);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// pipeline and backlog: a product worker process and a bare worker process on the same dev server
+
+interface Workers {
+  product: ManagedChild;
+  bare: ManagedChild;
+  samples: number[];
+  stop(): Promise<void>;
+}
+
+function writeSmallFiles(dir: string, count: number): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const content = Buffer.alloc(SMALL_FILE_BYTES, 'x,y\n');
+  for (let i = 0; i < count; i++) fs.writeFileSync(path.join(dir, `f-${i}.csv`), content);
+}
+
+async function waitFor(
+  what: string,
+  done: () => Promise<boolean>,
+  intervalMs: number,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
+
+/** Every file of the source DONE. Reads the in-flight counter first: counting every record is the slow part. */
+async function allDone(ledger: Ledger, clusterId: string, sourceId: string, files: number): Promise<boolean> {
+  if ((await ledger.inFlight(sourceId, clusterId)) > 0) return false;
+  return (await ledger.counts(sourceId)).DONE >= files;
 }
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const benchStarted = performance.now();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ftp-ingest-bench-'));
-  const stack = await startEmbeddedStack({ dataDir, ftpPassword: 'bench', headless: true });
-  const results: Measurement[] = [];
+  console.log(
+    `bench ${quick ? '--quick' : 'full'}: ${FILES} files x ${ROUNDS} rounds, ${CLAIM_NAMES} claim names, ` +
+      `${DOWNLOAD_MIB} MiB download, ${BACKLOG_FILES}-file backlog; ${os.cpus().length} cores, load ${load()}`,
+  );
+  const stack = await startEmbeddedStack({ dataDir, ftpPassword: PASSWORD, headless: true });
+  let workers: Workers | undefined;
   try {
+    const claim = SKIP.has('claim') ? { firstX: NaN, steadyX: NaN } : await benchClaim(stack.redis.url);
+    const downloadRatio = SKIP.has('download') ? NaN : await benchDownload(stack, dataDir);
+
+    // The sources: one per pipeline run (a fresh ledger and folder each), and the backlog one with defaults.
+    // Round 0 warms both workers up (JIT, connections, caches) and is not counted.
+    const pipeSources = Array.from({ length: ROUNDS + 1 }, (_, r) => `pipe-${r}`);
+    pipeSources.forEach((id, r) => writeSmallFiles(path.join(stack.ftp.root, id), filesOfRound(r)));
+    if (!SKIP.has('backlog')) writeSmallFiles(path.join(stack.ftp.root, 'backlog'), BACKLOG_FILES);
+    const server = { host: stack.ftp.host, port: stack.ftp.port, user: stack.ftp.user, passwordEnv: PASSWORD_ENV };
+    const rawConfig = {
+      temporal: { address: stack.temporal.address, taskQueue: TASK_QUEUE },
+      redis: { url: stack.redis.url },
+      workDir: path.join(dataDir, 'work'),
+      processedDir: path.join(dataDir, 'processed'),
+      worker: { metricsPort: 0, ...WORKER },
+      sources: [
+        ...pipeSources.map((id) => ({
+          id,
+          ...server,
+          remoteDir: `/${id}`,
+          requireStableSize: false,
+          processor: 'checksum',
+        })),
+        // Defaults but the stable-size wait: it would delay the first claim by a pollInterval.
+        { id: 'backlog', ...server, remoteDir: '/backlog', requireStableSize: false, processor: 'checksum' },
+      ],
+    };
+    const configFile = path.join(dataDir, 'config.json');
+    fs.writeFileSync(configFile, JSON.stringify(rawConfig));
+    const config = parseConfig(rawConfig, { [PASSWORD_ENV]: PASSWORD });
+
+    const workerNodeOptions: NodeJS.ProcessEnv = process.env.BENCH_WORKER_NODE_OPTIONS
+      ? { NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS }
+      : {};
+    const productBundle = await writeWorkflowBundle(path.join(dataDir, 'bundle.js'));
+    const silent = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+    const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('./bare/workflows'), logger: silent });
+    const bareBundle = path.join(dataDir, 'bare-bundle.js');
+    fs.writeFileSync(bareBundle, code);
+
+    const product = spawnWorkerProcess({
+      configFile,
+      env: { [PASSWORD_ENV]: PASSWORD, [WORKFLOW_BUNDLE_ENV]: productBundle, ...workerNodeOptions },
+      logFile: path.join(dataDir, 'worker.log'),
+    });
+    const bare = spawnManaged(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(__dirname, 'bare', 'worker.ts'),
+        stack.temporal.address,
+        stack.redis.url,
+        BARE_QUEUE,
+        String(config.worker.maxConcurrentActivities),
+        bareBundle,
+        String(config.worker.maxCachedWorkflows),
+      ],
+      { env: { ...process.env, ...workerNodeOptions } },
+    );
+    const samples: number[] = [];
+    const sampler = setInterval(() => samples.push(rssOf(product.process.pid).rssMiB), 1_000);
+    workers = {
+      product,
+      bare,
+      samples,
+      async stop() {
+        clearInterval(sampler);
+        await Promise.all([product.stop(10_000), bare.stop(10_000)]);
+      },
+    };
+
+    const connection = await Connection.connect({ address: stack.temporal.address });
+    const client = new Client({ connection });
     const redis = new Redis(stack.redis.url);
-    results.push(await benchLedger(redis));
-    redis.disconnect();
-    results.push(...(await benchPipeline(stack, dataDir)));
+    const ledger = new Ledger(redis);
+    try {
+      const productRates: number[] = [];
+      const bareRates: number[] = [];
+      let productEvents = 0;
+      let bareEvents = 0;
+      const runProduct = async (r: number): Promise<void> => {
+        const sourceId = pipeSources[r]!;
+        const started = performance.now();
+        await client.workflow.start<typeof pollWorkflow>('pollWorkflow', {
+          taskQueue: TASK_QUEUE,
+          workflowId: `bench-poll/${sourceId}`,
+          args: [{ sourceId }],
+        });
+        const files = filesOfRound(r);
+        await waitFor(`${sourceId} DONE`, () => allDone(ledger, config.clusterId, sourceId, files), 250, 900_000);
+        productRates.push(files / ((performance.now() - started) / 1000));
+        const workflowId = (await ledger.get(sourceId, 'f-0.csv'))?.workflowId;
+        if (workflowId) {
+          await client.workflow.getHandle(workflowId).result();
+          productEvents = (await client.workflow.getHandle(workflowId).fetchHistory()).events?.length ?? 0;
+        }
+      };
+      const runBare = async (r: number): Promise<void> => {
+        const runTag = `bare-${r}`;
+        const started = performance.now();
+        await client.workflow.start<typeof barePollWorkflow>('barePollWorkflow', {
+          taskQueue: BARE_QUEUE,
+          workflowId: `bench-bare-poll/${runTag}`,
+          args: [{ runTag, files: filesOfRound(r), perPoll: 100 }],
+        });
+        const counted = async (): Promise<boolean> =>
+          Number((await redis.get(`bare:${runTag}:done`)) ?? 0) >= filesOfRound(r);
+        await waitFor(`${runTag} done`, counted, 250, 900_000);
+        bareRates.push(filesOfRound(r) / ((performance.now() - started) / 1000));
+        const handle = client.workflow.getHandle(`bare/${runTag}/${runTag}-f-0.bin`);
+        await handle.result();
+        bareEvents = (await handle.fetchHistory()).events?.length ?? 0;
+      };
+      for (let r = 0; r <= ROUNDS; r++) {
+        if (r % 2 === 0) await runProduct(r).then(() => runBare(r));
+        else await runBare(r).then(() => runProduct(r));
+        if (r === 0) {
+          productRates.length = 0;
+          bareRates.length = 0;
+        }
+      }
+      const filesPerS = median(productRates);
+      const ceiling = median(bareRates);
+      report(
+        `pipeline ${FILES} files of ${SMALL_FILE_BYTES} B, one worker (checksum processor)`,
+        filesPerS,
+        'files/s',
+        {
+          name: 'bare Temporal, same shape, one worker',
+          value: ceiling,
+        },
+      );
+      console.log(
+        `pipeline runs (files/s): product ${productRates.map((x) => round(x, 1)).join(' ')}; bare ${bareRates.map((x) => round(x, 1)).join(' ')}`,
+      );
+      report('events per file workflow (history length)', productEvents, 'events', {
+        name: 'bare same shape',
+        value: bareEvents,
+      });
+      const afterPipeline = rssOf(product.process.pid);
+      report('product worker RSS after the pipeline runs', afterPipeline.rssMiB, 'MiB', {
+        name: 'bare worker',
+        value: rssOf(bare.process.pid).rssMiB,
+      });
+
+      // Backlog: the real Schedule with the default pollInterval, triggered once at the start.
+      const backlogSource = config.sources.find((s) => s.id === 'backlog')!;
+      const started = performance.now();
+      const backlogFiles = SKIP.has('backlog') ? 0 : BACKLOG_FILES;
+      await upsertPollSchedule(client, config, backlogSource);
+      await triggerPollSchedule(client, 'backlog');
+      const steady: number[] = [];
+      await waitFor(
+        'backlog DONE',
+        async () => {
+          steady.push(rssOf(product.process.pid).rssMiB);
+          return allDone(ledger, config.clusterId, 'backlog', backlogFiles);
+        },
+        2_000,
+        3_600_000,
+      );
+      const backlogRate = backlogFiles / ((performance.now() - started) / 1000);
+      await deletePollSchedule(client, 'backlog');
+      report(
+        `backlog of ${BACKLOG_FILES} files, default source config (maxAcceptPerPoll ${backlogSource.maxAcceptPerPoll}, ` +
+          `pollInterval ${backlogSource.pollIntervalMs / 1000} s, maxInFlight ${backlogSource.maxInFlight})`,
+        backlogRate,
+        'files/s',
+        { name: 'the same pipeline, all claimed at once', value: filesPerS },
+      );
+      const peak = rssOf(product.process.pid).peakMiB;
+      const steadyRss = median(steady.slice(Math.floor(steady.length / 2)));
+      report(
+        `product worker RSS (maxConcurrentActivities ${config.worker.maxConcurrentActivities}): steady, backlog's 2nd half`,
+        steadyRss,
+        'MiB',
+        { name: 'its peak (VmHWM)', value: peak },
+      );
+      console.log(`bench took ${round((performance.now() - benchStarted) / 1000, 1)} s; load ${load()}`);
+      console.log(
+        `bench: files_per_s=${round(filesPerS, 1)} ceiling_ratio=${round(filesPerS / ceiling)} ` +
+          `claim_first_x=${round(claim.firstX, 1)} claim_steady_x=${round(claim.steadyX, 1)} ` +
+          `download_ratio=${round(downloadRatio)} backlog_files_per_s=${round(backlogRate, 1)} ` +
+          `worker_rss_mib=${Math.round(peak)}`,
+      );
+    } finally {
+      redis.disconnect();
+      await connection.close();
+    }
   } finally {
+    await workers?.stop();
     await stack.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
-  for (const result of results) console.log(JSON.stringify(result));
-  process.exitCode = results.every((r) => r.ok) ? 0 : 1;
 }
 
 main().catch((err: unknown) => {

@@ -48,6 +48,16 @@ async function main(): Promise<void> {
         { id: 'good', remoteDir: '/good', processor: 'checksum', ...source, ...timing },
         // A plugin's workflow processor: the file workflow runs it as a child (patch 'workflow-processor').
         { id: 'flow', remoteDir: '/flow', processor: { workflow: 'echo' }, ...source, ...timing },
+        // A poll that claims its cap lists and claims again (patch 'claim-again-at-cap'); a remote action.
+        {
+          id: 'backlog',
+          remoteDir: '/backlog',
+          processor: 'checksum',
+          maxAcceptPerPoll: 1,
+          remoteAction: { type: 'delete' },
+          ...source,
+          ...timing,
+        },
         {
           id: 'bad',
           remoteDir: '/bad',
@@ -61,6 +71,8 @@ async function main(): Promise<void> {
       ['good', 'a.csv'],
       ['bad', 'b.csv'],
       ['flow', 'c.csv'],
+      ['backlog', 'd.csv'],
+      ['backlog', 'e.csv'],
     ] as const) {
       fs.mkdirSync(path.join(stack.ftp.root, dir), { recursive: true });
       fs.writeFileSync(path.join(stack.ftp.root, dir, name), `${name}\n`);
@@ -98,6 +110,8 @@ async function main(): Promise<void> {
     await save('file-workflow-done', await settled('good', 'a.csv', ['DONE']));
     await poll('flow');
     await save('file-workflow-workflow-processor', await settled('flow', 'c.csv', ['DONE']));
+    await save('poll-workflow-claims-again', await poll('backlog'));
+    await save('file-workflow-remote-action', await settled('backlog', 'd.csv', ['DONE']));
     await poll('bad').catch(() => undefined);
     await save('file-workflow-released', await settled('bad', 'b.csv', ['RETRY_WAIT', 'REJECTED']));
   } finally {

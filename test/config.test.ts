@@ -76,6 +76,7 @@ test('without a file the defaults are the embedded demo', () => {
   assert.deepEqual(config.worker, {
     maxConcurrentActivities: 20,
     maxConcurrentWorkflowTasks: 40,
+    maxCachedWorkflows: 250,
     shutdownGraceMs: 30_000,
     metricsPort: 9464,
     metricsHost: '127.0.0.1',

@@ -66,6 +66,7 @@ export async function listAndClaim(deps: ActivityDeps, input: ListAndClaimInput)
       ...(swept.remoteActions > 0 ? { remoteActions: swept.remoteActions } : {}),
       claims: result.claims.map(({ leaseUntil: _leaseUntil, ...claim }): ClaimedFile => claim),
       plan: filePlanOf(deps, source),
+      maxAcceptPerPoll: source.maxAcceptPerPoll,
     };
   } catch (err) {
     throw await pollFailure(deps, source, err);

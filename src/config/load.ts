@@ -296,6 +296,7 @@ function buildConfig(parsed: ParsedConfig, baseDir: string, pluginFiles: readonl
     worker: {
       maxConcurrentActivities: worker.maxConcurrentActivities,
       maxConcurrentWorkflowTasks: worker.maxConcurrentWorkflowTasks,
+      maxCachedWorkflows: worker.maxCachedWorkflows,
       shutdownGraceMs: worker.shutdownGrace,
       metricsPort: worker.metricsPort,
       metricsHost: worker.metricsHost,

@@ -319,6 +319,8 @@ const worker = z.strictObject({
   maxConcurrentActivities: intRange(1).default(20),
   // The SDK needs at least 2 (normal and sticky queue) while the workflow cache is on.
   maxConcurrentWorkflowTasks: intRange(2).default(40),
+  // Workflows kept in memory between their tasks (docs/PERFORMANCE.md); 0 turns the cache off.
+  maxCachedWorkflows: intRange(0).default(250),
   shutdownGrace: duration().default(30_000),
   // HTTP endpoints of the worker process (/metrics, /healthz, /readyz); port 0 turns them off.
   metricsPort: intRange(0, 65_535).default(9464),

@@ -156,6 +156,8 @@ export interface RedisConfig {
 export interface WorkerConfig {
   readonly maxConcurrentActivities: number;
   readonly maxConcurrentWorkflowTasks: number;
+  /** Workflows kept in the worker's cache between their tasks; 0 = no cache. */
+  readonly maxCachedWorkflows: number;
   readonly shutdownGraceMs: number;
   /** Port of the worker's HTTP endpoints (/metrics, /healthz, /readyz); 0 = off. */
   readonly metricsPort: number;

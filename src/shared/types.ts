@@ -73,14 +73,18 @@ export interface ListAndClaimResult {
   /** At most maxAcceptPerPoll entries. */
   claims: ClaimedFile[];
   plan: FilePlan;
+  /** The source's cap: a poll that claimed this many claims again (absent in results recorded before). */
+  maxAcceptPerPoll?: number;
 }
 
-export interface PollSummary extends Omit<ListAndClaimResult, 'claims' | 'plan'> {
+export interface PollSummary extends Omit<ListAndClaimResult, 'claims' | 'plan' | 'maxAcceptPerPoll'> {
   sourceId: string;
   claimed: number;
   started: number;
   /** Children whose workflow id already existed: a retried poll, nothing to do. */
   alreadyStarted: number;
+  /** Listings of this run: more than one when a listing claimed maxAcceptPerPoll files (a backlog). */
+  rounds?: number;
 }
 
 export interface FileWorkflowInput {

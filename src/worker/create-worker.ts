@@ -67,7 +67,11 @@ export async function createIngestWorker(options: IngestWorkerOptions): Promise<
       ...common,
       ...workflowCode,
       taskQueue: config.temporal.taskQueue,
-      maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
+      maxConcurrentWorkflowTaskExecutions: maxWorkflowTasks(config),
+      // The SDK's default cache grows with the heap limit (about 2,300 workflows with a 4 GiB heap): with
+      // thousands of files in flight that is most of a worker's memory. A file workflow's history is short
+      // (about 24 events), so a workflow that was evicted replays cheaply (docs/PERFORMANCE.md).
+      maxCachedWorkflows: config.worker.maxCachedWorkflows,
     }),
   ];
   if (!config.sharedWorkDir) {
@@ -88,6 +92,14 @@ export async function createIngestWorker(options: IngestWorkerOptions): Promise<
       for (const worker of workers) worker.shutdown();
     },
   };
+}
+
+/** The SDK refuses more concurrent workflow tasks than cached workflows (unless the cache is off). */
+function maxWorkflowTasks(config: AppConfig): number {
+  const { maxConcurrentWorkflowTasks, maxCachedWorkflows } = config.worker;
+  return maxCachedWorkflows === 0
+    ? maxConcurrentWorkflowTasks
+    : Math.min(maxConcurrentWorkflowTasks, maxCachedWorkflows);
 }
 
 /** Bundles src/workflows without the webpack report in the logs (a prebuilt bundle skips this). */

@@ -1,4 +1,4 @@
-import type { ActivityOptions } from '@temporalio/workflow';
+import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
 import { ErrorTypes, type FilePlan } from '../shared/types';
 
 const nonRetryableErrorTypes = Object.values(ErrorTypes);
@@ -62,4 +62,25 @@ export function processActivityOptions(plan: FilePlan, taskQueue?: string): Acti
  */
 export function remoteActionOptions(plan: FilePlan): ActivityOptions {
   return { ...shortActivityOptions(plan), scheduleToCloseTimeout: Math.max(plan.activityMaxIntervalMs * 6, 60_000) };
+}
+
+/**
+ * The short steps as local activities (publish on a shared workDir, commit, release): same timeout and retries
+ * as shortActivityOptions, but run by the worker that runs the workflow task, recorded as one marker each and
+ * with no activity task or workflow task of their own. A worker killed during one: the workflow task times out,
+ * another worker replays and runs the step again (each is idempotent for its token).
+ */
+export function localShortActivityOptions(plan: FilePlan): LocalActivityOptions {
+  const options = shortActivityOptions(plan);
+  return { startToCloseTimeout: options.startToCloseTimeout, retry: options.retry };
+}
+
+/** finishRemoteAction as a local activity: bounded like remoteActionOptions; the ledger owes it after that. */
+export function localRemoteActionOptions(plan: FilePlan): LocalActivityOptions {
+  const options = remoteActionOptions(plan);
+  return {
+    startToCloseTimeout: options.startToCloseTimeout,
+    scheduleToCloseTimeout: options.scheduleToCloseTimeout,
+    retry: options.retry,
+  };
 }

@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   TimeoutFailure,
   upsertSearchAttributes,
@@ -19,6 +20,8 @@ import {
   type ProcessResult,
 } from '../shared/types';
 import {
+  localRemoteActionOptions,
+  localShortActivityOptions,
   longActivityOptions,
   processActivityOptions,
   remoteActionOptions,
@@ -48,6 +51,16 @@ const REJECTED_FAILS = 'rejected-fails';
  */
 const WORKFLOW_PROCESSOR = 'workflow-processor';
 
+/**
+ * Cheaper steps (docs/PERFORMANCE.md): the short steps — publish on a shared workDir, commit, the remote action,
+ * release — run as local activities in the workflow task that follows processing (a marker each, no activity
+ * task, no workflow task of their own), and a stage is upserted only when it changes what one can see: the child
+ * starts with FtpStage=download, and a step that runs inside the same workflow task as the next one gets no
+ * stage of its own. Publish on a host's own workDir stays an activity on that host's queue. Runs recorded before
+ * this change replay as they were.
+ */
+const CHEAP_STEPS = 'cheap-file-steps';
+
 /** Times the file may start over from download because the host holding its local copy vanished. */
 const MAX_HOST_LOSSES = 3;
 
@@ -56,9 +69,13 @@ const MAX_HOST_LOSSES = 3;
  * the attempt whose token still owns the ledger record commits; a superseded attempt ends without commit.
  */
 export async function fileWorkflow({ file, plan }: FileWorkflowInput): Promise<FileWorkflowResult> {
-  const main = {
+  const cheap = patched(CHEAP_STEPS);
+  const main: Steps = {
     long: proxyActivities<FileActivities>(longActivityOptions(plan)),
-    short: proxyActivities<FileActivities>(shortActivityOptions(plan)),
+    short: cheap
+      ? proxyLocalActivities<FileActivities>(localShortActivityOptions(plan))
+      : proxyActivities<FileActivities>(shortActivityOptions(plan)),
+    cheap,
   };
   const outcome = (result: FileOutcome, extra: Partial<FileWorkflowResult> = {}): FileWorkflowResult => {
     setStage(result);
@@ -66,11 +83,11 @@ export async function fileWorkflow({ file, plan }: FileWorkflowInput): Promise<F
   };
 
   try {
-    const processed = await downloadProcessPublish({ file, plan }, main.long);
+    const processed = await downloadProcessPublish({ file, plan }, main);
     setStage('commit');
     await main.short.commitFile({ file, result: processed.result });
     if (processed.published) {
-      if (plan.remoteAction) await finishRemoteAction({ file, plan });
+      if (plan.remoteAction) await finishRemoteAction({ file, plan }, cheap);
     } else {
       setStage('move');
       await processed.onHost.moveFile({ file, localPath: processed.localPath });
@@ -79,21 +96,29 @@ export async function fileWorkflow({ file, plan }: FileWorkflowInput): Promise<F
   } catch (err) {
     if (hasErrorType(err, ErrorTypes.claimLost)) {
       // Fenced: the stale token changes nothing in the ledger; the release removes this attempt's local files.
-      if (patched(RELEASE_SUPERSEDED)) {
+      if (cheap || patched(RELEASE_SUPERSEDED)) {
         await main.short.releaseFile({ file, error: errorMessage(err), permanent: false });
       }
       return outcome('superseded', { error: errorMessage(err) });
     }
-    setStage('release');
+    // A local release runs in this workflow task: the outcome's stage follows at once.
+    if (!cheap) setStage('release');
     const permanent = hasErrorType(err, ErrorTypes.permanent);
     const { status } = await main.short.releaseFile({ file, error: errorMessage(err), permanent });
     const result = status === 'REJECTED' ? 'rejected' : status === 'superseded' ? 'superseded' : 'released';
     const ended = outcome(result, { error: errorMessage(err) });
-    if (result === 'rejected' && patched(REJECTED_FAILS)) {
+    if (result === 'rejected' && (cheap || patched(REJECTED_FAILS))) {
       throw ApplicationFailure.nonRetryable(`REJECTED: ${errorMessage(err)}`, ErrorTypes.rejected, ended);
     }
     return ended;
   }
+}
+
+/** The file's activities: long ones as activities, short ones as local activities once CHEAP_STEPS applies. */
+interface Steps {
+  long: FileActivities;
+  short: FileActivities;
+  cheap: boolean;
 }
 
 interface Processed extends ProcessResult {
@@ -104,10 +129,11 @@ interface Processed extends ProcessResult {
 }
 
 /** The steps that need the local copy, on the host that holds it; all over again if that host is lost. */
-async function downloadProcessPublish({ file, plan }: FileWorkflowInput, mainLong: FileActivities): Promise<Processed> {
+async function downloadProcessPublish({ file, plan }: FileWorkflowInput, main: Steps): Promise<Processed> {
   for (let hostLosses = 0; ; hostLosses++) {
-    setStage('download');
-    const downloaded: DownloadedFile = await mainLong.downloadFile({ file });
+    // The child starts with FtpStage=download: a cheap run upserts it only when it starts over.
+    if (!main.cheap || hostLosses > 0) setStage('download');
+    const downloaded: DownloadedFile = await main.long.downloadFile({ file });
     const hostQueue = plan.sharedWorkDir ? undefined : downloaded.hostTaskQueue;
     const onHostProcess = proxyActivities<FileActivities>(processActivityOptions(plan, hostQueue));
     const onHost = proxyActivities<FileActivities>(shortActivityOptions(plan, hostQueue));
@@ -115,6 +141,12 @@ async function downloadProcessPublish({ file, plan }: FileWorkflowInput, mainLon
     try {
       setStage('process');
       const processed = await processStep({ file, plan }, localPath, hostQueue, onHostProcess);
+      if (main.cheap) {
+        // A shared workDir: any worker sees the local copy, so publish runs here with the commit that follows.
+        if (hostQueue !== undefined) setStage('publish');
+        await (hostQueue === undefined ? main.short : onHost).publishFile({ file, localPath });
+        return { ...processed, localPath, onHost, published: true };
+      }
       if (!patched(PUBLISH_BEFORE_COMMIT)) return { ...processed, localPath, onHost, published: false };
       setStage('publish');
       await onHost.publishFile({ file, localPath });
@@ -143,10 +175,13 @@ function processStep(
  * The committed version's remote action. Nothing is lost if this workflow cannot finish it (the FTP server
  * is away for long): the ledger still owes it, and a poll of any cluster runs it once its deadline passes.
  */
-async function finishRemoteAction({ file, plan }: FileWorkflowInput): Promise<void> {
+async function finishRemoteAction({ file, plan }: FileWorkflowInput, cheap: boolean): Promise<void> {
   setStage('remote-action');
+  const steps = cheap
+    ? proxyLocalActivities<FileActivities>(localRemoteActionOptions(plan))
+    : proxyActivities<FileActivities>(remoteActionOptions(plan));
   try {
-    await proxyActivities<FileActivities>(remoteActionOptions(plan)).finishRemoteAction({ file });
+    await steps.finishRemoteAction({ file });
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;
   }
@@ -156,7 +191,7 @@ const STAGE_DETAILS: Record<string, string> = {
   download: 'Downloading the file (or waiting for a worker slot or an FTP connection)',
   process: 'Running the processor on the local copy (or waiting for a worker slot)',
   publish: 'Publishing the output into processedDir',
-  commit: 'Committing in the ledger (fenced by the claim token)',
+  commit: 'Publishing (shared workDir) and committing in the ledger (fenced by the claim token)',
   'remote-action': 'Committed; running the remote action (delete or rename)',
   move: 'Committed; moving the output and running the remote action',
   release: 'The attempt failed; releasing the claim',

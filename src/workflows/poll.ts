@@ -1,4 +1,5 @@
 import {
+  continueAsNew,
   ParentClosePolicy,
   patched,
   proxyActivities,
@@ -25,15 +26,66 @@ const { listAndClaim } = proxyActivities<PollActivities>({
 
 /**
  * One poll of one source, started by its Schedule: list and claim in one activity, then start one file
- * workflow per claimed file and return. Children are abandoned: they outlive this short run.
+ * workflow per claimed file and return. Children are abandoned: they outlive this short run. A listing that
+ * claimed maxAcceptPerPoll files lists and claims again at once (a backlog drains at the pipeline's speed, not
+ * at maxAcceptPerPoll per pollInterval), until a listing claims fewer: nothing left, or the cluster's maxInFlight
+ * reached. A poll that finds nothing new stays one listing.
  */
-export async function pollWorkflow({ sourceId }: PollWorkflowInput): Promise<PollSummary> {
-  const { claims, plan, ...counts } = await listAndClaim({ sourceId, pollRun: workflowInfo().runId });
-  const outcomes = patched(PARALLEL_CHILD_STARTS)
-    ? await Promise.all(claims.map((file) => startFileWorkflow(file, plan)))
-    : await startOneByOne(claims, plan);
-  const started = outcomes.filter(Boolean).length;
-  return { sourceId, ...counts, claimed: claims.length, started, alreadyStarted: claims.length - started };
+export async function pollWorkflow(input: PollWorkflowInput): Promise<PollSummary> {
+  const { sourceId } = input;
+  const { runId } = workflowInfo();
+  let summary: PollSummary | undefined;
+  for (let round = 1; ; round++) {
+    // Each listing is its own poll run for the ledger: a retried listing gets its own claims back, and a later
+    // listing of this run skips the files the earlier ones claimed.
+    const pollRun = round === 1 ? runId : `${runId}/${round}`;
+    const { claims, plan, maxAcceptPerPoll, ...counts } = await listAndClaim({ sourceId, pollRun });
+    const outcomes = patched(PARALLEL_CHILD_STARTS)
+      ? await Promise.all(claims.map((file) => startFileWorkflow(file, plan)))
+      : await startOneByOne(claims, plan);
+    const started = outcomes.filter(Boolean).length;
+    summary = addRound(summary, {
+      sourceId,
+      ...counts,
+      claimed: claims.length,
+      started,
+      alreadyStarted: claims.length - started,
+    });
+    const atCap = maxAcceptPerPoll !== undefined && claims.length > 0 && claims.length >= maxAcceptPerPoll;
+    if (!atCap || !patched(CLAIM_AGAIN_AT_CAP)) return summary;
+    summary.rounds = round;
+    const info = workflowInfo();
+    // Each listing adds about 2 events per claim: keep the history far below Temporal's 10k-event warning.
+    if (info.continueAsNewSuggested || info.historyLength > MAX_POLL_HISTORY_EVENTS) {
+      await continueAsNew<typeof pollWorkflow>(input);
+    }
+  }
+}
+
+/**
+ * A poll whose listing claimed maxAcceptPerPoll files lists and claims again in the same run. Runs recorded
+ * before this change (their listings did not report the cap) return after one listing.
+ */
+const CLAIM_AGAIN_AT_CAP = 'claim-again-at-cap';
+
+/** History length past which a poll that still claims at its cap continues as a new run. */
+const MAX_POLL_HISTORY_EVENTS = 4_000;
+
+/** The run's summary: the counters of its listings added up (listed, filtered and skipped: the last listing's). */
+function addRound(summary: PollSummary | undefined, next: PollSummary): PollSummary {
+  if (!summary) return next;
+  const remoteActions = (summary.remoteActions ?? 0) + (next.remoteActions ?? 0);
+  return {
+    ...summary,
+    listed: next.listed,
+    filteredOut: next.filteredOut,
+    skipped: next.skipped,
+    rejected: summary.rejected + next.rejected,
+    ...(remoteActions > 0 ? { remoteActions } : {}),
+    claimed: summary.claimed + next.claimed,
+    started: summary.started + next.started,
+    alreadyStarted: summary.alreadyStarted + next.alreadyStarted,
+  };
 }
 
 /**

@@ -240,4 +240,71 @@ describe('pollWorkflow', () => {
     const described = await env.client.workflow.getHandle(file.workflowId).describe();
     assert.equal(described.typedSearchAttributes.get(FTP_PATH), file.path);
   });
+
+  test('a listing that claims maxAcceptPerPoll lists and claims again in the same run, each with its own poll run', async () => {
+    const calls: Calls = [];
+    const pollRuns: string[] = [];
+    const claimsOf = (n: number): ClaimedFile[] =>
+      [0, 1].slice(0, n).map((i) => ({
+        ...file,
+        path: `loop/${pollRuns.length}-${i}.csv`,
+        workflowId: `ftp/unit/loop/${pollRuns.length}-${i}.csv@1700000000000-10#1`,
+      }));
+    // Two listings at the cap of 2, then one with 1 claim: three listings, five children.
+    const sizes = [2, 2, 1];
+    const activities = {
+      ...mockActivities(calls, 'main'),
+      listAndClaim: ({ pollRun }: { pollRun: string }) => {
+        const claims = claimsOf(sizes[pollRuns.length] ?? 0);
+        pollRuns.push(pollRun);
+        return Promise.resolve({
+          listed: 5,
+          filteredOut: {},
+          skipped: {},
+          rejected: 0,
+          claims,
+          plan,
+          maxAcceptPerPoll: 2,
+        });
+      },
+    };
+    const summary = await withWorkers([{ taskQueue: TASK_QUEUE, activities }], () =>
+      env.client.workflow.execute(pollWorkflow, {
+        taskQueue: TASK_QUEUE,
+        workflowId: 'poll-loop',
+        args: [{ sourceId: 'unit' }],
+      }),
+    );
+    assert.deepEqual([summary.claimed, summary.started, summary.rounds], [5, 5, 2]);
+    assert.equal(pollRuns.length, 3);
+    assert.equal(new Set(pollRuns).size, 3, 'each listing is its own poll run');
+  });
+
+  test('a listing below the cap (nothing new, or maxInFlight reached) is the only one', async () => {
+    const calls: Calls = [];
+    const activities = mockActivities(calls, 'main', {
+      listAndClaim: () => ({
+        listed: 9,
+        filteredOut: {},
+        skipped: { cap: 7 },
+        rejected: 0,
+        claims: [],
+        plan,
+        maxAcceptPerPoll: 2,
+      }),
+    });
+    const summary = await withWorkers([{ taskQueue: TASK_QUEUE, activities }], () =>
+      env.client.workflow.execute(pollWorkflow, {
+        taskQueue: TASK_QUEUE,
+        workflowId: 'poll-empty',
+        args: [{ sourceId: 'unit' }],
+      }),
+    );
+    assert.equal(summary.claimed, 0);
+    // (Children of earlier tests may still run their last steps on this worker: count the listings only.)
+    assert.deepEqual(
+      calls.filter((call) => call.startsWith('listAndClaim')),
+      ['listAndClaim@main'],
+    );
+  });
 });

@@ -33,9 +33,10 @@ if action_grace ~= '' then
 else
   clear_due(due_key, path)
 end
--- What only an attempt in flight needs goes: a finished record is kept small (there may be millions).
-redis.call('HDEL', file_key, 'leaseUntil', 'pollRun', 'retryAt')
-rec.leaseUntil, rec.pollRun, rec.retryAt = nil, nil, nil
+-- What only an attempt in flight needs goes: a finished record is kept small (there may be millions). pollRun
+-- stays: it tells a poll's claim from a backfill's.
+redis.call('HDEL', file_key, 'leaseUntil', 'retryAt')
+rec.leaseUntil, rec.retryAt = nil, nil
 set_finished(due_key, path, now)
 add_inflight(inflight_key, rec.owner, -1)
 redis.call('HINCRBY', stats_key, 'commits', 1)

@@ -265,27 +265,28 @@ export async function runLedgerRace(o: RaceOptions): Promise<RaceFigures> {
     f.commits += held.length;
   }
 
-  const counts = await main.counts(SOURCE);
+  const counts = await attempt(() => main.counts(SOURCE));
   assert.equal(counts.DONE + counts.REJECTED, FILES, `every file ends DONE or REJECTED: ${JSON.stringify(counts)}`);
   assert.equal(counts.DONE, f.commits, 'one successful commit per DONE file');
-  f.commitCounter = await main.commits(SOURCE);
+  f.commitCounter = await attempt(() => main.commits(SOURCE));
   assert.equal(f.commitCounter, counts.DONE, 'the commits counter: nothing committed twice');
   assert.equal(counts.REJECTED, f.rejects + f.rejectedByMaxTries);
-  const letters = await main.deadLetters(SOURCE, 10 * FILES);
+  const letters = await attempt(() => main.deadLetters(SOURCE, 10 * FILES));
   assert.equal(letters.length, counts.REJECTED, 'one dead letter per REJECTED file');
   assert.equal(new Set(letters.map((l) => l.path)).size, letters.length);
   const [tokenKey = '', , inflightKey = ''] = main.keys(SOURCE);
   const redis = o.connect();
-  const issued = Number(await redis.get(tokenKey));
+  const issued = Number(await attempt(() => redis.get(tokenKey)));
   assert.equal(tokenPaths.size, issued, 'every issued token was returned to exactly one claim');
-  assert.deepEqual(await redis.hgetall(inflightKey), {}, 'no file left in flight');
+  assert.deepEqual(await attempt(() => redis.hgetall(inflightKey)), {}, 'no file left in flight');
 
   // Old attempts are fenced out for good: nothing they try changes a record.
   for (const { path, token } of superseded.slice(0, 200)) {
-    const before = await main.get(SOURCE, path);
-    assert.equal((await main.commit(SOURCE, path, token)).ok, false);
-    assert.equal((await main.renew(SOURCE, path, token, LEASE_MS)).ok, false);
-    assert.deepEqual(await main.get(SOURCE, path), before);
+    // After a failover the connections may still be settling: the checks retry a closed connection, like the rest.
+    const before = await attempt(() => main.get(SOURCE, path));
+    assert.equal((await attempt(() => main.commit(SOURCE, path, token))).ok, false);
+    assert.equal((await attempt(() => main.renew(SOURCE, path, token, LEASE_MS))).ok, false);
+    assert.deepEqual(await attempt(() => main.get(SOURCE, path)), before);
   }
 
   const claimMs = f.claimMs.map((ms) => Math.round(ms));

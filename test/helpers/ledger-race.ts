@@ -108,7 +108,7 @@ export async function runLedgerRace(o: RaceOptions): Promise<RaceFigures> {
       try {
         return await call(tries > 0);
       } catch (err) {
-        if (!o.resilient || !isConnectionError(err) || tries > 200) throw err;
+        if (!o.resilient || !isConnectionError(err) || tries > 600) throw err; // a minute: failovers on a loaded machine
         f.retried += 1;
         await sleep(100);
       }

@@ -68,8 +68,8 @@ export class FtpSizeMismatchError extends FtpAccessError {
   }
 }
 
-// Errno codes of a connection that broke or never came up.
-const NETWORK_ERRNOS = new Set([
+/** Errno codes of a connection that broke or never came up (FTP, SFTP and Redis alike). */
+export const NETWORK_ERRNOS: ReadonlySet<string> = new Set([
   'ECONNRESET',
   'ECONNREFUSED',
   'ECONNABORTED',

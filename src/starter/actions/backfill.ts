@@ -27,7 +27,7 @@ import { sourceFrom, withClient, withLedger } from '../context';
 import { EXIT, shortReason } from '../errors';
 import { listSource } from '../ftp';
 import { isoTime } from '../output';
-import type { ActionResult } from './files';
+import type { Action } from './files';
 
 /** A ledger status, or NEW: no ledger record yet. */
 export type SelectStatus = Status | 'NEW';
@@ -125,11 +125,7 @@ async function recordsOf(ledger: Ledger, sourceId: string, paths: string[]): Pro
   return out;
 }
 
-export async function backfillAction(
-  config: AppConfig,
-  sourceId: string,
-  options: BackfillOptions,
-): Promise<ActionResult<BackfillResult>> {
+export const backfillAction: Action<BackfillOptions, BackfillResult> = async (config, sourceId, options) => {
   const source = sourceFrom(config, sourceId);
   const progress = options.progress ?? (() => undefined);
   const run = `backfill:${randomUUID()}${options.reprocess ? ':reprocess' : ''}`;
@@ -315,7 +311,7 @@ export async function backfillAction(
       return { data, exitCode: failures.length > 0 ? EXIT.failed : EXIT.ok };
     });
   });
-}
+};
 
 function skipReason(reason: string | undefined, record: LedgerRecord | undefined): string {
   switch (reason) {

@@ -115,7 +115,7 @@ test('ftps: an unknown CA is refused with a typed, environment-class error namin
     assert.ok(err instanceof FtpTlsError, `not an FtpTlsError: ${String(err)}`);
     assert.ok(err instanceof RemoteTrustError);
     // An environment error: retried with backoff by the activities, never a file's try.
-    assert.ok(err instanceof FtpTransientError && err.retryable);
+    assert.ok(err instanceof FtpTransientError);
     assert.equal(err.endpoint, `127.0.0.1:${server.port}`);
     assert.match(err.code, /UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|SELF_SIGNED/);
     assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${server.port}`));
@@ -130,7 +130,7 @@ test('ftps: a certificate for another host name is refused, also when connecting
     const err = await refusal(server, tls);
     assert.ok(err instanceof FtpTlsError, `not an FtpTlsError: ${String(err)}`);
     assert.equal(err.code, 'ERR_TLS_CERT_ALTNAME_INVALID');
-    assert.ok(err.retryable);
+    assert.ok(err instanceof FtpTransientError, 'a trust refusal is the environment: retried, never a try');
     assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${server.port}`));
   }
 });

@@ -1,6 +1,7 @@
 import type { AppConfig, SourceConfig } from '../config';
 import { getSource } from '../config';
-import type { Ledger } from '../ledger';
+import type { ClaimBatchOptions, Ledger } from '../ledger';
+import { fileWorkflowIdBase } from '../shared/ids';
 import { remoteEndpointOf, type RemoteClient, type RemoteClients } from '../remote';
 import type { FilePlan } from '../shared/types';
 
@@ -46,4 +47,18 @@ export function filePlanOf(deps: ActivityDeps, source: SourceConfig): FilePlan {
 /** The remote path of a file of a source. */
 export function remotePathOf(source: SourceConfig, path: string): string {
   return source.remoteDir === '/' ? `/${path}` : `${source.remoteDir}/${path}`;
+}
+
+/** How a poll run (or the CLI's backfill run) claims a source's files in the ledger. */
+export function claimOptionsOf(clusterId: string, source: SourceConfig, pollRun: string): ClaimBatchOptions {
+  return {
+    clusterId,
+    pollRun,
+    leaseMs: source.retryTimeoutMs,
+    maxTries: source.maxTries,
+    maxAcceptPerPoll: source.maxAcceptPerPoll,
+    maxInFlight: source.maxInFlight,
+    versionPolicy: source.versionPolicy,
+    attemptLabelBase: fileWorkflowIdBase,
+  };
 }

@@ -1,6 +1,8 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { applyFilters, orderCandidates } from '../ftp/filters';
+import { applyFilters, filterOptionsOf, orderCandidates } from '../ftp/filters';
+import { listOptionsOf } from '../ftp/list';
+import { log } from '../log';
 import { FtpAccessError, FtpTransientError, type RemoteEntry } from '../remote';
 import type { SourceConfig } from '../config';
 import type { Candidate } from '../ledger';
@@ -12,7 +14,7 @@ import {
   type ListAndClaimInput,
   type ListAndClaimResult,
 } from '../shared/types';
-import { filePlanOf, remoteOf, sourceOf, type ActivityDeps } from './deps';
+import { claimOptionsOf, filePlanOf, remoteOf, sourceOf, type ActivityDeps } from './deps';
 import { renewRunningClaims } from './running-claims';
 import { sweepDue } from './sweep-due';
 import { isTransient } from './transient';
@@ -34,28 +36,13 @@ export async function listAndClaim(deps: ActivityDeps, input: ListAndClaimInput)
     const entries = await listSource(deps, source, ctx.cancellationSignal);
     const rejected = await rejectUnsafeNames(deps, source, entries);
     const safe = entries.filter((entry) => entry.unsafe === undefined && !idTooLong(source, entry));
-    const { accepted, filteredOut } = applyFilters(safe, {
-      include: [...source.include],
-      exclude: [...source.exclude],
-      pattern: source.pattern ?? undefined,
-      includeHidden: source.includeHidden,
-      minFileAgeMs: source.minFileAgeMs,
-      nowMs: await deps.ledger.now(), // the server's mtime against the ledger's clock, never a worker's
-      readyMarker: source.readyMarker ? { suffixes: [...source.readyMarker.suffixes] } : undefined,
-    });
+    // The server's mtime against the ledger's clock, never a worker's.
+    const { accepted, filteredOut } = applyFilters(safe, filterOptionsOf(source, await deps.ledger.now()));
     const stable = source.requireStableSize ? await keepStable(deps, source, accepted) : accepted;
     const unstable = accepted.length - stable.length;
     const candidates = await orderForClaim(deps, source, stable);
-    const result = await deps.ledger.claimBatch(source.id, candidates, {
-      clusterId: deps.config.clusterId,
-      pollRun: input.pollRun,
-      leaseMs: source.retryTimeoutMs,
-      maxTries: source.maxTries,
-      maxAcceptPerPoll: source.maxAcceptPerPoll,
-      maxInFlight: source.maxInFlight,
-      versionPolicy: source.versionPolicy,
-      attemptLabelBase: fileWorkflowIdBase,
-    });
+    const claimOptions = claimOptionsOf(deps.config.clusterId, source, input.pollRun);
+    const result = await deps.ledger.claimBatch(source.id, candidates, claimOptions);
     const swept = await sweepDue(deps, source, { listed: entries, wanted: stable });
     await deps.ledger.recordPoll(source.id, { ok: true, listed: entries.length });
     return {
@@ -76,16 +63,47 @@ export async function listAndClaim(deps: ActivityDeps, input: ListAndClaimInput)
 }
 
 async function listSource(deps: ActivityDeps, source: SourceConfig, signal: AbortSignal): Promise<RemoteEntry[]> {
-  return remoteOf(deps, source).withSession(
-    (session) =>
-      session.list({
-        remoteDir: source.remoteDir,
-        recursive: source.recursive,
-        maxDepth: source.recursive ? source.maxDepth : 0,
-        timeZone: source.timeZone,
-      }),
-    signal,
-  );
+  const skips = skipLog(source.id);
+  try {
+    return await remoteOf(deps, source).withSession(
+      (session) => session.list(listOptionsOf(source, skips.onSkip)),
+      signal,
+    );
+  } finally {
+    skips.end();
+  }
+}
+
+/** Skipped entries a poll logs one by one; past this, only their count. */
+export const SKIP_LOG_LINES = 20;
+
+/**
+ * What the listing leaves out on purpose (symlinks, devices, unsafe directory names) leaves a trace: a debug line
+ * for each of the first SKIP_LOG_LINES entries of a poll, then one line with the count.
+ */
+export function skipLog(
+  sourceId: string,
+  logger: Pick<typeof log, 'debug'> = log,
+): {
+  onSkip: (relPath: string, reason: string) => void;
+  end: () => void;
+} {
+  let skipped = 0;
+  return {
+    onSkip: (relPath, reason) => {
+      skipped += 1;
+      if (skipped <= SKIP_LOG_LINES)
+        logger.debug({ source: sourceId, path: relPath, reason }, 'listing skipped an entry');
+    },
+    end: () => {
+      if (skipped > SKIP_LOG_LINES) {
+        logger.debug(
+          { source: sourceId, skipped, notLogged: skipped - SKIP_LOG_LINES },
+          'listing skipped more entries than it logs',
+        );
+      }
+    },
+  };
 }
 
 /**

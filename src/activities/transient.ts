@@ -1,8 +1,21 @@
-import { FtpPermanentError, FtpTransientError } from '../remote';
+import { FtpPermanentError, FtpTransientError, NETWORK_ERRNOS } from '../remote';
 import { LedgerReplicationError } from '../ledger';
 
-const REDIS_UNAVAILABLE =
-  /Connection is closed|ECONNREFUSED|ECONNRESET|MaxRetriesPerRequest|Stream isn't writeable|LOADING/;
+// ioredis gives these two no class or code (plain Errors from Redis.js/utils): its own exact texts, not a pattern.
+const IOREDIS_OFFLINE = new Set([
+  'Connection is closed.',
+  "Stream isn't writeable and enableOfflineQueue options is false",
+]);
+
+/** Redis away: a socket errno, ioredis's retry limit, its offline errors, or a server still loading its data. */
+function isRedisUnavailable(err: Error): boolean {
+  if (err.name === 'MaxRetriesPerRequestError') return true;
+  // A reply error's first word is Redis's error code.
+  if (err.name === 'ReplyError' && err.message.split(' ', 1)[0] === 'LOADING') return true;
+  if (IOREDIS_OFFLINE.has(err.message)) return true;
+  const code = (err as NodeJS.ErrnoException).code;
+  return typeof code === 'string' && NETWORK_ERRNOS.has(code);
+}
 
 /**
  * Errors of the environment, not of the file: retried with backoff for as long as the lease holds, and never
@@ -13,5 +26,5 @@ const REDIS_UNAVAILABLE =
 export function isTransient(err: unknown): boolean {
   if (err instanceof FtpTransientError || err instanceof FtpPermanentError) return true;
   if (err instanceof LedgerReplicationError) return true;
-  return err instanceof Error && (REDIS_UNAVAILABLE.test(err.message) || err.name === 'MaxRetriesPerRequestError');
+  return err instanceof Error && isRedisUnavailable(err);
 }

@@ -70,9 +70,3 @@ export function toSecureOptions(endpoint: FtpEndpoint): NonNullable<AccessOption
     ...(tls.minVersion !== undefined ? { minVersion: tls.minVersion } : {}),
   };
 }
-
-/** Replaces every occurrence of `secret` in `text`; servers or libraries may echo what they were sent. */
-export function redactSecret(text: string, secret: string | undefined): string {
-  if (!secret) return text;
-  return text.split(secret).join('***');
-}

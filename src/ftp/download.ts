@@ -32,22 +32,7 @@ export async function downloadToFile(
 ): Promise<DownloadResult> {
   assertSafeCommandArg(remotePath);
   opts.signal?.throwIfAborted();
-  // The resume offset is the size of the very file this run writes (fstat of its own handle): another run may
-  // rename the part into place or start a new one meanwhile, and an offset read from a path could then leave
-  // a hole of zeros in a file of the right size.
-  const part = await openPart(localPartPath);
-  let resumedFrom: number;
-  try {
-    resumedFrom = (await part.stat()).size;
-    // A part longer than the file cannot be a prefix of it (an older version's leftover): start over.
-    if (resumedFrom > opts.expectedSize) {
-      await part.truncate(0);
-      resumedFrom = 0;
-    }
-  } catch (err) {
-    await part.close();
-    throw err;
-  }
+  const { part, resumedFrom } = await openResumablePart(localPartPath, opts.expectedSize);
   try {
     // Appending to a prefix of a file that has since changed would splice two versions; SIZE is one cheap check.
     if (resumedFrom > 0) await assertRemoteSize(client, remotePath, opts.expectedSize);
@@ -60,22 +45,9 @@ export async function downloadToFile(
   } finally {
     await part.close().catch(() => undefined); // when no transfer took it over (its stream closes it)
   }
-  const finalSize = await partSize(localPartPath);
-  if (finalSize !== opts.expectedSize) {
-    // A data connection closed early (FIN) looks like a complete transfer; if the file is unchanged, it was cut.
-    if (
-      finalSize < opts.expectedSize &&
-      finalSize > resumedFrom &&
-      (await remoteSizeIs(client, remotePath, opts.expectedSize))
-    ) {
-      throw new FtpTransientError(
-        `ftp transfer ended early: ${remotePath} ${finalSize} of ${opts.expectedSize} bytes, the remote file is unchanged`,
-        undefined,
-      );
-    }
-    throw new FtpSizeMismatchError(remotePath, opts.expectedSize, finalSize);
-  }
-  return { bytesFetched: finalSize - resumedFrom, resumedFrom };
+  return checkDownloaded('ftp', remotePath, localPartPath, opts.expectedSize, resumedFrom, () =>
+    remoteSizeIs(client, remotePath, opts.expectedSize),
+  );
 }
 
 /**
@@ -123,8 +95,56 @@ async function transfer(
   if (writeError) throw writeError;
 }
 
-/** The part file, opened for positional writes; created when missing (never truncated here). Shared with SFTP. */
-export async function openPart(file: string): Promise<fs.promises.FileHandle> {
+/**
+ * The part file of a download, opened for positional writes (created when missing), and the offset to resume at.
+ * The offset is the size of the very file this run writes (fstat of its own handle): another run may rename the part
+ * into place or start a new one meanwhile, and an offset read from a path could then leave a hole of zeros in a file
+ * of the right size. Shared by FTP and SFTP.
+ */
+export async function openResumablePart(
+  localPartPath: string,
+  expectedSize: number,
+): Promise<{ part: fs.promises.FileHandle; resumedFrom: number }> {
+  const part = await openPart(localPartPath);
+  try {
+    const size = (await part.stat()).size;
+    if (size <= expectedSize) return { part, resumedFrom: size };
+    // A part longer than the file cannot be a prefix of it (an older version's leftover): start over.
+    await part.truncate(0);
+    return { part, resumedFrom: 0 };
+  } catch (err) {
+    await part.close();
+    throw err;
+  }
+}
+
+/**
+ * The result of a finished transfer, once the part file has the listed size. A transfer that stopped short while the
+ * remote file still has its size (`remoteUnchanged`) was cut (a data connection closed early looks complete):
+ * transient. Any other size: the remote file changed. Shared by FTP and SFTP.
+ */
+export async function checkDownloaded(
+  protocol: string,
+  remotePath: string,
+  localPartPath: string,
+  expectedSize: number,
+  resumedFrom: number,
+  remoteUnchanged: () => Promise<boolean>,
+): Promise<DownloadResult> {
+  const finalSize = await partSize(localPartPath);
+  if (finalSize !== expectedSize) {
+    if (finalSize < expectedSize && finalSize > resumedFrom && (await remoteUnchanged())) {
+      throw new FtpTransientError(
+        `${protocol} transfer ended early: ${remotePath} ${finalSize} of ${expectedSize} bytes, the remote file is unchanged`,
+        undefined,
+      );
+    }
+    throw new FtpSizeMismatchError(remotePath, expectedSize, finalSize);
+  }
+  return { bytesFetched: finalSize - resumedFrom, resumedFrom };
+}
+
+async function openPart(file: string): Promise<fs.promises.FileHandle> {
   try {
     return await fs.promises.open(file, 'r+');
   } catch (err) {

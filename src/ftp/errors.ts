@@ -1,8 +1,10 @@
 import { FTPError } from 'basic-ftp';
 
-/** Base of the errors this layer produces; `retryable` tells an activity whether backing off can help. */
+/**
+ * Base of the errors this layer produces. Whether an activity retries one is decided by its class
+ * (src/activities/transient.ts): a permanent refusal of the server (a login) is retried there too, as the environment.
+ */
 export abstract class FtpAccessError extends Error {
-  abstract readonly retryable: boolean;
   /** The FTP reply code when the server sent one. */
   readonly ftpCode: number | undefined;
 
@@ -17,9 +19,7 @@ export abstract class FtpAccessError extends Error {
  * The server or the network, not the file: 421 (too many connections / shutting down), other 4xx replies,
  * a dropped control or data connection, a timeout. Retry with backoff; never a reason to fail the file.
  */
-export class FtpTransientError extends FtpAccessError {
-  readonly retryable = true;
-}
+export class FtpTransientError extends FtpAccessError {}
 
 /**
  * The peer could not be trusted: an FTPS certificate that does not verify (unknown CA, wrong host name, expired)
@@ -47,18 +47,13 @@ export class FtpTlsError extends RemoteTrustError {
 }
 
 /** The server refused an operation on a file (550 not found / no access, 551, 553 bad name). */
-export class FtpFileError extends FtpAccessError {
-  readonly retryable = false;
-}
+export class FtpFileError extends FtpAccessError {}
 
 /** Any other permanent refusal: bad credentials (530), unsupported command (500/502/504), protocol trouble. */
-export class FtpPermanentError extends FtpAccessError {
-  readonly retryable = false;
-}
+export class FtpPermanentError extends FtpAccessError {}
 
 /** The remote file does not have the size it was listed with: it changed (or is still being written). */
 export class FtpSizeMismatchError extends FtpAccessError {
-  readonly retryable = false;
   constructor(
     readonly remotePath: string,
     readonly expectedSize: number,
@@ -68,8 +63,8 @@ export class FtpSizeMismatchError extends FtpAccessError {
   }
 }
 
-// Errno codes of a connection that broke or never came up.
-const NETWORK_ERRNOS = new Set([
+/** Errno codes of a connection that broke or never came up (FTP, SFTP and Redis alike). */
+export const NETWORK_ERRNOS: ReadonlySet<string> = new Set([
   'ECONNRESET',
   'ECONNREFUSED',
   'ECONNABORTED',
@@ -117,6 +112,15 @@ const TLS_VERIFY_CODES = new Set([
   'CERT_REJECTED',
   'HOSTNAME_MISMATCH',
 ]);
+
+/** The errno code (`ECONNREFUSED`, `ENOTFOUND`, …) of `err` or of one of its causes, if any. */
+export function errnoOf(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && /^E[A-Z_]+$/.test(code)) return code;
+  }
+  return undefined;
+}
 
 /** Node's code of a TLS failure, or undefined when `err` is not one. */
 export function tlsFailureCode(err: unknown): string | undefined {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import picomatch from 'picomatch';
+import type { SourceConfig } from '../config';
 import { PATTERN_FLAGS } from '../shared/patterns';
 import type { RemoteEntry, TimePrecision } from './list';
 
@@ -16,6 +17,19 @@ export interface FilterOptions {
   nowMs: number;
   /** Take `x` only when `x<suffix>` exists beside it, for one of the suffixes (e.g. `.done`, `.ok`). */
   readyMarker?: { suffixes: string[] };
+}
+
+/** A source's filters, with `nowMs` the ledger's clock (a file's age is the server's mtime against Redis time). */
+export function filterOptionsOf(source: SourceConfig, nowMs: number): FilterOptions {
+  return {
+    include: [...source.include],
+    exclude: [...source.exclude],
+    pattern: source.pattern ?? undefined,
+    includeHidden: source.includeHidden,
+    minFileAgeMs: source.minFileAgeMs,
+    nowMs,
+    readyMarker: source.readyMarker ? { suffixes: [...source.readyMarker.suffixes] } : undefined,
+  };
 }
 
 export interface FilterResult {

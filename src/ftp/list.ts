@@ -1,3 +1,4 @@
+import type { SourceConfig } from '../config';
 import path from 'node:path';
 import { FTPError, type Client, type FileInfo } from 'basic-ftp';
 import * as dosParser from 'basic-ftp/dist/parseListDOS';
@@ -32,6 +33,17 @@ export interface ListOptions {
   timeZone?: string;
   /** Told about what the listing leaves out on purpose (symlinks, unsafe directories, vanished files). */
   onSkip?: (relPath: string, reason: string) => void;
+}
+
+/** The listing a source's polls (and the CLI's backfill) make of its server, before filters. */
+export function listOptionsOf(source: SourceConfig, onSkip?: ListOptions['onSkip']): ListOptions {
+  return {
+    remoteDir: source.remoteDir,
+    recursive: source.recursive,
+    maxDepth: source.recursive ? source.maxDepth : 0,
+    timeZone: source.timeZone,
+    ...(onSkip ? { onSkip } : {}),
+  };
 }
 
 interface ListState {

@@ -103,13 +103,8 @@ export class Ledger {
   async renew(sourceId: string, path: string, token: number, leaseMs: number): Promise<RenewResult> {
     assertToken(token);
     assertLeaseMs(leaseMs);
-    const reply = await this.runOnFile(
-      'renew',
-      sourceId,
-      path,
-      [this.sourceKeys(sourceId).due],
-      [token, leaseMs, path],
-    );
+    const { due } = this.sourceKeys(sourceId);
+    const reply = await this.runOnFile('renew', sourceId, path, [due], [token, leaseMs, path]);
     if (reply.ok) return { ok: true, leaseUntil: reply.leaseUntil };
     return this.fenceFailure(sourceId, path, reply);
   }
@@ -251,13 +246,8 @@ export class Ledger {
 
   /** A poll takes over the remote action owed by a DONE version once its deadline passed; false if not due. */
   async takeAction(sourceId: string, path: string, version: string, leaseMs: number): Promise<boolean> {
-    const reply = await this.runOnFile(
-      'takeAction',
-      sourceId,
-      path,
-      [this.sourceKeys(sourceId).due],
-      [path, version, leaseMs],
-    );
+    const { due } = this.sourceKeys(sourceId);
+    const reply = await this.runOnFile('takeAction', sourceId, path, [due], [path, version, leaseMs]);
     return reply.ok;
   }
 

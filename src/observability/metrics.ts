@@ -38,76 +38,66 @@ function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: PREFIX + 'process_' });
   const registers = [registry];
+  // One metric of this product: its prefixed name, help text and labels, in this registry.
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> =>
+    new Counter({ name: `${PREFIX}${name}`, help, labelNames, registers });
+  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[]): Gauge<L> =>
+    new Gauge({ name: `${PREFIX}${name}`, help, labelNames, registers });
+  const histogram = <L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    buckets: number[],
+  ): Histogram<L> => new Histogram({ name: `${PREFIX}${name}`, help, labelNames, buckets, registers });
 
-  const claimed = new Counter({
-    name: `${PREFIX}files_claimed_total`,
-    help: 'File versions claimed in the ledger by polls of this worker.',
-    labelNames: ['source'] as const,
-    registers,
-  });
-  const committed = new Counter({
-    name: `${PREFIX}files_committed_total`,
-    help: 'Files committed (DONE) by this worker.',
-    labelNames: ['source'] as const,
-    registers,
-  });
-  const released = new Counter({
-    name: `${PREFIX}files_released_total`,
-    help: 'Failed attempts released for a later try (RETRY_WAIT), by reason.',
-    labelNames: ['source', 'reason'] as const,
-    registers,
-  });
-  const rejected = new Counter({
-    name: `${PREFIX}files_rejected_total`,
-    help: 'Files that ended REJECTED, by reason.',
-    labelNames: ['source', 'reason'] as const,
-    registers,
-  });
-  const superseded = new Counter({
-    name: `${PREFIX}files_superseded_total`,
-    help: 'Attempts that lost their claim to a newer attempt (no commit, no move).',
-    labelNames: ['source'] as const,
-    registers,
-  });
-  const bytes = new Counter({
-    name: `${PREFIX}bytes_downloaded_total`,
-    help: 'Bytes of files downloaded (completed downloads, the resumed part not counted twice).',
-    labelNames: ['source'] as const,
-    registers,
-  });
-  const downloadSeconds = new Histogram({
-    name: `${PREFIX}download_duration_seconds`,
-    help: 'Duration of download activity runs, by outcome (ok, error).',
-    labelNames: ['source', 'outcome'] as const,
-    buckets: DURATION_BUCKETS,
-    registers,
-  });
-  const processSeconds = new Histogram({
-    name: `${PREFIX}process_duration_seconds`,
-    help: 'Duration of process activity runs, by outcome (ok, error).',
-    labelNames: ['source', 'outcome'] as const,
-    buckets: DURATION_BUCKETS,
-    registers,
-  });
-  const claimSeconds = new Histogram({
-    name: `${PREFIX}claim_batch_duration_seconds`,
-    help: 'Latency of one listing-and-claim of a poll (FTP listing, filters and the ledger claim script).',
-    labelNames: ['source'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers,
-  });
-  const pollFailures = new Counter({
-    name: `${PREFIX}poll_failures_total`,
-    help: 'Failed runs of a poll listing (FTP or ledger unreachable, …), by reason.',
-    labelNames: ['source', 'reason'] as const,
-    registers,
-  });
-  const inFlight = new Gauge({
-    name: `${PREFIX}files_in_flight`,
-    help: 'File activities running now in this worker process, by activity (download, process, commit, move, release).',
-    labelNames: ['source', 'activity'] as const,
-    registers,
-  });
+  const claimed = counter('files_claimed_total', 'File versions claimed in the ledger by polls of this worker.', [
+    'source',
+  ]);
+  const committed = counter('files_committed_total', 'Files committed (DONE) by this worker.', ['source']);
+  const released = counter(
+    'files_released_total',
+    'Failed attempts released for a later try (RETRY_WAIT), by reason.',
+    ['source', 'reason'],
+  );
+  const rejected = counter('files_rejected_total', 'Files that ended REJECTED, by reason.', ['source', 'reason']);
+  const superseded = counter(
+    'files_superseded_total',
+    'Attempts that lost their claim to a newer attempt (no commit, no move).',
+    ['source'],
+  );
+  const bytes = counter(
+    'bytes_downloaded_total',
+    'Bytes of files downloaded (completed downloads, the resumed part not counted twice).',
+    ['source'],
+  );
+  const downloadSeconds = histogram(
+    'download_duration_seconds',
+    'Duration of download activity runs, by outcome (ok, error).',
+    ['source', 'outcome'],
+    DURATION_BUCKETS,
+  );
+  const processSeconds = histogram(
+    'process_duration_seconds',
+    'Duration of process activity runs, by outcome (ok, error).',
+    ['source', 'outcome'],
+    DURATION_BUCKETS,
+  );
+  const claimSeconds = histogram(
+    'claim_batch_duration_seconds',
+    'Latency of one listing-and-claim of a poll (FTP listing, filters and the ledger claim script).',
+    ['source'],
+    LATENCY_BUCKETS,
+  );
+  const pollFailures = counter(
+    'poll_failures_total',
+    'Failed runs of a poll listing (FTP or ledger unreachable, …), by reason.',
+    ['source', 'reason'],
+  );
+  const inFlight = gauge(
+    'files_in_flight',
+    'File activities running now in this worker process, by activity (download, process, commit, move, release).',
+    ['source', 'activity'],
+  );
 
   const pools = new Set<RemotePoolSource>();
   // The names keep their `ftp_pool_` prefix (dashboards use them); SFTP pools report under the same names.

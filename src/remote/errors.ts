@@ -3,23 +3,15 @@ import {
   FtpAccessError,
   FtpFileError,
   FtpPermanentError,
-  FtpSizeMismatchError,
-  FtpTlsError,
   FtpTransientError,
+  NETWORK_ERRNOS,
   RemoteTrustError,
 } from '../ftp/errors';
 import { UnsafeNameError } from '../ftp/names';
 
-export {
-  FtpAccessError,
-  FtpFileError,
-  FtpPermanentError,
-  FtpSizeMismatchError,
-  FtpTlsError,
-  FtpTransientError,
-  RemoteTrustError,
-  UnsafeNameError,
-};
+// The shared classes (and FTP's classifiers) are defined beside the FTP client, the first protocol.
+export * from '../ftp/errors';
+export { UnsafeNameError } from '../ftp/names';
 
 export type HostKeyRefusal = 'unknown-host' | 'key-mismatch' | 'revoked' | 'fingerprint-mismatch';
 
@@ -41,19 +33,6 @@ export const SFTP_STATUS = {
   CONNECTION_LOST: 7,
   OP_UNSUPPORTED: 8,
 } as const;
-
-const NETWORK_ERRNOS = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'EAI_AGAIN',
-  'ENOTCONN',
-]);
 
 /** ssh2 tags its connection errors with a `level`; SFTP status errors carry the numeric status as `code`. */
 interface Ssh2Error extends Error {

@@ -7,17 +7,9 @@ import { listRemote } from '../ftp/list';
 import { assertSafeCommandArg } from '../ftp/names';
 import { FtpPool } from '../ftp/pool';
 import { deleteRemote, ensureRemoteDir, renameRemote } from '../ftp/remote-actions';
-import type {
-  DownloadOptions,
-  DownloadResult,
-  ListOptions,
-  RemoteClient,
-  RemoteEntry,
-  RemotePoolOptions,
-  RemotePoolStats,
-  RemoteSession,
-  RemoteStat,
-} from './types';
+import { PooledRemoteClient } from './session-pool';
+import type { DownloadOptions, DownloadResult, ListOptions, RemoteEntry, RemotePoolOptions } from './types';
+import type { RemoteSession, RemoteStat } from './types';
 
 export type FtpRemoteEndpoint = FtpEndpoint & { readonly protocol: 'ftp' };
 
@@ -59,25 +51,15 @@ export class FtpSession implements RemoteSession {
 }
 
 /** A pool of FTP/FTPS sessions to one server: FtpPool behind the RemoteClient interface. */
-export class FtpRemoteClient implements RemoteClient {
-  readonly protocol = 'ftp';
-  readonly label: string;
-  readonly pool: FtpPool;
-
+export class FtpRemoteClient extends PooledRemoteClient<Client> {
   constructor(endpoint: FtpEndpoint, options: RemotePoolOptions) {
-    this.label = `ftp://${describeEndpoint(endpoint)}`;
-    this.pool = new FtpPool(endpoint, options);
-  }
-
-  get stats(): RemotePoolStats {
-    return this.pool.stats;
-  }
-
-  withSession<T>(fn: (session: RemoteSession) => Promise<T>, signal?: AbortSignal): Promise<T> {
-    return this.pool.withClient((client) => fn(new FtpSession(client)), signal);
-  }
-
-  close(): Promise<void> {
-    return this.pool.close();
+    const pool = new FtpPool(endpoint, options);
+    super(
+      'ftp',
+      `ftp://${describeEndpoint(endpoint)}`,
+      pool,
+      (client) => new FtpSession(client),
+      (err) => pool.cleanError(err),
+    );
   }
 }

@@ -1,5 +1,5 @@
 import { FtpTransientError } from '../ftp/errors';
-import type { RemotePoolOptions, RemotePoolStats } from './types';
+import type { RemoteClient, RemotePoolOptions, RemotePoolStats, RemoteProtocol, RemoteSession } from './types';
 
 /** What a pool needs to know about one kind of connection. */
 export interface SessionFactory<S> {
@@ -30,7 +30,7 @@ interface Waiter<S> {
 
 /**
  * At most `maxConnections` logged-in connections, reused; borrowers beyond wait in FIFO order; a connection whose
- * operation failed is destroyed, never lent again. The same policy as FtpPool (src/ftp/pool.ts), for any session.
+ * operation failed is destroyed, never lent again. FTP (src/ftp/pool.ts) and SFTP (src/remote/sftp.ts) use it.
  */
 export class SessionPool<S> {
   private readonly idle: Idle<S>[] = [];
@@ -178,5 +178,54 @@ export class SessionPool<S> {
 
   private closedError(): Error {
     return new FtpTransientError(`connection pool for ${this.factory.label} is closed`, undefined);
+  }
+}
+
+/**
+ * `err` classified, with no secret in the message or stack of it or its causes: servers and libraries may echo what
+ * they were sent, and Temporal serializes causes into the failure (history, pending activity details).
+ */
+export function cleanRemoteError(
+  err: unknown,
+  classify: (err: Error) => Error,
+  secrets: readonly (string | undefined)[],
+): unknown {
+  if (!(err instanceof Error)) return err;
+  const classified = classify(err);
+  const present = secrets.filter((s): s is string => !!s);
+  for (
+    let e: unknown = classified, depth = 0;
+    present.length && e instanceof Error && depth < 10;
+    e = e.cause, depth++
+  ) {
+    for (const secret of present) {
+      // Only where it is: some errors (an AbortSignal's DOMException) have a read-only message.
+      if (e.message.includes(secret)) e.message = e.message.split(secret).join('***');
+      if (e.stack?.includes(secret)) e.stack = e.stack.split(secret).join('***');
+    }
+  }
+  return classified;
+}
+
+/** A RemoteClient over a SessionPool: each connection it lends is wrapped as the protocol's RemoteSession. */
+export class PooledRemoteClient<S> implements RemoteClient {
+  constructor(
+    readonly protocol: RemoteProtocol,
+    readonly label: string,
+    private readonly sessions: SessionPool<S>,
+    private readonly wrap: (connection: S) => RemoteSession,
+    private readonly clean: (err: unknown) => unknown,
+  ) {}
+
+  get stats(): RemotePoolStats {
+    return this.sessions.stats;
+  }
+
+  withSession<T>(fn: (session: RemoteSession) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.sessions.with((connection) => fn(this.wrap(connection)), this.clean, signal);
+  }
+
+  close(): Promise<void> {
+    return this.sessions.close();
   }
 }

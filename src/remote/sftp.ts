@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Client as SshClient, type ConnectConfig, type FileEntryWithStats, type SFTPWrapper, type Stats } from 'ssh2';
-import { openPart } from '../ftp/download';
+import { checkDownloaded, openResumablePart } from '../ftp/download';
 import { assertSafeCommandArg, checkSafeName, type NameCheck } from '../ftp/names';
 import {
   classifySftpError,
@@ -19,18 +19,9 @@ import {
   sftpStatus,
 } from './errors';
 import { verifyHostKey, type HostKeyPolicy, type HostKeyVerdict } from './host-keys';
-import { SessionPool } from './session-pool';
-import type {
-  DownloadOptions,
-  DownloadResult,
-  ListOptions,
-  RemoteClient,
-  RemoteEntry,
-  RemotePoolOptions,
-  RemotePoolStats,
-  RemoteSession,
-  RemoteStat,
-} from './types';
+import { cleanRemoteError, PooledRemoteClient, SessionPool, type SessionFactory } from './session-pool';
+import type { DownloadOptions, DownloadResult, ListOptions, RemoteEntry, RemotePoolOptions } from './types';
+import type { RemoteSession, RemoteStat } from './types';
 
 /** Where and how to log in to one SFTP server. Secrets arrive at runtime and are never logged. */
 export interface SftpEndpoint {
@@ -183,19 +174,7 @@ export class SftpSession implements RemoteSession {
   async download(remotePath: string, localPartPath: string, opts: DownloadOptions): Promise<DownloadResult> {
     assertSafeCommandArg(remotePath);
     opts.signal?.throwIfAborted();
-    // As in src/ftp/download.ts: resume at the size of the very file this run writes (fstat of its handle).
-    const part = await openPart(localPartPath);
-    let resumedFrom: number;
-    try {
-      resumedFrom = (await part.stat()).size;
-      if (resumedFrom > opts.expectedSize) {
-        await part.truncate(0); // longer than the file: an older version's leftover
-        resumedFrom = 0;
-      }
-    } catch (err) {
-      await part.close();
-      throw err;
-    }
+    const { part, resumedFrom } = await openResumablePart(localPartPath, opts.expectedSize);
     try {
       await this.guard(async () => {
         // Appending to a prefix of a file that has since changed would splice two versions.
@@ -207,19 +186,10 @@ export class SftpSession implements RemoteSession {
     } finally {
       await part.close().catch(() => undefined);
     }
-    const finalSize = (await fs.promises.stat(localPartPath)).size;
-    if (finalSize !== opts.expectedSize) {
-      const remote = await this.stat(remotePath);
-      // A read that hit EOF early while the file still has its size cannot be the file's doing.
-      if (finalSize < opts.expectedSize && finalSize > resumedFrom && remote?.size === opts.expectedSize) {
-        throw new FtpTransientError(
-          `sftp transfer ended early: ${remotePath} ${finalSize} of ${opts.expectedSize} bytes, the remote file is unchanged`,
-          undefined,
-        );
-      }
-      throw new FtpSizeMismatchError(remotePath, opts.expectedSize, finalSize);
-    }
-    return { bytesFetched: finalSize - resumedFrom, resumedFrom };
+    // A read that hit EOF early while the file still has its size cannot be the file's doing.
+    return checkDownloaded('sftp', remotePath, localPartPath, opts.expectedSize, resumedFrom, async () => {
+      return (await this.stat(remotePath))?.size === opts.expectedSize;
+    });
   }
 
   private async transfer(
@@ -371,66 +341,33 @@ function checkEntryName(name: string, relPath: string): NameCheck {
 }
 
 /** A pool of SFTP sessions to one server (`maxConnections` SSH connections, one SFTP channel each). */
-export class SftpClient implements RemoteClient {
-  readonly protocol = 'sftp';
-  readonly label: string;
-  private readonly pool: SessionPool<SftpConnection>;
-
-  constructor(
-    private readonly endpoint: SftpEndpoint,
-    options: RemotePoolOptions,
-  ) {
-    this.label = describeSftpEndpoint(endpoint);
-    this.pool = new SessionPool<SftpConnection>(
-      {
-        label: this.label,
-        connect: () => connectSftp(endpoint),
-        isClosed: (conn) => conn.closed,
-        validate: async (conn) => {
-          await call<string>((cb) => conn.sftp.realpath('.', cb));
-          return true;
-        },
-        logOut: async (conn) => {
-          conn.closed = true;
-          conn.ssh.end();
-          await Promise.resolve();
-        },
-        destroy: (conn) => {
-          conn.closed = true;
-          conn.ssh.destroy();
-        },
-      },
-      options,
+export class SftpClient extends PooledRemoteClient<SftpConnection> {
+  constructor(endpoint: SftpEndpoint, options: RemotePoolOptions) {
+    const label = describeSftpEndpoint(endpoint);
+    const secrets = [endpoint.password, endpoint.passphrase];
+    super(
+      'sftp',
+      label,
+      new SessionPool<SftpConnection>(sftpConnections(endpoint, label), options),
+      (conn) => new SftpSession(conn),
+      (err) => cleanRemoteError(err, classifySftpError, secrets),
     );
   }
+}
 
-  get stats(): RemotePoolStats {
-    return this.pool.stats;
-  }
-
-  withSession<T>(fn: (session: RemoteSession) => Promise<T>, signal?: AbortSignal): Promise<T> {
-    return this.pool.with(
-      (conn) => fn(new SftpSession(conn)),
-      (err) => this.cleanError(err),
-      signal,
-    );
-  }
-
-  close(): Promise<void> {
-    return this.pool.close();
-  }
-
-  // Classified, and no secret in the message or stack of the error or its causes (Temporal serializes causes).
-  private cleanError(err: unknown): unknown {
-    if (!(err instanceof Error)) return err;
-    const classified = classifySftpError(err);
-    const secrets = [this.endpoint.password, this.endpoint.passphrase].filter((s): s is string => !!s);
-    for (let e: unknown = classified, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
-      for (const secret of secrets) {
-        e.message = e.message.split(secret).join('***');
-        if (e.stack) e.stack = e.stack.split(secret).join('***');
-      }
-    }
-    return classified;
-  }
+/** How the pool opens, checks and ends SSH connections. */
+function sftpConnections(endpoint: SftpEndpoint, label: string): SessionFactory<SftpConnection> {
+  const end = (conn: SftpConnection, how: 'end' | 'destroy'): void => {
+    conn.closed = true;
+    if (how === 'end') conn.ssh.end();
+    else conn.ssh.destroy();
+  };
+  return {
+    label,
+    connect: () => connectSftp(endpoint),
+    isClosed: (conn) => conn.closed,
+    validate: (conn) => call<string>((cb) => conn.sftp.realpath('.', cb)).then(() => true),
+    logOut: (conn) => Promise.resolve(end(conn, 'end')),
+    destroy: (conn) => end(conn, 'destroy'),
+  };
 }

@@ -1,17 +1,21 @@
 // The CLI's own access to a source's server (backfill listing, poll's pre-flight check), whichever protocol: the
 // project's remote clients and listing, with a short timeout and errors that name the source, setting and address.
 import type { SourceConfig } from '../config';
-import type { RemoteEntry } from '../ftp/list';
+import { listOptionsOf, type RemoteEntry } from '../ftp/list';
 import {
   createRemoteClient,
+  errnoOf,
   FtpAccessError,
   FtpFileError,
   FtpTransientError,
+  NETWORK_ERRNOS,
   remoteEndpointOf,
   type RemoteSession,
 } from '../remote';
 import { CONNECT_TIMEOUT_MS } from './context';
 import { CliError, shortReason, unreachableError, usageError } from './errors';
+
+const UNREACHABLE_ERRNOS = new Set([...NETWORK_ERRNOS, 'ENOTFOUND']);
 
 const where = (source: SourceConfig): string => `${source.user}@${source.host}:${source.port}`;
 
@@ -32,7 +36,9 @@ export function ftpError(source: SourceConfig, err: unknown): unknown {
       err,
     );
   }
-  if (err instanceof FtpTransientError || /ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|Timeout/i.test(reason)) {
+  // Classified by the remote layer (timeouts and dropped connections are FtpTransientError); what it leaves as is,
+  // a host name that does not resolve or a network that does not answer, by its errno code.
+  if (err instanceof FtpTransientError || UNREACHABLE_ERRNOS.has(errnoOf(err) ?? '')) {
     return unreachableError(
       `FTP server of source ${source.id} at ${where(source)} is unreachable: ${reason} (sources.${source.id}.host / port)`,
       err,
@@ -61,14 +67,7 @@ export async function withSourceSession<T>(
 
 /** The source's listing now, as a poll sees it (before filters). */
 export function listSource(source: SourceConfig): Promise<RemoteEntry[]> {
-  return withSourceSession(source, (session) =>
-    session.list({
-      remoteDir: source.remoteDir,
-      recursive: source.recursive,
-      maxDepth: source.recursive ? source.maxDepth : 0,
-      timeZone: source.timeZone,
-    }),
-  );
+  return withSourceSession(source, (session) => session.list(listOptionsOf(source)));
 }
 
 /** Logs in and lists the remote dir (not below it): what a poll needs, checked in seconds. */

@@ -4,9 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
-import { filePlanOf, type ActivityDeps } from '../../activities/deps';
-import type { AppConfig, SourceConfig } from '../../config';
-import { applyFilters, orderCandidates, type FilterOptions } from '../../ftp/filters';
+import { claimOptionsOf, filePlanOf, type ActivityDeps } from '../../activities/deps';
+import type { AppConfig } from '../../config';
+import { applyFilters, filterOptionsOf, orderCandidates } from '../../ftp/filters';
 import type { RemoteEntry } from '../../ftp/list';
 import {
   byPath,
@@ -20,14 +20,14 @@ import {
   type Status,
 } from '../../ledger';
 import { fileWorkflow } from '../../workflows';
-import { fileVersion, fileWorkflowIdBase } from '../../shared/ids';
+import { fileVersion } from '../../shared/ids';
 import { FTP_KIND, FTP_PATH, FTP_SOURCE, FTP_STAGE } from '../../shared/search-attributes';
 import type { FilePlan } from '../../shared/types';
 import { sourceFrom, withClient, withLedger } from '../context';
 import { EXIT, shortReason } from '../errors';
 import { listSource } from '../ftp';
 import { isoTime } from '../output';
-import type { ActionResult } from './files';
+import type { Action } from './files';
 
 /** A ledger status, or NEW: no ledger record yet. */
 export type SelectStatus = Status | 'NEW';
@@ -93,18 +93,6 @@ async function claimDryRun(
 
 const toCandidate = (e: RemoteEntry): Candidate => ({ path: e.path, mtimeMs: e.mtimeMs, size: e.size });
 
-function filterOptions(source: SourceConfig, nowMs: number): FilterOptions {
-  return {
-    include: [...source.include],
-    exclude: [...source.exclude],
-    pattern: source.pattern ?? undefined,
-    includeHidden: source.includeHidden,
-    minFileAgeMs: source.minFileAgeMs,
-    nowMs,
-    readyMarker: source.readyMarker ? { suffixes: [...source.readyMarker.suffixes] } : undefined,
-  };
-}
-
 /** The selection of the operator: directory, globs, mtime window. Returns the globs that matched nothing. */
 function select(
   entries: RemoteEntry[],
@@ -137,11 +125,7 @@ async function recordsOf(ledger: Ledger, sourceId: string, paths: string[]): Pro
   return out;
 }
 
-export async function backfillAction(
-  config: AppConfig,
-  sourceId: string,
-  options: BackfillOptions,
-): Promise<ActionResult<BackfillResult>> {
+export const backfillAction: Action<BackfillOptions, BackfillResult> = async (config, sourceId, options) => {
   const source = sourceFrom(config, sourceId);
   const progress = options.progress ?? (() => undefined);
   const run = `backfill:${randomUUID()}${options.reprocess ? ':reprocess' : ''}`;
@@ -159,7 +143,7 @@ export async function backfillAction(
   // Unsafe names: a poll rejects them (reason unsafe-name); a backfill never claims them.
   for (const e of selected) if (e.unsafe !== undefined) decide(e, 'unsafe', `unsafe-name: ${e.unsafe}`);
   // The source's own filters, over the whole listing (ready markers live beside their files).
-  const filters = filterOptions(source, nowMs);
+  const filters = filterOptionsOf(source, nowMs);
   const accepted = new Set(
     applyFilters(
       entries.filter((e) => e.unsafe === undefined),
@@ -216,16 +200,7 @@ export async function backfillAction(
       });
     }
 
-    const claimOptions: ClaimBatchOptions = {
-      clusterId: config.clusterId,
-      pollRun: run,
-      leaseMs: source.retryTimeoutMs,
-      maxTries: source.maxTries,
-      maxAcceptPerPoll: source.maxAcceptPerPoll,
-      maxInFlight: source.maxInFlight,
-      versionPolicy: source.versionPolicy,
-      attemptLabelBase: fileWorkflowIdBase,
-    };
+    const claimOptions = claimOptionsOf(config.clusterId, source, run);
     const base = { source: source.id, dryRun: options.dryRun, run, listed: entries.length, selected: selected.length };
 
     if (options.dryRun) {
@@ -336,7 +311,7 @@ export async function backfillAction(
       return { data, exitCode: failures.length > 0 ? EXIT.failed : EXIT.ok };
     });
   });
-}
+};
 
 function skipReason(reason: string | undefined, record: LedgerRecord | undefined): string {
   switch (reason) {

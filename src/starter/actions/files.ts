@@ -30,23 +30,29 @@ export interface ActionResult<T> {
   exitCode: ExitCode;
 }
 
-export async function filesAction(
+/**
+ * What a command calls (src/starter/commands/*): the config, the source it is about (`undefined`: every source where
+ * `S` allows it) and its parsed options, to data to print and the exit code.
+ */
+export type Action<O, T, S extends string | undefined = string> = (
   config: AppConfig,
-  sourceId: string,
-  query: FilesQuery,
-): Promise<ActionResult<FilesPage>> {
+  sourceId: S,
+  options: O,
+) => Promise<ActionResult<T>>;
+
+export const filesAction: Action<FilesQuery, FilesPage> = async (config, sourceId, query) => {
   const source = sourceFrom(config, sourceId);
   return withLedger(config, async (ledger) => {
     const rows = await ledgerRowsWhere(ledger, source.id, { statuses: query.statuses, globs: query.globs });
     return { data: page(source.id, rows, query), exitCode: EXIT.ok };
   });
-}
+};
 
-export async function statusAction(
-  config: AppConfig,
-  sourceId: string | undefined,
-  query: FilesQuery,
-): Promise<ActionResult<StatusOfSource[]>> {
+export const statusAction: Action<FilesQuery, StatusOfSource[], string | undefined> = async (
+  config,
+  sourceId,
+  query,
+) => {
   const sources = selectSources(config, sourceId);
   return withLedger(config, async (ledger) => {
     const out: StatusOfSource[] = [];
@@ -57,7 +63,7 @@ export async function statusAction(
     }
     return { data: out, exitCode: EXIT.ok };
   });
-}
+};
 
 function page(source: string, rows: LedgerRecord[], query: FilesQuery): FilesPage {
   const files = rows.slice(query.offset, query.offset + query.limit);

@@ -8,7 +8,7 @@ import { sourceFrom, withClient, withLedger } from '../context';
 import { CliError, EXIT, type ExitCode } from '../errors';
 import { formatTime, printable } from '../output';
 import { nextStep } from '../views';
-import type { ActionResult } from './files';
+import type { Action } from './files';
 
 export interface WorkflowRun {
   workflowId: string;
@@ -104,11 +104,7 @@ function next(record: LedgerRecord | undefined, workflows: WorkflowRun[], nowMs:
   return `${pending.activity} running (attempt ${pending.attempt})${failure}; lease until ${formatTime(record.leaseUntil)}`;
 }
 
-export async function inspectAction(
-  config: AppConfig,
-  sourceId: string,
-  path: string,
-): Promise<ActionResult<FileStory>> {
+export const inspectAction: Action<string, FileStory> = async (config, sourceId, path) => {
   const source = sourceFrom(config, sourceId);
   const { record, deadLetters } = await withLedger(config, async (ledger) => ({
     record: await ledger.get(source.id, path),
@@ -137,4 +133,4 @@ export async function inspectAction(
   };
   if (!record && workflows.length === 0 && exitCode === EXIT.ok) exitCode = EXIT.failed;
   return { data: story, exitCode };
-}
+};

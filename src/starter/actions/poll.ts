@@ -9,7 +9,7 @@ import type { PollSummary } from '../../shared/types';
 import { selectSources, withClient } from '../context';
 import { CliError, EXIT, shortReason, toCliError, unreachableError, type ExitCode } from '../errors';
 import { checkSource } from '../ftp';
-import type { ActionResult } from './files';
+import type { Action } from './files';
 
 export interface PollOutcome {
   source: string;
@@ -24,11 +24,7 @@ export interface PollOptions {
   waitMs: number;
 }
 
-export async function pollAction(
-  config: AppConfig,
-  sourceId: string | undefined,
-  options: PollOptions,
-): Promise<ActionResult<PollOutcome[]>> {
+export const pollAction: Action<PollOptions, PollOutcome[], string | undefined> = async (config, sourceId, options) => {
   const sources = selectSources(config, sourceId);
   const outcomes: PollOutcome[] = [];
   for (const source of sources) {
@@ -45,7 +41,7 @@ export async function pollAction(
   }
   const exitCode = Math.max(EXIT.ok, ...outcomes.map((o) => o.exitCode)) as ExitCode;
   return { data: outcomes, exitCode };
-}
+};
 
 async function runPoll(
   client: Client,

@@ -22,46 +22,42 @@ function printBatch(data: BatchResult, json: boolean | undefined): void {
   printLines([`${data.action} ${data.source}: ${data.ok} ${verb}, ${data.failed} failed`]);
 }
 
+/** `retry` and `reprocess`: the same arguments, the same batch action, the same report. */
+function registerBatchCommand(
+  program: Command,
+  action: 'retry' | 'reprocess',
+  help: { description: string; paths: string; allRejected: string },
+): void {
+  program
+    .command(action)
+    .description(help.description)
+    .argument('<source>', 'source id')
+    .argument('[paths...]', help.paths)
+    .option('--all-rejected', help.allRejected)
+    .option('--json', 'one JSON document: { source, action, results, ok, failed }')
+    .action(async (sourceId: string, paths: string[], options: BatchOptions) => {
+      if (paths.length === 0 && !options.allRejected)
+        throw usageError(`${action}: name paths or globs, or pass --all-rejected`);
+      const config = configFrom(program.opts<GlobalOptions>());
+      const { data, exitCode } = await operatorAction(config, action, sourceId, paths, options.allRejected === true);
+      printBatch(data, options.json);
+      process.exitCode = exitCode;
+    });
+}
+
 /** Operator actions on files: retry REJECTED files, run DONE versions again, read the dead letters. */
 export function registerOperatorCommands(program: Command): void {
-  program
-    .command('retry')
-    .description('give REJECTED files new tries (the next poll claims them); one line per file and a summary')
-    .argument('<source>', 'source id')
-    .argument('[paths...]', 'paths or globs relative to the source dir, as `files` shows them (quote globs)')
-    .option('--all-rejected', 'every REJECTED file of the source')
-    .option('--json', 'one JSON document: { source, action, results, ok, failed }')
-    .action(async (sourceId: string, paths: string[], options: BatchOptions) => {
-      if (paths.length === 0 && !options.allRejected)
-        throw usageError('retry: name paths or globs, or pass --all-rejected');
-      const config = configFrom(program.opts<GlobalOptions>());
-      const { data, exitCode } = await operatorAction(config, 'retry', sourceId, paths, options.allRejected === true);
-      printBatch(data, options.json);
-      process.exitCode = exitCode;
-    });
-  program
-    .command('reprocess')
-    .description(
+  registerBatchCommand(program, 'retry', {
+    description: 'give REJECTED files new tries (the next poll claims them); one line per file and a summary',
+    paths: 'paths or globs relative to the source dir, as `files` shows them (quote globs)',
+    allRejected: 'every REJECTED file of the source',
+  });
+  registerBatchCommand(program, 'reprocess', {
+    description:
       'run DONE (or REJECTED) files again, same version, at the next poll while still on the server; see also `backfill --reprocess`',
-    )
-    .argument('<source>', 'source id')
-    .argument('[paths...]', 'paths or globs relative to the source dir (quote globs)')
-    .option('--all-rejected', 'also every REJECTED file of the source')
-    .option('--json', 'one JSON document: { source, action, results, ok, failed }')
-    .action(async (sourceId: string, paths: string[], options: BatchOptions) => {
-      if (paths.length === 0 && !options.allRejected)
-        throw usageError('reprocess: name paths or globs, or pass --all-rejected');
-      const config = configFrom(program.opts<GlobalOptions>());
-      const { data, exitCode } = await operatorAction(
-        config,
-        'reprocess',
-        sourceId,
-        paths,
-        options.allRejected === true,
-      );
-      printBatch(data, options.json);
-      process.exitCode = exitCode;
-    });
+    paths: 'paths or globs relative to the source dir (quote globs)',
+    allRejected: 'also every REJECTED file of the source',
+  });
   program
     .command('dead-letters')
     .description('the REJECTED transitions of a source, newest first')

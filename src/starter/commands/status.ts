@@ -1,9 +1,10 @@
 import { Option, type Command } from 'commander';
-import { STATUSES, type Status } from '../../ledger';
+import type { Status } from '../../ledger';
 import { moreHint, statusAction } from '../actions/files';
 import { configFrom, type GlobalOptions } from '../context';
 import { printJson, printLines } from '../output';
-import { integer, statuses } from '../parse';
+import { integer } from '../parse';
+import { filesQueryOf, statusOption } from './files';
 import { countsLine, recordJson, recordTable } from '../views';
 
 interface StatusOptions {
@@ -18,20 +19,12 @@ export function registerStatusCommand(program: Command): void {
     .command('status')
     .description('ledger counts by status per source, and the first file rows (see `files` for paging and globs)')
     .option('-s, --source <id>', 'only this source')
-    .addOption(
-      new Option('--status <status>', `only files of these statuses (${STATUSES.join(', ')}; any case)`).argParser(
-        statuses,
-      ),
-    )
+    .addOption(statusOption('only files of these statuses'))
     .addOption(new Option('-n, --limit <n>', 'file rows per source').argParser(integer(0)).default(50))
     .option('--json', 'one JSON object per source: { source, counts, total, files, more }')
     .action(async (options: StatusOptions) => {
       const config = configFrom(program.opts<GlobalOptions>());
-      const { data, exitCode } = await statusAction(config, options.source, {
-        statuses: options.status,
-        limit: options.limit,
-        offset: 0,
-      });
+      const { data, exitCode } = await statusAction(config, options.source, filesQueryOf(options));
       for (const source of data) {
         if (options.json) {
           printJson({ ...source, files: source.files.map(recordJson) });

@@ -1,0 +1,238 @@
+// The activities alone, in MockActivityEnvironment (@temporalio/testing), with a real redis-server for the ledger:
+// attempt counting, heartbeat checkpoints, cancellation, crash counting, and what counts as transient. Seconds.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { claimOptionsOf, type ActivityDeps } from '../../src/activities/deps';
+import { ATTEMPTS_PER_ACTIVITY, retryOrFail } from '../../src/activities/failures';
+import { withLease, type LeaseKeeperOptions } from '../../src/activities/lease-keeper';
+import { SKIP_LOG_LINES, skipLog } from '../../src/activities/list-and-claim';
+import { processFile } from '../../src/activities/process';
+import { isTransient } from '../../src/activities/transient';
+import { parseConfig, type AppConfig } from '../../src/config';
+import { registerProcessor, type ProcessorContext, type Progress } from '../../src/processors';
+
+type Checkpoint = { step: number };
+import { FtpFileError, FtpPermanentError, FtpTransientError, RemoteClients } from '../../src/remote';
+import { ErrorTypes, type ClaimedFile } from '../../src/shared/types';
+import { claimOptions, file, freshSource, useLedgerFixture } from '../helpers/ledger';
+import { tempDir } from '../helpers/servers';
+
+const fixture = useLedgerFixture();
+const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+const mockEnv = (info: ConstructorParameters<typeof MockActivityEnvironment>[0] = {}): MockActivityEnvironment =>
+  new MockActivityEnvironment(info, { logger: quiet });
+
+/** A failure of `promise`: asserts it rejects, and returns what it rejected with. */
+async function failureOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (err) {
+    return err;
+  }
+  assert.fail('expected a failure');
+}
+
+describe('attempt counting (retryOrFail)', () => {
+  const run = (attempt: number, err: unknown): Promise<unknown> =>
+    failureOf(mockEnv({ attempt }).run(() => retryOrFail(err, isTransient)));
+
+  test(`a non-transient error on attempt ${ATTEMPTS_PER_ACTIVITY} ends the attempt (AttemptFailed)`, async () => {
+    const err = await run(ATTEMPTS_PER_ACTIVITY, new FtpFileError('ftp file error (550): gone', 550));
+    assert.ok(err instanceof ApplicationFailure, String(err));
+    assert.equal(err.type, ErrorTypes.attemptFailed);
+    assert.equal(err.nonRetryable, true);
+    assert.match(err.message, /550/);
+  });
+
+  test('a non-transient error before that stays as it is (Temporal retries it)', async () => {
+    const original = new Error('disk hiccup');
+    assert.equal(await run(ATTEMPTS_PER_ACTIVITY - 1, original), original);
+  });
+
+  test('a transient error stays retryable on any attempt: it never costs the file a try', async () => {
+    for (const original of [
+      new FtpTransientError('ftp server refused the connection (421)', 421),
+      new FtpPermanentError('ftp error (530): login incorrect', 530),
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' }),
+    ]) {
+      assert.equal(await run(ATTEMPTS_PER_ACTIVITY + 5, original), original, original.message);
+    }
+  });
+});
+
+describe('isTransient: Redis away is told by error class, errno and reply code', () => {
+  const named = (name: string, message: string): Error =>
+    Object.defineProperty(new Error(message), 'name', { value: name });
+
+  test('the cases of a Redis that is away', () => {
+    const cases = [
+      Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }),
+      Object.assign(new Error('whatever the text'), { code: 'ECONNREFUSED' }),
+      new Error('Connection is closed.'),
+      new Error("Stream isn't writeable and enableOfflineQueue options is false"),
+      named('MaxRetriesPerRequestError', 'Reached the max retries per request limit (which is 1).'),
+      named('ReplyError', 'LOADING Redis is loading the dataset in memory'),
+    ];
+    for (const err of cases) assert.equal(isTransient(err), true, err.message);
+  });
+
+  test('not by words in a message', () => {
+    const cases = [
+      new Error('processor failed: ECONNREFUSED from my own database'),
+      new Error('the Connection is closed. says my processor'),
+      named('ReplyError', 'ERR something about LOADING'),
+      new FtpFileError('ftp file error (550): gone', 550),
+    ];
+    for (const err of cases) assert.equal(isTransient(err), false, err.message);
+  });
+});
+
+describe('processFile in MockActivityEnvironment', () => {
+  const work = tempDir('ftp-ingest-unit-activities-');
+  const steps: { name: string; fn: (ctx: ProcessorContext<Checkpoint>) => Promise<object> } = {
+    name: 'unit-steps',
+    fn: () => Promise.resolve({}),
+  };
+  // One processor whose behaviour each test sets (the registry keeps processors for the process's life).
+  registerProcessor(steps.name, (ctx: ProcessorContext<Checkpoint>) => steps.fn(ctx));
+
+  function depsFor(sourceId: string, extra: Record<string, unknown> = {}): ActivityDeps {
+    const config: AppConfig = parseConfig(
+      {
+        workDir: path.join(work, 'work'),
+        processedDir: path.join(work, 'processed'),
+        sources: [{ id: sourceId, processor: { name: steps.name }, ...extra }],
+      },
+      {},
+      { processors: [steps.name] },
+    );
+    return { config, ledger: fixture.ledger, remote: new RemoteClients(), hostTaskQueue: 'unit-host' };
+  }
+
+  /** Claims one file in the ledger and puts its local copy in workDir, as download leaves it. */
+  async function claimed(deps: ActivityDeps, sourceId: string): Promise<{ file: ClaimedFile; localPath: string }> {
+    const source = deps.config.sources.find((s) => s.id === sourceId);
+    assert.ok(source);
+    const result = await deps.ledger.claimBatch(
+      sourceId,
+      [file('a.csv', 1_700_000_000_000, 5)],
+      claimOptionsOf(deps.config.clusterId, source, 'run-1'),
+    );
+    assert.equal(result.claims.length, 1);
+    const { leaseUntil: _leaseUntil, ...claim } = result.claims[0]!;
+    const localPath = path.join(sourceId, `attempt-${claim.token}`, 'a.csv');
+    fs.mkdirSync(path.join(deps.config.workDir, path.dirname(localPath)), { recursive: true });
+    fs.writeFileSync(path.join(deps.config.workDir, localPath), '12345');
+    return { file: claim, localPath };
+  }
+
+  test("a processor's checkpoint reaches the heartbeat details; the next run gets it back as `checkpoint`", async () => {
+    const sourceId = freshSource();
+    const deps = depsFor(sourceId);
+    const input = await claimed(deps, sourceId);
+    const seen: unknown[] = [];
+    steps.fn = (ctx) => {
+      seen.push(ctx.checkpoint);
+      if (ctx.checkpoint === undefined) {
+        ctx.heartbeat({ done: 1, total: 2, unit: 'step' }, { step: 1 });
+        return Promise.reject(new Error('worker lost after step 1'));
+      }
+      return Promise.resolve({ resumedFrom: ctx.checkpoint });
+    };
+
+    const first = mockEnv({ attempt: 1 });
+    const beats: unknown[] = [];
+    first.on('heartbeat', (details: unknown) => beats.push(details));
+    await failureOf(first.run(processFile, deps, input));
+    const progress: Progress = { done: 1, total: 2, unit: 'step' };
+    assert.deepEqual(beats.at(-1), { progress, checkpoint: { step: 1 } });
+
+    const second = mockEnv({ attempt: 2, heartbeatDetails: beats.at(-1) });
+    const result = await second.run(processFile, deps, input);
+    assert.deepEqual(seen, [undefined, { step: 1 }]);
+    assert.deepEqual(result, { processor: steps.name, result: { resumedFrom: { step: 1 } } });
+  });
+
+  test("cancelling the activity aborts the processor's signal", async () => {
+    const sourceId = freshSource();
+    const deps = depsFor(sourceId);
+    const input = await claimed(deps, sourceId);
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    let abortedWith: unknown;
+    steps.fn = (ctx) =>
+      new Promise((_, reject) => {
+        ctx.signal.addEventListener('abort', () => {
+          abortedWith = ctx.signal.reason;
+          reject(ctx.signal.reason as Error);
+        });
+        started();
+      });
+
+    const env = mockEnv();
+    const outcome = failureOf(env.run(processFile, deps, input));
+    await running;
+    env.cancel();
+    await outcome;
+    assert.ok(abortedWith !== undefined, 'the processor saw its signal abort');
+  });
+});
+
+describe('crash counting (withLease)', () => {
+  const leaseOf = async (maxCrashes: number): Promise<LeaseKeeperOptions> => {
+    const sourceId = freshSource();
+    const result = await fixture.ledger.claimBatch(sourceId, [file('crashy.csv')], claimOptions());
+    const { leaseUntil: _leaseUntil, ...claim } = result.claims[0]!;
+    return { ledger: fixture.ledger, file: claim, leaseMs: 60_000, heartbeatTimeoutMs: 20_000, maxCrashes };
+  };
+
+  test('refuses with crash-loop after maxCrashes runs that never ended, without running the step', async () => {
+    const lease = await leaseOf(2);
+    const { sourceId, path: remotePath, token } = lease.file;
+    // Runs whose worker died: begun, never ended.
+    for (let i = 0; i < lease.maxCrashes; i++) {
+      const begun = await fixture.ledger.beginRun(sourceId, remotePath, token, { leaseMs: 60_000, maxCrashes: 2 });
+      assert.equal(begun.ok, true);
+    }
+    let ran = false;
+    const step = (): Promise<string> => {
+      ran = true;
+      return Promise.resolve('done');
+    };
+    const err = await failureOf(mockEnv().run(() => withLease(lease, step)));
+    assert.equal(ran, false);
+    assert.ok(err instanceof ApplicationFailure, String(err));
+    assert.equal(err.type, ErrorTypes.permanent);
+    assert.match(err.message, /^crash-loop: 2 runs/);
+  });
+
+  test('runs that end are not crashes', async () => {
+    const lease = await leaseOf(1);
+    for (let i = 0; i < 3; i++) assert.equal(await mockEnv().run(() => withLease(lease, () => Promise.resolve(i))), i);
+  });
+});
+
+describe('skipped listing entries', () => {
+  test(`each of the first ${SKIP_LOG_LINES} of a poll is logged, then only their count`, () => {
+    const lines: { fields: Record<string, unknown>; msg: string }[] = [];
+    const logger = { debug: (fields: Record<string, unknown>, msg: string) => void lines.push({ fields, msg }) };
+    const skips = skipLog('orders', logger as unknown as Parameters<typeof skipLog>[1]);
+    for (let i = 0; i < SKIP_LOG_LINES + 5; i++) skips.onSkip(`link-${i}`, 'symlink');
+    skips.end();
+    assert.equal(lines.length, SKIP_LOG_LINES + 1);
+    assert.deepEqual(lines[0]!.fields, { source: 'orders', path: 'link-0', reason: 'symlink' });
+    assert.deepEqual(lines.at(-1)!.fields, { source: 'orders', skipped: SKIP_LOG_LINES + 5, notLogged: 5 });
+  });
+
+  test('a poll with few skips logs no count line', () => {
+    const lines: unknown[] = [];
+    const skips = skipLog('orders', { debug: (...args: unknown[]) => void lines.push(args) });
+    skips.onSkip('dev', 'not a regular file');
+    skips.end();
+    assert.equal(lines.length, 1);
+  });
+});

@@ -30,7 +30,7 @@ const LISTING_ATTEMPTS = 3;
 export async function listAndClaim(deps: ActivityDeps, input: ListAndClaimInput): Promise<ListAndClaimResult> {
   const ctx = Context.current();
   const source = sourceOfOrFail(deps, input.sourceId);
-  const heartbeat = setInterval(() => ctx.heartbeat(), 2_000);
+  const heartbeat = setInterval(() => ctx.heartbeat(), 1_000);
   try {
     await renewRunningClaims(deps, source);
     const entries = await listSource(deps, source, ctx.cancellationSignal);

@@ -13,15 +13,16 @@ import { fileWorkflow } from './file';
 import { FTP_KIND, FTP_PATH, FTP_SOURCE, FTP_STAGE } from '../shared/search-attributes';
 import type { ClaimedFile, FilePlan, PollSummary, PollWorkflowInput } from '../shared/types';
 
-// listAndClaim heartbeats every 2 s: a poll on a killed worker moves on within 10 s (the schedule skips new
-// polls of the source while one is open). A poll that cannot list fails in bounded time with its reason (the
+// listAndClaim heartbeats every second: a poll on a killed worker moves on within 4 s (the schedule skips new
+// polls of the source while one is open). The poll renews the leases of its cluster's files waiting for a
+// worker, so this gap must stay well inside the lease rule's margin (retryTimeout > pollInterval + 5 s). A poll that cannot list fails in bounded time with its reason (the
 // activity gives up after a few tries of a server that is away, at once on a refused login); a worker killed
 // under it is retried, within a backstop of 10 minutes.
 const { listAndClaim } = proxyActivities<PollActivities>({
   startToCloseTimeout: '10m',
   scheduleToCloseTimeout: '10m',
-  heartbeatTimeout: '10s',
-  retry: { initialInterval: '1s', maximumInterval: '10s' },
+  heartbeatTimeout: '4s',
+  retry: { initialInterval: '200ms', maximumInterval: '5s' },
 });
 
 /**

@@ -5,30 +5,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { ConfigError, loadConfig, parseConfig, parseRedisUrl } from '../src/config';
+import { loadConfig, parseConfig, parseRedisUrl } from '../src/config';
 import { redisClientSpec } from '../src/connections/redis';
 import { temporalTlsOption } from '../src/connections/temporal';
+import { assertIssue, configError } from './helpers/config';
 
 function tempDir(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ftp-ingest-config-conn-'));
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
   return dir;
-}
-
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  assert.fail('expected a ConfigError');
-}
-
-function assertIssue(err: ConfigError, settingPath: string, ...parts: string[]): void {
-  const issue = err.issues.find((i) => i.path === settingPath);
-  assert.ok(issue, `no issue at ${settingPath} in:\n${err.message}`);
-  for (const part of parts) assert.ok(issue.message.includes(part), `"${part}" missing from: ${issue.message}`);
 }
 
 test('redis.url: one node, Sentinel and Cluster forms parse', () => {

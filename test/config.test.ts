@@ -6,7 +6,6 @@ import { after, test } from 'node:test';
 import { inspect } from 'node:util';
 import {
   checkSecrets,
-  ConfigError,
   DEMO_PASSWORD_ENV,
   formatDuration,
   getSource,
@@ -19,6 +18,7 @@ import {
   sourcePassword,
   type AppConfig,
 } from '../src/config';
+import { assertIssue, configError } from './helpers/config';
 
 const repoRoot = path.resolve(__dirname, '..');
 
@@ -32,25 +32,6 @@ function writeFile(dir: string, name: string, text: string): string {
   const file = path.join(dir, name);
   fs.writeFileSync(file, text);
   return file;
-}
-
-/** The ConfigError thrown by `fn`. */
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  assert.fail('expected a ConfigError');
-}
-
-/** The error's one issue at `settingPath`, asserting its message mentions each of `parts`. */
-function assertIssue(err: ConfigError, settingPath: string, ...parts: string[]): void {
-  const issue = err.issues.find((i) => i.path === settingPath);
-  assert.ok(issue, `no issue at ${settingPath} in:\n${err.message}`);
-  assert.ok(err.message.includes(`${settingPath}: `), 'the message names the setting');
-  for (const part of parts) assert.ok(issue.message.includes(part), `"${part}" missing from: ${issue.message}`);
 }
 
 const oneSource = (extra: Record<string, unknown>) => ({ sources: [{ id: 'orders', ...extra }] });

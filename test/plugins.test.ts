@@ -4,12 +4,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { ConfigError, loadConfig, parseConfig } from '../src/config';
+import { loadConfig, parseConfig } from '../src/config';
 import { getProcessor } from '../src/processors';
 import { filePlanOf } from '../src/activities/deps';
 import type { ActivityDeps } from '../src/activities';
 import { workerPlugins, workflowsEntry } from '../src/plugins/worker';
 import { tempDir } from './helpers/servers';
+import { configError } from './helpers/config';
 
 const definePath = require.resolve('../src/plugins/define');
 const dir = tempDir('ftp-ingest-plugins-');
@@ -26,16 +27,6 @@ function writeConfig(name: string, config: Record<string, unknown>): string {
   const file = path.join(dir, name);
   fs.writeFileSync(file, JSON.stringify(config));
   return file;
-}
-
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  assert.fail('expected a ConfigError');
 }
 
 writePlugin(

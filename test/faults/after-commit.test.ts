@@ -15,6 +15,7 @@ import type { LedgerRecord } from '../../src/ledger';
 import { useClusters } from '../helpers/clusters';
 import { report, sha256 } from '../helpers/faults';
 import { publishedFile, publishedPaths } from '../helpers/published';
+import { waitUntil } from '../helpers/fault-run';
 
 const SOURCE = 'after';
 const SLOW = 'slow-uploads';
@@ -52,16 +53,6 @@ proto.delete = async function (this: FileSystem, name: string) {
   return originalDelete.call(this, name);
 };
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(200);
-  }
-}
-
 const recordOf = (name: string): Promise<LedgerRecord | undefined> => env.ledger.get(SOURCE, name);
 const remoteFile = (name: string): string => path.join(env.ftp.root, SOURCE, name);
 
@@ -79,7 +70,7 @@ describe('fault: a cluster dies between commit and remote action', { timeout: 24
 
     holdDeletes();
     await a.schedule();
-    const committed = await waitFor(
+    const committed = await waitUntil(
       `${FILES} files DONE by ${A} with their delete owed`,
       async () => {
         const records = await Promise.all(names.map(recordOf));
@@ -110,7 +101,7 @@ describe('fault: a cluster dies between commit and remote action', { timeout: 24
     }
 
     await b.schedule();
-    await waitFor(
+    await waitUntil(
       'every remote file deleted, the rewritten ones only after their new version was committed',
       () => Promise.resolve(names.some((name) => fs.existsSync(remoteFile(name))) ? undefined : true),
       90_000,
@@ -157,7 +148,7 @@ describe('fault: a cluster dies between commit and remote action', { timeout: 24
   test('a file replaced by a directory of the same name; a path that needs a folder where a file is', async () => {
     const b = env.cluster(B);
     env.putRemote(SOURCE, 'clash', 'a file named clash\n');
-    const first = await waitFor(
+    const first = await waitUntil(
       'clash DONE',
       async () => {
         const r = await recordOf('clash');
@@ -167,7 +158,7 @@ describe('fault: a cluster dies between commit and remote action', { timeout: 24
     );
     // The server now has a folder where the file was: its files are new paths, published beside the old output.
     env.putRemote(SOURCE, 'clash/inner.csv', 'inside the folder\n');
-    const inner = await waitFor(
+    const inner = await waitUntil(
       'clash/inner.csv DONE',
       async () => {
         const r = await recordOf('clash/inner.csv');
@@ -182,7 +173,7 @@ describe('fault: a cluster dies between commit and remote action', { timeout: 24
     // A remote folder named like the old output's version folder: its file would need a folder where the old
     // output file is. It ends REJECTED as a type conflict, instead of a remote action failing forever.
     env.putRemote(SOURCE, `@${first.version}/clash/deeper.csv`, 'a hostile layout\n');
-    const conflict = await waitFor(
+    const conflict = await waitUntil(
       'the conflicting path REJECTED',
       async () => {
         const r = await recordOf(`@${first.version}/clash/deeper.csv`);
@@ -220,7 +211,7 @@ describe('fault: a cluster dies between commit and remote action', { timeout: 24
         health: await env.ledger.health(SLOW),
         seen: await env.redis.hgetall(`ftpi:{${SLOW}}:seen`),
       });
-    const records = await waitFor(
+    const records = await waitUntil(
       'every upload DONE',
       async () => {
         const all = await Promise.all(uploads.map(({ name }) => env.ledger.get(SLOW, name)));

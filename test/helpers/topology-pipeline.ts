@@ -2,6 +2,8 @@
 // processed by one worker while `failover` kills the master; every file must end DONE, committed once.
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { closeRedis, connectLedgerRedis } from '../../src/connections/redis';
+import { Ledger } from '../../src/ledger';
 import type { Pipeline } from './pipeline';
 
 export interface FailoverFigures {
@@ -34,10 +36,21 @@ export async function runPipelineThroughFailover(
     }
   })();
 
-  const countDone = async (): Promise<number> => {
-    const records = await pipeline.ledger.list(source, { count: 10 * files });
-    return records.records.filter((r) => r.status === 'DONE').length;
+  // Counted through a new connection each time: what is judged is the worker's progress, not whether the
+  // test's own long-lived client has found the new master yet.
+  const withLedger = async <T>(fn: (ledger: Ledger) => Promise<T>): Promise<T> => {
+    const redis = connectLedgerRedis(pipeline.config, {});
+    try {
+      return await fn(new Ledger(redis));
+    } finally {
+      await closeRedis(redis);
+    }
   };
+  const countDone = (): Promise<number> =>
+    withLedger(async (ledger) => {
+      const records = await ledger.list(source, { count: 10 * files });
+      return records.records.filter((r) => r.status === 'DONE').length;
+    });
   const deadline = Date.now() + 60_000;
   let doneBefore = 0;
   while ((doneBefore = await countDone()) < 3) {
@@ -54,11 +67,16 @@ export async function runPipelineThroughFailover(
   }
   polling = false;
   await polls;
-  const counts = await pipeline.ledger.counts(source);
-  const commits = await pipeline.ledger.commits(source);
+  const [counts, commits, records] = await withLedger(
+    async (ledger) =>
+      [
+        await ledger.counts(source),
+        await ledger.commits(source),
+        (await ledger.list(source, { count: 10 * files })).records,
+      ] as const,
+  );
   assert.deepEqual(counts, { IN_PROGRESS: 0, DONE: files, REJECTED: 0, RETRY_WAIT: 0 });
   assert.equal(commits, files, 'the commits counter: nothing committed twice');
-  const records = (await pipeline.ledger.list(source, { count: 10 * files })).records;
   return {
     files,
     doneBeforeFailover: doneBefore,

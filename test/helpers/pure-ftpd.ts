@@ -2,10 +2,9 @@ import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after } from 'node:test';
-import { spawnManaged } from '../../src/stack/child';
-import { freePort, waitForPort } from '../../src/stack/ports';
+import { freePort } from '../../src/stack/ports';
 import { pureFtpdBinary } from '../../src/stack/tools';
+import { startForkingServer } from './forking-server';
 import { tempDir } from './servers';
 
 /** The system user that owns the served files (pure-ftpd maps the virtual user to it). */
@@ -77,19 +76,7 @@ export async function testPureFtpd(options: PureFtpdOptions = {}): Promise<PureF
     ...['-I', '1'], // idle sessions end after a minute, should anything be left behind
     ...(options.tls ? ['-Y', String(options.tls.level), '-2', options.tls.certFile] : []),
   ];
-  // Own process group: pure-ftpd forks a process per session, and those outlive a killed master.
-  const server = spawnManaged(pureFtpdBinary(), args, { detached: true });
-  const stop = async (): Promise<void> => {
-    killGroup(server.process.pid, 'SIGTERM');
-    await server.stop();
-    killGroup(server.process.pid, 'SIGKILL');
-  };
-  after(stop);
-  try {
-    await waitForPort(port, '127.0.0.1', 10_000);
-  } catch (err) {
-    throw new Error(`pure-ftpd did not start: ${(err as Error).message}\n${server.output()}`);
-  }
+  const { process: server, stop } = await startForkingServer('pure-ftpd', pureFtpdBinary(), args, port);
   return {
     host: '127.0.0.1',
     port,
@@ -106,14 +93,6 @@ function childCount(pid: number | undefined): number {
   if (!pid) return 0;
   const out = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout;
   return out.split('\n').filter(Boolean).length;
-}
-
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  try {
-    if (pid) process.kill(-pid, signal);
-  } catch {
-    // already gone
-  }
 }
 
 function ensureSystemUser(): { uid: number; gid: number } {

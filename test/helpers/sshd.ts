@@ -5,8 +5,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after } from 'node:test';
-import { spawnManaged } from '../../src/stack/child';
-import { freePort, waitForPort } from '../../src/stack/ports';
+import { freePort } from '../../src/stack/ports';
+import { startForkingServer } from './forking-server';
 
 const SSHD = '/usr/sbin/sshd';
 /** The system user of the tests: no shell login, chrooted to its test directory, SFTP only. */
@@ -130,19 +130,7 @@ export async function testSshd(): Promise<SshdServer> {
     ].join('\n'),
   );
   run(SSHD, ['-t', '-f', config]);
-  // Own process group: sshd forks a process per connection, and those outlive a killed listener.
-  const server = spawnManaged(SSHD, ['-D', '-e', '-f', config], { detached: true });
-  const stop = async (): Promise<void> => {
-    killGroup(server.process.pid, 'SIGTERM');
-    await server.stop();
-    killGroup(server.process.pid, 'SIGKILL');
-  };
-  after(stop);
-  try {
-    await waitForPort(port, '127.0.0.1', 10_000);
-  } catch (err) {
-    throw new Error(`sshd did not start: ${(err as Error).message}\n${server.output()}`);
-  }
+  const { stop } = await startForkingServer('sshd', SSHD, ['-D', '-e', '-f', config], port);
   const hostPublicKey = fs
     .readFileSync(path.join(dir, 'host_key.pub'), 'utf8')
     .trim()
@@ -179,12 +167,4 @@ export async function testSshd(): Promise<SshdServer> {
     },
     stop,
   };
-}
-
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  try {
-    if (pid) process.kill(-pid, signal);
-  } catch {
-    // already gone
-  }
 }

@@ -55,7 +55,7 @@ describe('Redis Cluster', () => {
     await runLedgerRaceThroughFailover(
       pipeline.config,
       source,
-      () => cluster.killMasterOf(`{${source}}`),
+      (onKilled) => cluster.killMasterOf(`{${source}}`, { onKilled }),
       (m) => t.diagnostic(m),
     );
   });

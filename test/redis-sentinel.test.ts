@@ -111,7 +111,7 @@ describe('Redis Sentinel', () => {
     await runLedgerRaceThroughFailover(
       pipeline.config,
       'race',
-      () => group.killMaster(),
+      (onKilled) => group.killMaster({ onKilled }),
       (m) => t.diagnostic(m),
     );
   });

@@ -24,8 +24,14 @@ export interface TestRedisCluster {
   masterOf(key: string): Promise<RedisNode>;
   /** Whether the master of `key`'s slot has a connected replica (can fail over). */
   hasReplica(key: string): Promise<boolean>;
-  /** SIGKILLs the master of `key`'s slot; resolves once its replica serves the slot, with the time it took. */
-  killMasterOf(key: string): Promise<{ killed: number; promoted: number; ms: number }>;
+  /**
+   * SIGKILLs the master of `key`'s slot (`onKilled` once it is gone); resolves once its replica serves the
+   * slot, with the time it took.
+   */
+  killMasterOf(
+    key: string,
+    options?: { onKilled?: () => void },
+  ): Promise<{ killed: number; promoted: number; ms: number }>;
 }
 
 /** A 3-master Redis Cluster, one replica per master, node timeout 1 s. */
@@ -105,10 +111,11 @@ export function useRedisCluster(): TestRedisCluster {
     const role = (await command(await portOf(key), 'ROLE')) as [string, number, unknown[]];
     return role[0] === 'master' && role[2].length > 0;
   };
-  cluster.killMasterOf = async (key) => {
+  cluster.killMasterOf = async (key, { onKilled } = {}) => {
     const killed = await portOf(key);
     const started = performance.now();
-    nodeOf(killed).kill();
+    await nodeOf(killed).kill();
+    onKilled?.();
     let promoted = killed;
     await waitFor('a replica takes over the slot', async () => {
       promoted = await portOf(key);

@@ -12,7 +12,8 @@ import { redisServerBinary } from '../../src/stack/tools';
 export interface RedisNode {
   port: number;
   child: ManagedChild;
-  kill(): void;
+  /** SIGKILL; resolves once the process is gone (nothing can answer on its port after that). */
+  kill(): Promise<void>;
 }
 
 export function binary(name: 'redis-cli' | 'redis-sentinel'): string {
@@ -42,9 +43,13 @@ export async function startNode(dir: string, args: string[], sentinel = false): 
           ...args,
         ]);
     const exited = new Promise<'exited'>((resolve) => child.process.once('exit', () => resolve('exited')));
+    const kill = async (): Promise<void> => {
+      child.process.kill('SIGKILL');
+      await exited;
+    };
     const started = await Promise.race([waitForPort(port, '127.0.0.1', 15_000).then(() => 'up' as const), exited]);
     if (started === 'up' && (await command(port, 'PING').catch(() => '')) === 'PONG') {
-      return { port, child, kill: () => child.process.kill('SIGKILL') };
+      return { port, child, kill };
     }
     await child.stop(1_000);
     if (attempt >= 3) throw new Error(`redis node did not start on port ${port}: ${child.output().slice(-2_000)}`);

@@ -31,11 +31,11 @@ export interface TestSentinelGroup {
   replica: RedisNode;
   sentinels: RedisNode[];
   /**
-   * SIGKILLs the master; resolves once the sentinels have announced +switch-master to the replica and it is
+   * SIGKILLs the master (`onKilled` once it is gone); resolves once the sentinels have announced +switch-master to the replica and it is
    * master. Then (after `afterSwitch`) starts the killed node again, empty, as a replica of the new master and
    * waits until it is in sync and every sentinel counts it, so that the group can fail over again.
    */
-  killMaster(options?: { afterSwitch?: () => Promise<void> }): Promise<FailoverFigures>;
+  killMaster(options?: { onKilled?: () => void; afterSwitch?: () => Promise<void> }): Promise<FailoverFigures>;
 }
 
 /** Down after 1 s without a reply; quorum 2 of 3; a failed election is retried after 2 × 5 s. */
@@ -143,7 +143,7 @@ export function useSentinelGroup(masterName = 'ledger'): TestSentinelGroup {
     await Promise.all([...group.sentinels, group.replica, group.master].map((n) => n?.child.stop(2_000)));
   });
 
-  group.killMaster = async ({ afterSwitch } = {}) => {
+  group.killMaster = async ({ onKilled, afterSwitch } = {}) => {
     const old = group.master;
     const promoted = group.replica;
     const watch = await watchSwitches(group.sentinels, masterName);
@@ -151,7 +151,8 @@ export function useSentinelGroup(masterName = 'ledger'): TestSentinelGroup {
     let ms: number;
     try {
       if (watch.listening < 2) throw new Error(`only ${watch.listening} sentinels listening: no failover possible`);
-      old.kill();
+      await old.kill();
+      onKilled?.();
       // 45 s: a sentinel whose timer stalled 2 s (a loaded machine) stays in TILT mode, passive, for 30 s.
       const announced = (): Promise<boolean> => Promise.resolve(watch.announcing(promoted.port) === watch.listening);
       await waitFor('every listening sentinel announces +switch-master to the replica', announced, 45_000);

@@ -1,7 +1,7 @@
-// The ledger race (ledger-race.ts) on an external Redis topology (Cluster or Sentinel) with a failover while the
-// first commits of round 2 are in flight: the same options for every topology, the connections closed after.
+// The ledger race (ledger-race.ts) on an external Redis topology (Cluster or Sentinel) with a failover in the act
+// phase of round 2 (half its calls before the kill, half while there is no master): the same options for every
+// topology, the connections closed after.
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppConfig } from '../../src/config';
 import { connectLedgerRedis } from '../../src/connections/redis';
 import type { RedisClient } from '../../src/ledger/scripts';
@@ -10,7 +10,8 @@ import { runLedgerRace, type RaceFigures } from './ledger-race';
 export async function runLedgerRaceThroughFailover(
   config: AppConfig,
   source: string,
-  failover: () => Promise<unknown>,
+  /** Kills a master, calls `killed()` right after the kill, resolves once a replica took over. */
+  failover: (killed: () => void) => Promise<unknown>,
   diagnostic: (message: string) => void,
 ): Promise<RaceFigures> {
   const clients: RedisClient[] = [];
@@ -29,9 +30,8 @@ export async function runLedgerRaceThroughFailover(
       resilient: true,
       duringAct: {
         round: 2,
-        action: async () => {
-          await sleep(2); // while the first commits are in flight
-          figures = await failover();
+        action: async (killed) => {
+          figures = await failover(killed);
         },
       },
       diagnostic,

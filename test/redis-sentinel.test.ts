@@ -9,6 +9,7 @@ import { describe, test } from 'node:test';
 import Redis from 'ioredis';
 import { connectLedgerRedis } from '../src/connections/redis';
 import { Ledger, LedgerReplicationError, type ClaimBatchOptions } from '../src/ledger';
+import { awaitReplicas, writtenOn } from '../src/ledger/replication';
 import { fileWorkflowIdBase } from '../src/shared/ids';
 import { usePipeline } from './helpers/pipeline';
 import { waitFor } from './helpers/redis-nodes';
@@ -114,5 +115,28 @@ describe('Redis Sentinel', () => {
       (onKilled) => group.killMaster({ onKilled }),
       (m) => t.diagnostic(m),
     );
+  });
+
+  // WAIT counts the replicas that have caught up with what its own connection has seen. The guard used to send
+  // WAIT on whatever connection the client had by then: after a failover between a write and its WAIT, that is
+  // a connection to the new master, whose replicas are in sync with it, so WAIT said yes for a write that the old
+  // master may have taken with it. Now a WAIT answered on another connection than the write's does not count.
+  test('a guarded write counts only through WAIT on the connection it went out on', async () => {
+    const redis = new Redis({ port: group.master.port, lazyConnect: true });
+    redis.on('error', () => undefined);
+    try {
+      const guard = { replicas: 1, timeoutMs: 2_000 };
+      await redis.connect();
+      await redis.set('guarded-write', '1');
+      const write = writtenOn(redis, 'guarded-write');
+      redis.disconnect(true); // a new connection, as after a failover
+      await once(redis, 'ready', { signal: AbortSignal.timeout(10_000) });
+      assert.equal(Number(await redis.call('WAIT', 1, 2_000)), 1, 'WAIT on the new connection says yes');
+      await assert.rejects(awaitReplicas(write, guard), /connection was replaced/);
+      await redis.set('guarded-write', '2');
+      await awaitReplicas(writtenOn(redis, 'guarded-write'), guard); // on its own connection it counts
+    } finally {
+      redis.disconnect();
+    }
   });
 });

@@ -3,15 +3,12 @@
 // end nothing is committed twice (the ledger's commits counter equals the files) and nothing is lost.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import { Cluster } from 'ioredis';
-import { connectLedgerRedis } from '../src/connections/redis';
-import type { RedisClient } from '../src/ledger/scripts';
-import { runLedgerRace } from './helpers/ledger-race';
 import { usePipeline } from './helpers/pipeline';
 import { useRedisCluster } from './helpers/redis-cluster';
 import { runPipelineThroughFailover } from './helpers/topology-pipeline';
+import { runLedgerRaceThroughFailover } from './helpers/topology-race';
 import { fileWorkflowIdBase } from '../src/shared/ids';
 
 const cluster = useRedisCluster();
@@ -54,34 +51,12 @@ describe('Redis Cluster', () => {
   });
 
   test('ledger race: two clusters, 8 connections, a master killed during the commits', async (t) => {
-    const clients: RedisClient[] = [];
     const source = await onReplicatedShard(Array.from({ length: 50 }, (_, i) => `race-${i}`));
-    let failover: unknown;
-    try {
-      const figures = await runLedgerRace({
-        connect: () => {
-          const c = connectLedgerRedis(pipeline.config, {}, { onError: () => undefined });
-          clients.push(c);
-          return c;
-        },
-        source,
-        files: 500,
-        rounds: 4,
-        leaseMs: 3_000, // a loaded machine: the claim phase must stay under half a lease
-        resilient: true,
-        duringAct: {
-          round: 2,
-          action: async () => {
-            await sleep(2); // while the first commits are in flight
-            failover = await cluster.killMasterOf(`{${source}}`);
-          },
-        },
-        diagnostic: (m) => t.diagnostic(m),
-      });
-      t.diagnostic(`failover ${JSON.stringify(failover)}`);
-      assert.equal(figures.commitCounter, figures.commits);
-    } finally {
-      clients.forEach((c) => c.disconnect());
-    }
+    await runLedgerRaceThroughFailover(
+      pipeline.config,
+      source,
+      (onKilled) => cluster.killMasterOf(`{${source}}`, { onKilled }),
+      (m) => t.diagnostic(m),
+    );
   });
 });

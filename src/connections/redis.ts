@@ -9,6 +9,7 @@ import Redis, { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { parseRedisUrl, redisPassword, type AppConfig, type ParsedRedisUrl, type RedisConfig } from '../config';
 import type { RedisClient } from '../ledger/scripts';
 import { log } from '../log';
+import { SentinelRedis } from './sentinel-redis';
 
 /** Reconnect attempts a command waits through before it fails (single node and Sentinel). */
 export const MAX_RETRIES_PER_REQUEST = 3;
@@ -131,7 +132,8 @@ export function connectLedgerRedis(
   const spec = redisClientSpec(config, env);
   const onError = options.onError ?? throttledErrorLog();
   if (spec.kind === 'redis') {
-    const client = new Redis(spec.options);
+    // A Sentinel client is kept connected through failovers (see sentinel-redis.ts).
+    const client = spec.options.sentinels ? new SentinelRedis(spec.options, backoff) : new Redis(spec.options);
     client.on('error', onError); // an 'error' event without a listener prints a stack trace per reconnect
     return client;
   }

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
 import { decodeReply, type Reply } from './replies';
-import { awaitReplicas, type ReplicationGuard } from './replication';
+import { awaitReplicas, writtenOn, type ReplicationGuard } from './replication';
 
 export type RedisClient = Redis | Cluster;
 
@@ -66,10 +66,13 @@ export function registerScripts(redis: RedisClient, guard?: ReplicationGuard): R
   return async (name, keys, args) => {
     const command = commands[commandName(name)];
     if (!command) throw new Error(`ledger script ${name} is not registered`);
-    const reply = decodeReply(name, await command.call(redis, keys.length, keys, args));
+    const raw = await command.call(redis, keys.length, keys, args);
     const [key] = keys;
-    if (guard && guard.replicas > 0 && key !== undefined && !READ_ONLY.has(name))
-      await awaitReplicas(redis, key, guard);
+    // Noted before anything else runs: the connection that just carried the reply.
+    const write =
+      guard && guard.replicas > 0 && key !== undefined && !READ_ONLY.has(name) ? writtenOn(redis, key) : undefined;
+    const reply = decodeReply(name, raw);
+    if (guard && write) await awaitReplicas(write, guard);
     return reply;
   };
 }

@@ -4,7 +4,9 @@
 //
 // With `resilient`, a ledger call that fails with a connection error (a failover) is tried again, as Temporal
 // retries an activity; a retried call whose first try may have run is allowed to find its own effect there.
-// `duringAct` runs concurrently with the act phase of one round (e.g. a failover while commits are in flight).
+// `duringAct` splits the act phase of one round: half of its calls first, then `action` (e.g. a failover), and
+// the other half once the action says the master is gone: those are made while there is no master, and must
+// wait or fail (fail closed) and then count exactly once.
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Ledger, type Candidate, type Claim, type ClaimBatchOptions } from '../../src/ledger';
@@ -21,7 +23,8 @@ export interface RaceOptions {
   connectionsPerCluster?: number;
   leaseMs?: number;
   resilient?: boolean;
-  duringAct?: { round: number; action: () => Promise<void> };
+  /** `action` calls `killed()` when the master is gone (if it never does, the second half starts after it). */
+  duringAct?: { round: number; action: (killed: () => void) => Promise<void> };
   diagnostic(message: string): void;
 }
 
@@ -38,6 +41,8 @@ export interface RaceFigures {
   rejectedByMaxTries: number;
   /** Ledger calls that failed with a connection error and were tried again. */
   retried: number;
+  /** With `duringAct`: how long each call made while there was no master took until it counted (ms). */
+  outageCallMs: number[];
   /** The ledger's `commits` counter at the end (transitions to DONE). */
   commitCounter: number;
   claimMs: number[];
@@ -98,6 +103,7 @@ export async function runLedgerRace(o: RaceOptions): Promise<RaceFigures> {
     abandoned: 0,
     rejectedByMaxTries: 0,
     retried: 0,
+    outageCallMs: [],
     commitCounter: 0,
     claimMs: [],
   };
@@ -185,9 +191,10 @@ export async function runLedgerRace(o: RaceOptions): Promise<RaceFigures> {
   }
 
   /** Commits, releases, rejects or abandons each held claim, from a connection of its owner, all at once. */
-  async function actOnClaims(held: Held[]) {
+  async function actOnClaims(held: Held[], timed?: number[]) {
     await Promise.all(
       held.map(async ({ cluster, claim }) => {
+        const t0 = performance.now();
         const owners = workers.filter((w) => w.cluster === cluster);
         const ledger = (owners[Math.floor(rand() * owners.length)] ?? owners[0])?.ledger;
         assert.ok(ledger);
@@ -223,9 +230,27 @@ export async function runLedgerRace(o: RaceOptions): Promise<RaceFigures> {
           f.rejects += 1;
         } else {
           f.abandoned += 1; // its lease expires before the next round
+          return;
         }
+        timed?.push(performance.now() - t0);
       }),
     );
+  }
+
+  /** The act phase of the `duringAct` round: half the calls, the action, the other half once the master is gone. */
+  async function actThroughAction(held: Held[], action: (killed: () => void) => Promise<void>) {
+    const half = Math.floor(held.length / 2);
+    await actOnClaims(held.slice(0, half));
+    let killed!: () => void;
+    const gone = new Promise<void>((resolve) => (killed = resolve));
+    const during = action(killed);
+    await Promise.race([gone, during]);
+    await Promise.all([actOnClaims(held.slice(half), f.outageCallMs), during]);
+    // Fail closed: nothing counts before a replica is promoted, which takes sentinels or cluster nodes at least
+    // a failure detection and an election (seconds here); a call answered at once went to no master.
+    assert.ok(f.outageCallMs.length > 0, 'calls were made while there was no master');
+    const fastest = Math.min(...f.outageCallMs);
+    assert.ok(fastest >= 100, `a call made while there was no master counted after ${Math.round(fastest)} ms`);
   }
 
   const tokenPaths = new Map<number, string>();
@@ -247,9 +272,8 @@ export async function runLedgerRace(o: RaceOptions): Promise<RaceFigures> {
     assert.ok(performance.now() - roundStart < LEASE_MS / 2, 'claim phase took too long for this test');
     remember(held);
     await checkLedgerState(held);
-    const during = o.duringAct?.round === round ? o.duringAct.action() : undefined;
-    await actOnClaims(held);
-    await during;
+    if (o.duringAct?.round === round) await actThroughAction(held, o.duringAct.action);
+    else await actOnClaims(held);
     await checkLedgerState([]);
     await sleep(LEASE_MS + 100);
   }
@@ -296,6 +320,10 @@ export async function runLedgerRace(o: RaceOptions): Promise<RaceFigures> {
   o.diagnostic(`commits ${f.commits}, releases ${f.releases}, rejects ${f.rejects}, abandoned ${f.abandoned}`);
   o.diagnostic(`rejected at maxTries ${f.rejectedByMaxTries}, final ${JSON.stringify(counts)}`);
   o.diagnostic(`commits counter ${f.commitCounter}, calls retried after a connection error ${f.retried}`);
+  if (o.duringAct) {
+    const [min = 0, max = 0] = [Math.min(...f.outageCallMs), Math.max(...f.outageCallMs)].map(Math.round);
+    o.diagnostic(`calls made while there was no master ${f.outageCallMs.length}, counted after ${min}–${max} ms`);
+  }
   o.diagnostic(`stale tokens checked ${Math.min(200, superseded.length)} of ${superseded.length}`);
   o.diagnostic(
     `claim phase ms per round (${workers.length} concurrent scripts of ${FILES} keys): ${claimMs.join(', ')}`,

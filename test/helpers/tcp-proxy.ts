@@ -15,6 +15,11 @@ export interface CountingProxy {
   readonly bytesToClients: number;
   /** Cuts every open connection (both sides), like a network drop. */
   dropAll(): void;
+  /**
+   * While held, new connections are accepted but nothing is relayed (a server that does not answer yet);
+   * released, they go through with what they sent meanwhile. Open connections are not affected.
+   */
+  holdNew(held: boolean): void;
 }
 
 /**
@@ -31,10 +36,17 @@ export async function countingProxy(
   let max = 0;
   let accepted = 0;
   let bytesToClients = 0;
+  let held: (() => void)[] | undefined;
   const server = net.createServer((client) => {
     accepted += 1;
     clients.add(client);
     client.once('close', () => clients.delete(client));
+    max = Math.max(max, clients.size);
+    if (held) held.push(() => relay(client));
+    else relay(client);
+  });
+  const relay = (client: net.Socket): void => {
+    if (client.destroyed) return;
     const upstream = net.connect(target.port, target.host);
     for (const socket of [client, upstream]) {
       open.add(socket);
@@ -45,7 +57,6 @@ export async function countingProxy(
         upstream.destroy();
       });
     }
-    max = Math.max(max, clients.size);
     client.pipe(upstream);
     // Server to client: counted, and paced to `bytesPerSecond` (per connection) when given.
     const rate = options.bytesPerSecond;
@@ -61,7 +72,7 @@ export async function countingProxy(
       void Promise.all([paced, drained]).then(() => upstream.resume());
     });
     upstream.on('end', () => client.end());
-  });
+  };
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   after(async () => {
     for (const socket of open) socket.destroy();
@@ -84,6 +95,11 @@ export async function countingProxy(
     },
     dropAll() {
       for (const socket of open) socket.destroy();
+    },
+    holdNew(hold) {
+      const waiting = held ?? [];
+      held = hold ? waiting : undefined;
+      if (!hold) waiting.forEach((start) => start());
     },
   };
 }

@@ -26,7 +26,11 @@ function run(cmd, args, opts = {}) {
 }
 
 function ensureNodeModules() {
-  const stamp = path.join(root, 'node_modules', '.package-lock.json');
+  const modules = path.join(root, 'node_modules');
+  // A symlinked node_modules (a git worktree sharing another checkout's) belongs to that checkout: `npm ci`
+  // here would empty the shared folder through the link. Install there instead.
+  if (fs.existsSync(modules) && fs.lstatSync(modules).isSymbolicLink()) return;
+  const stamp = path.join(modules, '.package-lock.json');
   const lock = path.join(root, 'package-lock.json');
   if (fs.existsSync(stamp) && fs.statSync(stamp).mtimeMs >= fs.statSync(lock).mtimeMs) return;
   run('npm', ['ci', '--no-audit', '--no-fund']);

@@ -16,8 +16,8 @@
 // The last line: `bench: files_per_s=… ceiling_ratio=… claim_first_x=… claim_steady_x=… download_ratio=…
 // backlog_files_per_s=… worker_rss_mib=…`. Sizes: BENCH_FILES, BENCH_ROUNDS, BENCH_CLAIM_NAMES,
 // BENCH_DOWNLOAD_MIB, BENCH_BACKLOG_FILES override the mode's; BENCH_WORKER (JSON) sets the product worker's
-// `worker` config, e.g. '{"maxCachedWorkflows":100}'; BENCH_WORKER_NODE_OPTIONS the NODE_OPTIONS of both
-// worker processes; BENCH_SKIP=claim,download,backlog skips parts.
+// `worker` config, e.g. '{"maxCachedWorkflows":100}'; BENCH_WORKER_NODE_OPTIONS the Node flags of both worker
+// processes (instead of the product's WORKER_NODE_FLAGS); BENCH_SKIP=claim,download,backlog skips parts.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,6 +34,7 @@ import { spawnManaged, type ManagedChild } from '../src/stack/child';
 import { startEmbeddedStack, type EmbeddedStack } from '../src/stack/embedded';
 import { projectRoot } from '../src/stack/tools';
 import { spawnWorkerProcess, WORKFLOW_BUNDLE_ENV, writeWorkflowBundle } from '../src/stack/worker-process';
+import { WORKER_ENV, WORKER_NODE_FLAGS } from '../src/worker/memory';
 import { deletePollSchedule, triggerPollSchedule, upsertPollSchedule } from '../src/starter/schedules';
 import type { pollWorkflow } from '../src/workflows';
 import type { barePollWorkflow } from './bare/workflows';
@@ -306,9 +307,9 @@ async function main(): Promise<void> {
     fs.writeFileSync(configFile, JSON.stringify(rawConfig));
     const config = parseConfig(rawConfig, { [PASSWORD_ENV]: PASSWORD });
 
-    const workerNodeOptions: NodeJS.ProcessEnv = process.env.BENCH_WORKER_NODE_OPTIONS
-      ? { NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS }
-      : {};
+    // Both workers run with the product's worker memory settings (src/worker/memory.ts) unless
+    // BENCH_WORKER_NODE_OPTIONS gives other Node flags.
+    const workerFlags = process.env.BENCH_WORKER_NODE_OPTIONS?.split(/\s+/).filter(Boolean) ?? WORKER_NODE_FLAGS;
     const productBundle = await writeWorkflowBundle(path.join(dataDir, 'bundle.js'));
     const silent = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
     const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('./bare/workflows'), logger: silent });
@@ -317,12 +318,14 @@ async function main(): Promise<void> {
 
     const product = spawnWorkerProcess({
       configFile,
-      env: { [PASSWORD_ENV]: PASSWORD, [WORKFLOW_BUNDLE_ENV]: productBundle, ...workerNodeOptions },
+      env: { [PASSWORD_ENV]: PASSWORD, [WORKFLOW_BUNDLE_ENV]: productBundle },
       logFile: path.join(dataDir, 'worker.log'),
+      nodeFlags: workerFlags,
     });
     const bare = spawnManaged(
       process.execPath,
       [
+        ...workerFlags,
         '--import',
         'tsx',
         path.join(__dirname, 'bare', 'worker.ts'),
@@ -333,7 +336,7 @@ async function main(): Promise<void> {
         bareBundle,
         String(config.worker.maxCachedWorkflows),
       ],
-      { env: { ...process.env, ...workerNodeOptions } },
+      { env: { ...WORKER_ENV, ...process.env } },
     );
     const samples: number[] = [];
     const sampler = setInterval(() => samples.push(rssOf(product.process.pid).rssMiB), 1_000);

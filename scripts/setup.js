@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Makes a fresh clone runnable: npm dependencies, the Temporal CLI (dev server), redis-server and pure-ftpd.
+// Makes a fresh clone runnable: npm dependencies, the compiled lib/, the Temporal CLI (dev server), redis-server
+// and pure-ftpd.
 // Idempotent and quick when everything is present. Plain Node with no dependencies: it runs before `npm ci`.
 'use strict';
 const { execFileSync, spawnSync } = require('node:child_process');
@@ -86,6 +87,8 @@ function ensureDebianPackages() {
 }
 
 ensureNodeModules();
+// lib/: the compiled sources that `ftp-ingest` runs while they are fresh (scripts/build.js).
+if (require('./build.js').buildIfStale() && !quiet) say('built lib/ from src/');
 ensureTemporal();
 ensureDebianPackages();
 if (!quiet) say('ready');

@@ -3,7 +3,8 @@
 //
 //   pipeline   N small files, one product worker process (default worker settings) beside the bare-Temporal
 //              ceiling of the same shape (bench/bare: a poll activity, a child per file, no-op steps, the same
-//              stage upserts), runs A/B interleaved, medians; events per file workflow of each.
+//              stage upserts), runs A/B interleaved, medians; events per file workflow and worker CPU time per
+//              file of each (the latter hardly depends on the machine's load).
 //   claim      Ledger.claimBatch beside a re-implementation of the seed's per-file CAS loop (WATCH, HGETALL,
 //              MULTI/HSET/EXEC per name) on many listed names, in batches of 1,000: a first poll (all new) and a
 //              steady poll (all already claimed).
@@ -88,6 +89,18 @@ function rssOf(pid: number | undefined): { rssMiB: number; peakMiB: number } {
     return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024 };
   } catch {
     return { rssMiB: 0, peakMiB: 0 };
+  }
+}
+
+/** CPU seconds (user + system) a process has used, from /proc (Linux; clock ticks of 1/100 s). */
+function cpuSecondsOf(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    // The fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
   }
 }
 
@@ -357,6 +370,8 @@ async function main(): Promise<void> {
     try {
       const productRates: number[] = [];
       const bareRates: number[] = [];
+      const productCpu: number[] = [];
+      const bareCpu: number[] = [];
       let productEvents = 0;
       let bareEvents = 0;
       const runProduct = async (r: number): Promise<void> => {
@@ -368,8 +383,10 @@ async function main(): Promise<void> {
           args: [{ sourceId }],
         });
         const files = filesOfRound(r);
+        const cpu = cpuSecondsOf(product.process.pid);
         await waitFor(`${sourceId} DONE`, () => allDone(ledger, config.clusterId, sourceId, files), 250, 900_000);
         productRates.push(files / ((performance.now() - started) / 1000));
+        productCpu.push((cpuSecondsOf(product.process.pid) - cpu) / files);
         const workflowId = (await ledger.get(sourceId, 'f-0.csv'))?.workflowId;
         if (workflowId) {
           await client.workflow.getHandle(workflowId).result();
@@ -386,8 +403,10 @@ async function main(): Promise<void> {
         });
         const counted = async (): Promise<boolean> =>
           Number((await redis.get(`bare:${runTag}:done`)) ?? 0) >= filesOfRound(r);
+        const cpu = cpuSecondsOf(bare.process.pid);
         await waitFor(`${runTag} done`, counted, 250, 900_000);
         bareRates.push(filesOfRound(r) / ((performance.now() - started) / 1000));
+        bareCpu.push((cpuSecondsOf(bare.process.pid) - cpu) / filesOfRound(r));
         const handle = client.workflow.getHandle(`bare/${runTag}/${runTag}-f-0.bin`);
         await handle.result();
         bareEvents = (await handle.fetchHistory()).events?.length ?? 0;
@@ -397,6 +416,8 @@ async function main(): Promise<void> {
         else await runBare(r).then(() => runProduct(r));
         if (r === 0) {
           productRates.length = 0;
+          productCpu.length = 0;
+          bareCpu.length = 0;
           bareRates.length = 0;
         }
       }
@@ -414,6 +435,11 @@ async function main(): Promise<void> {
       console.log(
         `pipeline runs (files/s): product ${productRates.map((x) => round(x, 1)).join(' ')}; bare ${bareRates.map((x) => round(x, 1)).join(' ')}`,
       );
+      // CPU time per file depends far less on the machine's load than files/s does.
+      report('worker process CPU per file', median(productCpu) * 1000, 'ms', {
+        name: 'bare worker',
+        value: median(bareCpu) * 1000,
+      });
       report('events per file workflow (history length)', productEvents, 'events', {
         name: 'bare same shape',
         value: bareEvents,

@@ -24,12 +24,12 @@ function threadHeap(): Promise<{ limitMiB: number }> {
 }
 
 describe('worker memory', () => {
-  test('a thread created after applyWorkerFlagsToNewIsolates has the worker heap limit', async () => {
+  test('a thread created after applyWorkerFlagsToNewIsolates has the worker heap limit', async (t) => {
     const limit = Number(/--max-old-space-size=(\d+)/.exec(WORKER_NODE_FLAGS.join(' '))?.[1]);
     assert.ok(limit > 0, 'WORKER_NODE_FLAGS sets an old-space limit');
     const before = await threadHeap();
-    // The test runner starts Node with its default limit (far above the worker's on any machine with 1 GiB+).
-    assert.ok(before.limitMiB > limit * 1.5, `default limit ${before.limitMiB} MiB`);
+    // Node's default limit grows with the machine's memory: on a very small machine it tells nothing apart.
+    if (before.limitMiB < limit + 64) return t.skip(`Node's default heap limit here is ${before.limitMiB} MiB`);
     applyWorkerFlagsToNewIsolates();
     const after = await threadHeap();
     // V8 adds the young generation to the old-space limit.

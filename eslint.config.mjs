@@ -9,6 +9,7 @@ export default tseslint.config(
       '.tools',
       '.data',
       'bin',
+      'lib',
       'scripts/*.js',
       'test/fixtures',
       'eslint.config.mjs',

@@ -3,7 +3,8 @@
 //
 //   pipeline   N small files, one product worker process (default worker settings) beside the bare-Temporal
 //              ceiling of the same shape (bench/bare: a poll activity, a child per file, no-op steps, the same
-//              stage upserts), runs A/B interleaved, medians; events per file workflow of each.
+//              stage upserts), runs A/B interleaved, medians; events per file workflow and worker CPU time per
+//              file of each (the latter hardly depends on the machine's load).
 //   claim      Ledger.claimBatch beside a re-implementation of the seed's per-file CAS loop (WATCH, HGETALL,
 //              MULTI/HSET/EXEC per name) on many listed names, in batches of 1,000: a first poll (all new) and a
 //              steady poll (all already claimed).
@@ -16,8 +17,8 @@
 // The last line: `bench: files_per_s=… ceiling_ratio=… claim_first_x=… claim_steady_x=… download_ratio=…
 // backlog_files_per_s=… worker_rss_mib=…`. Sizes: BENCH_FILES, BENCH_ROUNDS, BENCH_CLAIM_NAMES,
 // BENCH_DOWNLOAD_MIB, BENCH_BACKLOG_FILES override the mode's; BENCH_WORKER (JSON) sets the product worker's
-// `worker` config, e.g. '{"maxCachedWorkflows":100}'; BENCH_WORKER_NODE_OPTIONS the NODE_OPTIONS of both
-// worker processes; BENCH_SKIP=claim,download,backlog skips parts.
+// `worker` config, e.g. '{"maxCachedWorkflows":100}'; BENCH_WORKER_NODE_OPTIONS the Node flags of both worker
+// processes (instead of the product's WORKER_NODE_FLAGS); BENCH_SKIP=claim,download,backlog skips parts.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,6 +35,7 @@ import { spawnManaged, type ManagedChild } from '../src/stack/child';
 import { startEmbeddedStack, type EmbeddedStack } from '../src/stack/embedded';
 import { projectRoot } from '../src/stack/tools';
 import { spawnWorkerProcess, WORKFLOW_BUNDLE_ENV, writeWorkflowBundle } from '../src/stack/worker-process';
+import { WORKER_ENV, WORKER_NODE_FLAGS } from '../src/worker/memory';
 import { deletePollSchedule, triggerPollSchedule, upsertPollSchedule } from '../src/starter/schedules';
 import type { pollWorkflow } from '../src/workflows';
 import type { barePollWorkflow } from './bare/workflows';
@@ -87,6 +89,18 @@ function rssOf(pid: number | undefined): { rssMiB: number; peakMiB: number } {
     return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024 };
   } catch {
     return { rssMiB: 0, peakMiB: 0 };
+  }
+}
+
+/** CPU seconds (user + system) a process has used, from /proc (Linux; clock ticks of 1/100 s). */
+function cpuSecondsOf(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    // The fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
   }
 }
 
@@ -306,9 +320,9 @@ async function main(): Promise<void> {
     fs.writeFileSync(configFile, JSON.stringify(rawConfig));
     const config = parseConfig(rawConfig, { [PASSWORD_ENV]: PASSWORD });
 
-    const workerNodeOptions: NodeJS.ProcessEnv = process.env.BENCH_WORKER_NODE_OPTIONS
-      ? { NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS }
-      : {};
+    // Both workers run with the product's worker memory settings (src/worker/memory.ts) unless
+    // BENCH_WORKER_NODE_OPTIONS gives other Node flags.
+    const workerFlags = process.env.BENCH_WORKER_NODE_OPTIONS?.split(/\s+/).filter(Boolean) ?? WORKER_NODE_FLAGS;
     const productBundle = await writeWorkflowBundle(path.join(dataDir, 'bundle.js'));
     const silent = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
     const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('./bare/workflows'), logger: silent });
@@ -317,12 +331,14 @@ async function main(): Promise<void> {
 
     const product = spawnWorkerProcess({
       configFile,
-      env: { [PASSWORD_ENV]: PASSWORD, [WORKFLOW_BUNDLE_ENV]: productBundle, ...workerNodeOptions },
+      env: { [PASSWORD_ENV]: PASSWORD, [WORKFLOW_BUNDLE_ENV]: productBundle },
       logFile: path.join(dataDir, 'worker.log'),
+      nodeFlags: workerFlags,
     });
     const bare = spawnManaged(
       process.execPath,
       [
+        ...workerFlags,
         '--import',
         'tsx',
         path.join(__dirname, 'bare', 'worker.ts'),
@@ -333,7 +349,7 @@ async function main(): Promise<void> {
         bareBundle,
         String(config.worker.maxCachedWorkflows),
       ],
-      { env: { ...process.env, ...workerNodeOptions } },
+      { env: { ...WORKER_ENV, ...process.env } },
     );
     const samples: number[] = [];
     const sampler = setInterval(() => samples.push(rssOf(product.process.pid).rssMiB), 1_000);
@@ -354,6 +370,8 @@ async function main(): Promise<void> {
     try {
       const productRates: number[] = [];
       const bareRates: number[] = [];
+      const productCpu: number[] = [];
+      const bareCpu: number[] = [];
       let productEvents = 0;
       let bareEvents = 0;
       const runProduct = async (r: number): Promise<void> => {
@@ -365,8 +383,10 @@ async function main(): Promise<void> {
           args: [{ sourceId }],
         });
         const files = filesOfRound(r);
+        const cpu = cpuSecondsOf(product.process.pid);
         await waitFor(`${sourceId} DONE`, () => allDone(ledger, config.clusterId, sourceId, files), 250, 900_000);
         productRates.push(files / ((performance.now() - started) / 1000));
+        productCpu.push((cpuSecondsOf(product.process.pid) - cpu) / files);
         const workflowId = (await ledger.get(sourceId, 'f-0.csv'))?.workflowId;
         if (workflowId) {
           await client.workflow.getHandle(workflowId).result();
@@ -383,8 +403,10 @@ async function main(): Promise<void> {
         });
         const counted = async (): Promise<boolean> =>
           Number((await redis.get(`bare:${runTag}:done`)) ?? 0) >= filesOfRound(r);
+        const cpu = cpuSecondsOf(bare.process.pid);
         await waitFor(`${runTag} done`, counted, 250, 900_000);
         bareRates.push(filesOfRound(r) / ((performance.now() - started) / 1000));
+        bareCpu.push((cpuSecondsOf(bare.process.pid) - cpu) / filesOfRound(r));
         const handle = client.workflow.getHandle(`bare/${runTag}/${runTag}-f-0.bin`);
         await handle.result();
         bareEvents = (await handle.fetchHistory()).events?.length ?? 0;
@@ -394,6 +416,8 @@ async function main(): Promise<void> {
         else await runBare(r).then(() => runProduct(r));
         if (r === 0) {
           productRates.length = 0;
+          productCpu.length = 0;
+          bareCpu.length = 0;
           bareRates.length = 0;
         }
       }
@@ -411,6 +435,11 @@ async function main(): Promise<void> {
       console.log(
         `pipeline runs (files/s): product ${productRates.map((x) => round(x, 1)).join(' ')}; bare ${bareRates.map((x) => round(x, 1)).join(' ')}`,
       );
+      // CPU time per file depends far less on the machine's load than files/s does.
+      report('worker process CPU per file', median(productCpu) * 1000, 'ms', {
+        name: 'bare worker',
+        value: median(bareCpu) * 1000,
+      });
       report('events per file workflow (history length)', productEvents, 'events', {
         name: 'bare same shape',
         value: bareEvents,

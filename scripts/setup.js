@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Makes a fresh clone runnable: npm dependencies, the Temporal CLI (dev server), redis-server and pure-ftpd.
+// Makes a fresh clone runnable: npm dependencies, the compiled lib/, the Temporal CLI (dev server), redis-server
+// and pure-ftpd.
 // Idempotent and quick when everything is present. Plain Node with no dependencies: it runs before `npm ci`.
 'use strict';
 const { execFileSync, spawnSync } = require('node:child_process');
@@ -26,7 +27,11 @@ function run(cmd, args, opts = {}) {
 }
 
 function ensureNodeModules() {
-  const stamp = path.join(root, 'node_modules', '.package-lock.json');
+  const modules = path.join(root, 'node_modules');
+  // A symlinked node_modules (a git worktree sharing another checkout's) belongs to that checkout: `npm ci`
+  // here would empty the shared folder through the link. Install there instead.
+  if (fs.existsSync(modules) && fs.lstatSync(modules).isSymbolicLink()) return;
+  const stamp = path.join(modules, '.package-lock.json');
   const lock = path.join(root, 'package-lock.json');
   if (fs.existsSync(stamp) && fs.statSync(stamp).mtimeMs >= fs.statSync(lock).mtimeMs) return;
   run('npm', ['ci', '--no-audit', '--no-fund']);
@@ -82,6 +87,8 @@ function ensureDebianPackages() {
 }
 
 ensureNodeModules();
+// lib/: the compiled sources that `ftp-ingest` runs while they are fresh (scripts/build.js).
+if (require('./build.js').buildIfStale() && !quiet) say('built lib/ from src/');
 ensureTemporal();
 ensureDebianPackages();
 if (!quiet) say('ready');

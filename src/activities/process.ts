@@ -59,7 +59,7 @@ export async function processFile(
       // A processor's output (a command's stderr tail, say) may quote the worker's environment: the error goes
       // to history and the ledger, so no configured secret may stay in it.
       redactError(err, secretsOf(deps));
-      if (err instanceof PermanentProcessorError) throw permanentFailure(err.message);
+      if (isPermanent(err)) throw permanentFailure(err.message);
       throw err;
     } finally {
       deadline.clear();
@@ -119,4 +119,12 @@ function shortResult(result: object, secrets: readonly string[]): Record<string,
     throw attemptFailed(`processor result is over ${MAX_RESULT_BYTES} bytes: store large outputs yourself`);
   }
   return JSON.parse(json) as Record<string, unknown>;
+}
+
+/**
+ * By name as well as by class: a plugin's `ftp-ingest/plugin` may be another copy of the class than the worker's
+ * (the worker compiled to lib/, the plugin on the sources; or the plugin's own installed copy).
+ */
+function isPermanent(err: unknown): err is Error {
+  return err instanceof PermanentProcessorError || (err instanceof Error && err.name === 'PermanentProcessorError');
 }

@@ -34,6 +34,14 @@ export interface LoadedPlugins {
 /** Loads module files by absolute path (plugins, their workflows modules, the product's workflows). */
 const requireModule = createRequire(__filename);
 
+/**
+ * A worker run from the compiled lib/ has no TypeScript loader, but plugins may be TypeScript and import
+ * `ftp-ingest/plugin`, which is the sources: tsx is registered before the first plugin is loaded.
+ */
+function withTypeScript(): void {
+  if (!requireModule.extensions['.ts']) requireModule('tsx/cjs');
+}
+
 const NOT_A_PLUGIN =
   'export definePlugin({ processors, activities, workflowsPath, workflows }) as the default export or module.exports';
 
@@ -50,6 +58,7 @@ export function loadPlugins(specs: readonly unknown[], baseDir: string, taken: r
   const processors: string[] = [];
   const workflows: string[] = [];
   const requireFrom = createRequire(path.join(path.resolve(baseDir), 'noop.js'));
+  if (specs.length > 0) withTypeScript();
 
   specs.forEach((spec, index) => {
     if (typeof spec !== 'string' || spec === '') return; // the schema reports it
@@ -91,6 +100,7 @@ export function loadPlugins(specs: readonly unknown[], baseDir: string, taken: r
 
 /** Loads plugins from module files resolved earlier (a worker loads the files its validated config names). */
 export function loadPluginFiles(files: readonly string[]): LoadedPlugin[] {
+  if (files.length > 0) withTypeScript();
   return files.map((file) => {
     const definition = pluginExport(requireModule(file) as unknown);
     if (!isPlugin(definition)) throw new Error(`${file} is not a plugin: ${NOT_A_PLUGIN}`);

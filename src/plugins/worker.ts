@@ -122,5 +122,24 @@ export async function bundleWorkflows(pluginFiles: readonly string[]): Promise<s
     webpackConfigHook: sharedPackagesHook,
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
   });
-  return code;
+  return withoutSourcesContent(code);
+}
+
+const INLINE_MAP = '//# sourceMappingURL=data:';
+
+/**
+ * Drops the sources' text (sourcesContent, about two thirds of the map) from the bundle's inline source map: the
+ * worker keeps the map in both of its isolates (docs/PERFORMANCE.md, "Memory"). Stack traces keep their original
+ * files and lines; only the enhanced stack trace query loses its source excerpts.
+ */
+export function withoutSourcesContent(code: string): string {
+  const at = code.lastIndexOf(INLINE_MAP);
+  const data = code.indexOf('base64,', at);
+  if (at < 0 || data < 0) return code;
+  const map = JSON.parse(Buffer.from(code.slice(data + 'base64,'.length).trimEnd(), 'base64').toString()) as {
+    sourcesContent?: unknown;
+  };
+  delete map.sourcesContent;
+  const encoded = Buffer.from(JSON.stringify(map)).toString('base64');
+  return `${code.slice(0, at)}${INLINE_MAP}application/json;charset=utf-8;base64,${encoded}\n`;
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflows } from '../plugins/worker';
+import { WORKER_ENV, WORKER_NODE_FLAGS } from '../worker/memory';
 import { spawnManaged, type ManagedChild } from './child';
 import { projectRoot } from './tools';
 
@@ -23,15 +24,26 @@ export interface WorkerProcessOptions {
   env: NodeJS.ProcessEnv;
   /** Appends the worker's output (JSON log lines) here. */
   logFile: string;
+  /** Node flags of the worker process; WORKER_NODE_FLAGS (measured) by default. */
+  nodeFlags?: readonly string[];
 }
 
-/** Starts `ftp-ingest worker` as a child process (killed when this process exits). */
+/**
+ * Starts `ftp-ingest worker` as a child process (killed when this process exits), with the worker's memory
+ * settings (src/worker/memory.ts); the caller's environment overrides WORKER_ENV.
+ */
 export function spawnWorkerProcess(options: WorkerProcessOptions): ManagedChild {
   const out = fs.openSync(options.logFile, 'a');
   const child = spawnManaged(
     process.execPath,
-    [path.join(projectRoot, 'bin', 'ftp-ingest.js'), '--config', options.configFile, 'worker'],
-    { stdio: ['ignore', out, out], env: { ...process.env, ...options.env } },
+    [
+      ...(options.nodeFlags ?? WORKER_NODE_FLAGS),
+      path.join(projectRoot, 'bin', 'ftp-ingest.js'),
+      '--config',
+      options.configFile,
+      'worker',
+    ],
+    { stdio: ['ignore', out, out], env: { ...WORKER_ENV, ...process.env, ...options.env } },
   );
   fs.closeSync(out);
   return child;

@@ -1,12 +1,12 @@
 import os from 'node:os';
-import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import type Redis from 'ioredis';
 import type { AppConfig } from '../config';
 import { createActivities } from '../activities';
 import { metrics } from '../observability/metrics';
 import { RemoteClients } from '../remote';
 import { observeActivities } from './observe-activities';
-import { workerPlugins } from '../plugins/worker';
+import { bundleWorkflows, workerPlugins } from '../plugins/worker';
 import { ledgerOf } from '../connections/ledger';
 
 export interface IngestWorkerOptions {
@@ -104,7 +104,5 @@ function maxWorkflowTasks(config: AppConfig): number {
 
 /** Bundles src/workflows without the webpack report in the logs (a prebuilt bundle skips this). */
 async function quietBundle(): Promise<{ code: string }> {
-  const silent = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: silent });
-  return { code };
+  return { code: await bundleWorkflows([]) };
 }

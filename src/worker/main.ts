@@ -8,6 +8,7 @@ import { startObservabilityServer, type ObservabilityServer } from '../observabi
 import { WORKFLOW_BUNDLE_ENV } from '../stack/worker-process';
 import { freePort } from '../stack/ports';
 import { createIngestWorker } from './create-worker';
+import { applyWorkerFlagsToNewIsolates } from './memory';
 import { installRuntime } from './runtime';
 
 /**
@@ -17,6 +18,7 @@ import { installRuntime } from './runtime';
 export async function runWorker(config: AppConfig = loadConfig()): Promise<void> {
   checkSecrets(config);
   routeProcessWarnings();
+  applyWorkerFlagsToNewIsolates();
   // The SDK's Prometheus exporter binds its own address: a private loopback port that /metrics reads.
   const sdkMetricsAddress = config.worker.metricsPort > 0 ? `127.0.0.1:${await freePort()}` : undefined;
   installRuntime({ sdkMetricsAddress });

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Compiles src/ to lib/ (one JavaScript file per TypeScript file, the other files copied), so that
 // `ftp-ingest worker` runs without tsx: its on-the-fly compiler and source maps cost a worker process about 40 MiB
-// (docs/PERFORMANCE.md). esbuild (tsx's own compiler) only strips types, file by file (tsconfig's
+// (docs/PERFORMANCE.md). esbuild (also tsx's compiler) only strips types, file by file (tsconfig's
 // isolatedModules); `npm run typecheck` checks them. lib/ mirrors src/ at the same depth, so the paths the code
 // derives from __dirname (the project root, the ledger's Lua scripts) are the same. bin/ftp-ingest.js uses lib/
 // only while it is newer than every file of src/ (lib/.built), and falls back to tsx otherwise.
@@ -31,8 +31,7 @@ function fresh() {
 }
 
 function build() {
-  // esbuild comes with tsx (a dependency): resolved from there, so that it is not a dependency of its own.
-  const esbuild = require(require.resolve('esbuild', { paths: [path.dirname(require.resolve('tsx/package.json'))] }));
+  const esbuild = require('esbuild');
   const temp = `${lib}.${process.pid}.tmp`;
   fs.rmSync(temp, { recursive: true, force: true });
   for (const file of filesOf(src)) {

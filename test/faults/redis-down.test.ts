@@ -25,7 +25,7 @@ import {
 } from '../helpers/fault-run';
 import { tempDir } from '../helpers/servers';
 import { usePipeline } from '../helpers/pipeline';
-import { stuckReport } from '../helpers/stuck-report';
+import { openPollsReport, stuckReport } from '../helpers/stuck-report';
 
 const FILES = scaled(120, 400);
 const SOURCE = 'redis-down';
@@ -117,9 +117,11 @@ test(
 
     await waitAllFinished(pipeline, SOURCE, expected, scaled(90_000, 600_000)).catch(async (err: unknown) => {
       // Name the cause the first time: the unfinished files' ledger rows and workflow stories.
-      const report = await stuckReport(pipeline.ledger, pipeline.client, SOURCE, expected.keys()).catch(
-        (e: unknown) => `no report: ${(e as Error).message}`,
-      );
+      const noReport = (e: unknown): string => `no report: ${(e as Error).message}`;
+      const report = [
+        await stuckReport(pipeline.ledger, pipeline.client, SOURCE, expected.keys()).catch(noReport),
+        await openPollsReport(pipeline.client, pipeline.config.temporal.taskQueue).catch(noReport),
+      ].join('\n');
       throw new Error(`${(err as Error).message}\n${report}`, { cause: err });
     });
     const seconds = (Date.now() - started) / 1000;

@@ -19,8 +19,13 @@ function row(record: LedgerRecord, now: number): string {
   );
 }
 
+function millisOf(event: temporal.api.history.v1.IHistoryEvent): number {
+  const time = event.eventTime;
+  return time ? Number(time.seconds ?? 0) * 1000 + Math.floor((time.nanos ?? 0) / 1e6) : 0;
+}
+
 function eventLine(event: temporal.api.history.v1.IHistoryEvent, start: number): string {
-  const at = event.eventTime?.seconds ? Number(event.eventTime.seconds) * 1000 : 0;
+  const at = millisOf(event);
   const name = (EVENT_TYPES[Number(event.eventType)] ?? String(event.eventType)).replace('EVENT_TYPE_', '');
   const marker = event.markerRecordedEventAttributes;
   const failure =
@@ -34,7 +39,8 @@ function eventLine(event: temporal.api.history.v1.IHistoryEvent, start: number):
   return `+${((at - start) / 1000).toFixed(1)}s ${name}${scheduled ? `(${scheduled})` : ''}${failure ? `: ${failure.slice(0, 160)}` : ''}`;
 }
 
-async function workflowStory(client: Client, workflowId: string): Promise<string[]> {
+/** One workflow's status, pending activities and workflow task, and its last events with their times. */
+export async function workflowStory(client: Client, workflowId: string): Promise<string[]> {
   const handle = client.workflow.getHandle(workflowId);
   const { raw, status } = await handle.describe();
   const lines = [`workflow ${status.name}, history length ${String(raw.workflowExecutionInfo?.historyLength ?? '?')}`];
@@ -49,7 +55,7 @@ async function workflowStory(client: Client, workflowId: string): Promise<string
     lines.push(`pending workflow task state ${task.state} attempt ${task.attempt}`);
   }
   const events = (await handle.fetchHistory()).events ?? [];
-  const start = events[0]?.eventTime?.seconds ? Number(events[0].eventTime.seconds) * 1000 : 0;
+  const start = events[0] ? millisOf(events[0]) : 0;
   for (const event of events.slice(-LAST_EVENTS)) lines.push(eventLine(event, start));
   return lines;
 }
@@ -80,4 +86,32 @@ export async function stuckReport(
     }
   }
   return `${notDone} files not DONE${notDone > described ? ` (first ${described} described)` : ''}\n${lines.join('\n')}`;
+}
+
+/**
+ * Polls still open, with the children each one initiated that the server never started: a poll waiting on
+ * them renews no lease and takes no lapsed claim over (the cause of files stuck IN_PROGRESS once).
+ */
+export async function openPollsReport(client: Client, taskQueue: string): Promise<string> {
+  const lines: string[] = [];
+  const query = `TaskQueue = '${taskQueue}' AND WorkflowType = 'pollWorkflow' AND ExecutionStatus = 'Running'`;
+  for await (const execution of client.workflow.list({ query })) {
+    const history = await client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
+    const initiated = new Map<string, string>();
+    const answered = new Set<string>();
+    for (const event of history.events ?? []) {
+      const start = event.startChildWorkflowExecutionInitiatedEventAttributes;
+      if (start) initiated.set(String(event.eventId), start.workflowId ?? '?');
+      const started = event.childWorkflowExecutionStartedEventAttributes?.initiatedEventId;
+      const failed = event.startChildWorkflowExecutionFailedEventAttributes?.initiatedEventId;
+      for (const id of [started, failed]) if (id !== undefined && id !== null) answered.add(String(id));
+    }
+    const waiting = [...initiated].filter(([id]) => !answered.has(id)).map(([, workflowId]) => workflowId);
+    const age = ((Date.now() - execution.startTime.getTime()) / 1000).toFixed(0);
+    lines.push(
+      `open poll ${execution.workflowId} (${age} s): ${initiated.size} child starts, ${waiting.length} never answered` +
+        (waiting.length > 0 ? `: ${waiting.slice(0, 5).join(', ')}` : ''),
+    );
+  }
+  return lines.length > 0 ? lines.join('\n') : 'no open polls';
 }

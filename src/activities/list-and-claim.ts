@@ -15,7 +15,7 @@ import {
   type ListAndClaimResult,
 } from '../shared/types';
 import { claimOptionsOf, filePlanOf, remoteOf, sourceOf, type ActivityDeps } from './deps';
-import { renewRunningClaims } from './running-claims';
+import { keepRunningClaimsRenewed } from './running-claims';
 import { sweepDue } from './sweep-due';
 import { isTransient } from './transient';
 
@@ -31,8 +31,9 @@ export async function listAndClaim(deps: ActivityDeps, input: ListAndClaimInput)
   const ctx = Context.current();
   const source = sourceOfOrFail(deps, input.sourceId);
   const heartbeat = setInterval(() => ctx.heartbeat(), 1_000);
+  let stopRenewing: (() => Promise<void>) | undefined;
   try {
-    await renewRunningClaims(deps, source);
+    stopRenewing = await keepRunningClaimsRenewed(deps, source);
     const entries = await listSource(deps, source, ctx.cancellationSignal);
     const rejected = await rejectUnsafeNames(deps, source, entries);
     const safe = entries.filter((entry) => entry.unsafe === undefined && !idTooLong(source, entry));
@@ -59,6 +60,7 @@ export async function listAndClaim(deps: ActivityDeps, input: ListAndClaimInput)
     throw await pollFailure(deps, source, err);
   } finally {
     clearInterval(heartbeat);
+    await stopRenewing?.();
   }
 }
 

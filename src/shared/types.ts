@@ -83,6 +83,8 @@ export interface PollSummary extends Omit<ListAndClaimResult, 'claims' | 'plan' 
   started: number;
   /** Children whose workflow id already existed: a retried poll, nothing to do. */
   alreadyStarted: number;
+  /** Children the server had not started when the poll stopped waiting (a later poll takes their claims over). */
+  startPending?: number;
   /** Listings of this run: more than one when a listing claimed maxAcceptPerPoll files (a backlog). */
   rounds?: number;
 }

@@ -20,7 +20,7 @@ const program = new Command('ftp-ingest')
     'after',
     `
 Exit codes: 0 all ok; 1 some items failed (each is named); 2 usage or configuration error (flags, config file,
-secrets, FTP login, remote dir, unknown source); 3 a server is unreachable (Redis, Temporal, FTP) or no worker
+secrets, FTP login, remote dir, unknown source, Temporal TLS refused); 3 a server is unreachable (Redis, Temporal, FTP) or no worker
 took the work. Every data command takes --json. Runbook: docs/OPERATIONS.md`,
   )
   .showHelpAfterError('(add --help for usage)')

@@ -2,10 +2,10 @@
 // setting and the address (exit 3), instead of retrying for ever or printing a driver's stack trace.
 import { Client, Connection, isGrpcServiceError } from '@temporalio/client';
 import Redis, { Cluster } from 'ioredis';
-import { getSource, loadConfig, temporalApiKey, type AppConfig, type SourceConfig } from '../config';
+import { getSource, loadConfig, type AppConfig, type SourceConfig } from '../config';
 import { redactUrlPassword } from '../config/errors';
 import { closeRedis, redisClientSpec } from '../connections/redis';
-import { temporalTlsOption } from '../connections/temporal';
+import { explainConnectError, temporalConnectionOptions, TemporalTlsError } from '../connections/temporal';
 import type { RedisClient } from '../ledger';
 import type { Ledger } from '../ledger';
 import { processorNames } from '../processors';
@@ -47,6 +47,8 @@ function temporalWhere(config: AppConfig): string {
 /** Errors of a Temporal call, in operator terms. */
 export function temporalError(config: AppConfig, err: unknown): unknown {
   if (err instanceof CliError) return err;
+  // Reachable, but one side refused the TLS handshake: the fix is in temporal.tls, not the network.
+  if (err instanceof TemporalTlsError) return usageError(err.message, err);
   // 14 UNAVAILABLE, 4 DEADLINE_EXCEEDED: the server is away; 5 NOT_FOUND on a namespace: a config error.
   const code = isGrpcServiceError(err) ? Number(err.code) : undefined;
   const text = shortReason(err);
@@ -64,16 +66,13 @@ export function temporalError(config: AppConfig, err: unknown): unknown {
 
 /** Runs `fn` with a Temporal client, closing the connection afterwards. */
 export async function withClient<T>(config: AppConfig, fn: (client: Client) => Promise<T>): Promise<T> {
-  const apiKey = temporalApiKey(config.temporal);
+  const options = temporalConnectionOptions(config);
   let connection: Connection;
   try {
-    connection = await Connection.connect({
-      address: config.temporal.address,
-      tls: temporalTlsOption(config, apiKey),
-      apiKey,
-      connectTimeout: CONNECT_TIMEOUT_MS,
-    });
+    connection = await Connection.connect({ ...options, connectTimeout: CONNECT_TIMEOUT_MS });
   } catch (err) {
+    const explained = await explainConnectError(config, options.tls, err);
+    if (explained instanceof TemporalTlsError) throw usageError(explained.message, err);
     throw unreachableError(`${temporalWhere(config)} is unreachable: ${shortReason(err)}`, err);
   }
   try {

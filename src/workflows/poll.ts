@@ -1,8 +1,10 @@
 import {
+  CancellationScope,
   continueAsNew,
   ParentClosePolicy,
   patched,
   proxyActivities,
+  sleep,
   startChild,
   workflowInfo,
   WorkflowIdReusePolicy,
@@ -42,15 +44,19 @@ export async function pollWorkflow(input: PollWorkflowInput): Promise<PollSummar
     const pollRun = round === 1 ? runId : `${runId}/${round}`;
     const { claims, plan, maxAcceptPerPoll, ...counts } = await listAndClaim({ sourceId, pollRun });
     const outcomes = patched(PARALLEL_CHILD_STARTS)
-      ? await Promise.all(claims.map((file) => startFileWorkflow(file, plan)))
+      ? patched(BOUNDED_CHILD_STARTS)
+        ? await startAllWithin(claims, plan, CHILD_START_WAIT_MS)
+        : await Promise.all(claims.map((file) => startFileWorkflow(file, plan)))
       : await startOneByOne(claims, plan);
-    const started = outcomes.filter(Boolean).length;
+    const started = outcomes.filter((o) => o === true).length;
+    const startPending = outcomes.filter((o) => o === undefined).length;
     summary = addRound(summary, {
       sourceId,
       ...counts,
       claimed: claims.length,
       started,
-      alreadyStarted: claims.length - started,
+      alreadyStarted: claims.length - started - startPending,
+      ...(startPending > 0 ? { startPending } : {}),
     });
     const atCap = maxAcceptPerPoll !== undefined && claims.length > 0 && claims.length >= maxAcceptPerPoll;
     if (!atCap || !patched(CLAIM_AGAIN_AT_CAP)) return summary;
@@ -76,6 +82,7 @@ const MAX_POLL_HISTORY_EVENTS = 4_000;
 function addRound(summary: PollSummary | undefined, next: PollSummary): PollSummary {
   if (!summary) return next;
   const remoteActions = (summary.remoteActions ?? 0) + (next.remoteActions ?? 0);
+  const startPending = (summary.startPending ?? 0) + (next.startPending ?? 0);
   return {
     ...summary,
     listed: next.listed,
@@ -83,10 +90,40 @@ function addRound(summary: PollSummary | undefined, next: PollSummary): PollSumm
     skipped: next.skipped,
     rejected: summary.rejected + next.rejected,
     ...(remoteActions > 0 ? { remoteActions } : {}),
+    ...(startPending > 0 ? { startPending } : {}),
     claimed: summary.claimed + next.claimed,
     started: summary.started + next.started,
     alreadyStarted: summary.alreadyStarted + next.alreadyStarted,
   };
+}
+
+/**
+ * A child start the server never carries out (seen on a loaded dev server: the start initiated, no child, no
+ * failure) must not hold the poll open: the Schedule skips new polls while one is open, so the source would
+ * stop being polled, no lease would be renewed and no lapsed claim taken over. After this wait the poll
+ * returns; a claim whose child never starts is taken over by a later poll once its lease lapses (fenced).
+ * Polls recorded before this change wait for every start.
+ */
+const BOUNDED_CHILD_STARTS = 'bounded-child-starts';
+const CHILD_START_WAIT_MS = 30_000;
+
+/** The starts' outcomes (undefined: not started within `waitMs`); the timer is cancelled when all are done. */
+async function startAllWithin(claims: ClaimedFile[], plan: FilePlan, waitMs: number): Promise<(boolean | undefined)[]> {
+  const outcomes: (boolean | undefined)[] = claims.map(() => undefined);
+  if (claims.length === 0) return outcomes;
+  const all = Promise.all(
+    claims.map(async (file, i) => {
+      outcomes[i] = await startFileWorkflow(file, plan);
+    }),
+  );
+  const timer = new CancellationScope();
+  const waited = timer.run(() => sleep(waitMs)).catch(() => undefined);
+  try {
+    await Promise.race([all, waited]);
+  } finally {
+    timer.cancel();
+  }
+  return [...outcomes];
 }
 
 /**

@@ -25,6 +25,7 @@ import {
 } from '../helpers/fault-run';
 import { tempDir } from '../helpers/servers';
 import { usePipeline } from '../helpers/pipeline';
+import { openPollsReport, stuckReport } from '../helpers/stuck-report';
 
 const FILES = scaled(120, 400);
 const SOURCE = 'redis-down';
@@ -114,7 +115,15 @@ test(
       });
     }
 
-    await waitAllFinished(pipeline, SOURCE, expected, scaled(90_000, 600_000));
+    await waitAllFinished(pipeline, SOURCE, expected, scaled(90_000, 600_000)).catch(async (err: unknown) => {
+      // Name the cause the first time: the unfinished files' ledger rows and workflow stories.
+      const noReport = (e: unknown): string => `no report: ${(e as Error).message}`;
+      const report = [
+        await stuckReport(pipeline.ledger, pipeline.client, SOURCE, expected.keys()).catch(noReport),
+        await openPollsReport(pipeline.client, pipeline.config.temporal.taskQueue).catch(noReport),
+      ].join('\n');
+      throw new Error(`${(err as Error).message}\n${report}`, { cause: err });
+    });
     const seconds = (Date.now() - started) / 1000;
     await polling.stop();
 
@@ -148,6 +157,7 @@ test(
     t.diagnostic(
       `workflows=${tally.workflows} statuses=${JSON.stringify(tally.statuses)} file outcomes=${JSON.stringify(tally.outcomes)} polls=${JSON.stringify(polling.stats)}`,
     );
+    t.diagnostic(`workflow task timeouts: ${JSON.stringify(tally.workflowTaskTimeouts)}`);
     t.diagnostic(`seconds: total ${seconds.toFixed(1)}`);
 
     assert.equal(tally.statuses.FAILED ?? 0, 0, 'no workflow failed: they waited for Redis');

@@ -55,7 +55,8 @@ export function slowCountingProcessor(logFile: string, seconds: number): Record<
 }
 
 export interface Polling {
-  readonly stats: { started: number; finished: number; failed: number; claimed: number };
+  /** `startPending`: claims whose child the server had not started when their poll stopped waiting. */
+  readonly stats: { started: number; finished: number; failed: number; claimed: number; startPending: number };
   /** Stops polling; polls still running (stuck behind a killed listing, say) are terminated. */
   stop(): Promise<void>;
 }
@@ -70,7 +71,7 @@ export function keepPolling(
   sourceId: string,
   { everyMs = 1_000, maxOutstanding = 3 }: { everyMs?: number; maxOutstanding?: number } = {},
 ): Polling {
-  const stats = { started: 0, finished: 0, failed: 0, claimed: 0 };
+  const stats = { started: 0, finished: 0, failed: 0, claimed: 0, startPending: 0 };
   const outstanding = new Map<string, Promise<void>>();
   let stopped = false;
   let seq = 0;
@@ -84,6 +85,7 @@ export function keepPolling(
       const summary = await handle.result();
       stats.finished++;
       stats.claimed += summary.claimed;
+      stats.startPending += summary.startPending ?? 0;
     } catch {
       stats.failed++;
     }

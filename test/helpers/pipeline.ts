@@ -26,6 +26,8 @@ import { ownedTempDir } from './servers';
 import { testSshd, type SshdServer } from './sshd';
 
 export const PASSWORD_ENV = 'FTP_INGEST_TEST_PASSWORD';
+/** Set to keep a pipeline's data folder (worker logs, Redis and Temporal data) after its test file. */
+export const KEEP_TEST_DATA_ENV = 'FTP_INGEST_KEEP_TEST_DATA';
 /** The FTP password of the tests: the secrets scenario looks for it in histories and logs. */
 export const PASSWORD = 'test-secret-7d1f0c';
 /** Where workers find the SFTP test user's password (the sshd helper makes a new one per run). */
@@ -195,7 +197,9 @@ export function usePipeline(options: PipelineOptions): Pipeline {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     // The server is gone by now: a close that fails must not fail the file after its tests passed.
     await workerConnection?.close().catch(() => undefined);
-    removeDataDir();
+    // FTP_INGEST_KEEP_TEST_DATA=1 keeps worker logs, the ledger's data and Temporal's database for a post-mortem.
+    if (process.env[KEEP_TEST_DATA_ENV]) process.stderr.write(`# test data kept in ${dataDir}\n`);
+    else removeDataDir();
   });
 
   pipeline.remote = (sourceId, name) => {

@@ -8,8 +8,11 @@ export interface TestCa {
   /** PEM of the CA certificate. */
   readonly caPem: string;
   readonly caFile: string;
-  /** Issues a server certificate for `altNames` (e.g. `['IP:127.0.0.1', 'DNS:localhost']`). */
-  issue(name: string, altNames: string[]): ServerCert;
+  /**
+   * Issues a server certificate for `altNames` (e.g. `['IP:127.0.0.1', 'DNS:localhost']`), or with
+   * `usage: 'clientAuth'` a client certificate (mTLS).
+   */
+  issue(name: string, altNames: string[], usage?: 'serverAuth' | 'clientAuth'): ServerCert;
 }
 
 export interface ServerCert {
@@ -40,7 +43,7 @@ export function testCa(commonName = 'ftp-ingest test CA'): TestCa {
   return {
     caPem: fs.readFileSync(caFile, 'utf8'),
     caFile,
-    issue(name, altNames) {
+    issue(name, altNames, usage = 'serverAuth') {
       openssl(
         [
           ...['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'],
@@ -50,7 +53,7 @@ export function testCa(commonName = 'ftp-ingest test CA'): TestCa {
       );
       fs.writeFileSync(
         path.join(dir, `${name}.ext`),
-        `subjectAltName=${altNames.join(',')}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n`,
+        `subjectAltName=${altNames.join(',')}\nextendedKeyUsage=${usage}\nbasicConstraints=CA:FALSE\n`,
       );
       openssl(
         [

@@ -15,7 +15,8 @@ function summaryLine(s: PollSummary): string {
   return (
     `poll ${s.sourceId}: listed ${s.listed}, filtered out ${total(s.filteredOut)}${counts(s.filteredOut)}, ` +
     `skipped ${total(s.skipped)}${counts(s.skipped)}, rejected ${s.rejected}, claimed ${s.claimed}, started ${s.started}` +
-    (s.alreadyStarted > 0 ? `, already started ${s.alreadyStarted}` : '')
+    (s.alreadyStarted > 0 ? `, already started ${s.alreadyStarted}` : '') +
+    (s.startPending ? `, not started yet ${s.startPending} (a later poll takes them over)` : '')
   );
 }
 

@@ -8,7 +8,6 @@ import { describe, test } from 'node:test';
 import Redis from 'ioredis';
 import { connectLedgerRedis } from '../src/connections/redis';
 import { Ledger, LedgerReplicationError, type ClaimBatchOptions } from '../src/ledger';
-import { fileWorkflowIdBase } from '../src/shared/ids';
 import type { RedisClient } from '../src/ledger/scripts';
 import { runLedgerRace } from './helpers/ledger-race';
 import { usePipeline } from './helpers/pipeline';
@@ -26,7 +25,6 @@ const guardClaim: ClaimBatchOptions = {
   maxAcceptPerPoll: 10,
   maxInFlight: 10,
   versionPolicy: 'reprocess',
-  attemptLabelBase: fileWorkflowIdBase,
 };
 const pipeline = usePipeline({
   redisUrl: () => group.start(),

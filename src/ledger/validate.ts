@@ -37,6 +37,8 @@ export function assertToken(token: number): void {
 
 function assertCandidate(c: Candidate): void {
   assertText('candidate path', c.path);
+  // The claim script gets the batch as lines of '<path>\t<version>'; such names are refused at listing anyway.
+  if (/[\t\n]/.test(c.path)) throw new TypeError('ledger: a candidate path must not hold a tab or a newline');
   assertInteger('candidate mtimeMs', c.mtimeMs, 0);
   assertInteger('candidate size', c.size, 0);
 }

@@ -100,24 +100,7 @@ export class Ledger {
     const reply = await this.run('claim', keys, args);
     return {
       // The script names each claim by its candidate's index; a dry run's claims carry token 0 (none issued).
-      claims: reply.claims.map(([index, token, tries, attempt, leaseUntil]): Claim => {
-        const c = unique[index - 1];
-        const version = versions[index - 1];
-        if (!c || version === undefined) throw new Error(`ledger script claim named no candidate ${index}`);
-        const workflowId = fileWorkflowId(sourceId, c.path, version, attempt);
-        return {
-          sourceId,
-          path: c.path,
-          version,
-          mtimeMs: c.mtimeMs,
-          size: c.size,
-          token,
-          tries,
-          attempt,
-          workflowId,
-          leaseUntil,
-        };
-      }),
+      claims: claimsOf(sourceId, unique, versions, reply.claims),
       skipped: { ...reply.skipped, ...extra },
       rejected: reply.rejected.map((r): RejectedFile => ({ ...r, error: r.error ?? '' })),
       ...(reply.decisions ? { decisions: reply.decisions } : {}),
@@ -479,6 +462,31 @@ export class Ledger {
     const reason = operatorRefusal(reply);
     return record ? { ok: false, reason, record } : { ok: false, reason };
   }
+}
+
+/** The claims of a claim script's flat reply (5 numbers per claim), named by candidate index (from 1). */
+function claimsOf(sourceId: string, candidates: Candidate[], versions: string[], flat: number[]): Claim[] {
+  const claims: Claim[] = [];
+  for (let k = 0; k + 4 < flat.length; k += 5) {
+    const [index, token, tries, attempt, leaseUntil] = flat.slice(k, k + 5) as [number, number, number, number, number];
+    const c = candidates[index - 1];
+    const version = versions[index - 1];
+    if (!c || version === undefined) throw new Error(`ledger script claim named no candidate ${index}`);
+    const workflowId = fileWorkflowId(sourceId, c.path, version, attempt);
+    claims.push({
+      sourceId,
+      path: c.path,
+      version,
+      mtimeMs: c.mtimeMs,
+      size: c.size,
+      token,
+      tries,
+      attempt,
+      workflowId,
+      leaseUntil,
+    });
+  }
+  return claims;
 }
 
 /**

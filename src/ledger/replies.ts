@@ -30,18 +30,16 @@ const refused = z.object({
 
 const done = z.object({ ok: z.boolean() });
 
-/** [candidate index (from 1), token (0 in a dry run: none is issued), tries, attempt, leaseUntil]. */
-type Claimed = [number, number, number, number, number];
-const isClaimed = (v: unknown): v is Claimed =>
-  Array.isArray(v) && v.length === 5 && v.every((n) => Number.isSafeInteger(n));
-// A first poll returns thousands of claims: checked by one loop, not a schema per element (5x faster).
+/** Claims, flat: 5 numbers each (candidate index from 1, token (0 in a dry run), tries, attempt, leaseUntil). */
+// A first poll returns thousands of claims: checked by one loop, not a schema per element.
 const claimedList = z
-  .custom<Claimed[] | Record<string, never>>(
+  .custom<number[] | Record<string, never>>(
     (v) =>
-      (Array.isArray(v) && v.every(isClaimed)) || (typeof v === 'object' && v !== null && Object.keys(v).length === 0),
-    { message: 'expected a list of [index, token, tries, attempt, leaseUntil]' },
+      (Array.isArray(v) && v.length % 5 === 0 && v.every((n) => Number.isSafeInteger(n))) ||
+      (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0),
+    { message: 'expected a flat list of [index, token, tries, attempt, leaseUntil] per claim' },
   )
-  .transform((v): Claimed[] => (Array.isArray(v) ? v : []));
+  .transform((v): number[] => (Array.isArray(v) ? v : []));
 
 const replies = {
   claim: z.object({

@@ -6,8 +6,8 @@
 -- more to send and unpack than the script's work; paths hold no control characters, DESIGN.md §8).
 -- The Redis calls are a constant few per batch, whatever its size: one HMGET reads every record, one INCRBY
 -- issues the batch's tokens, one HSET and one ZADD write its claims (a rare reject or stopped vanish clock adds one).
--- Returns JSON { claims = [[i, token, tries, attempt, leaseUntil], ...] (i: the candidate's index, from 1),
--- skipped = { reason = count }, rejected = [...], decisions = [...] (dry run) }.
+-- Returns JSON { claims = [i, token, tries, attempt, leaseUntil, i, ...] (flat, 5 numbers per claim; i: the
+-- candidate's index, from 1), skipped = { reason = count }, rejected = [...], decisions = [...] (dry run) }.
 local token_key, records_key, inflight_key, dlq_key, due_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local cluster, poll_run = ARGV[1], ARGV[2]
 local lease_ms, max_tries = tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -17,10 +17,11 @@ local dry_run = ARGV[8] == '1'
 local CHUNK = 2000
 local now = now_ms()
 
-local candidates, paths = {}, {}
+-- Candidate i is paths[i], versions[i] (arrays, not a table per candidate: a batch has thousands).
+local paths, versions, count = {}, {}, 0
 for path, version in gmatch(ARGV[9], '([^\t\n]*)\t([^\t\n]*)\n') do
-  candidates[#candidates + 1] = { path = path, version = version }
-  paths[#paths + 1] = path
+  count = count + 1
+  paths[count], versions[count] = path, version
 end
 
 local function hmget(paths)
@@ -41,13 +42,6 @@ local function write_pairs(command, key, flat)
   end
 end
 
-local function retry_or_reject(rec)
-  if tonumber(rec.tries or '0') >= max_tries then
-    return 'reject'
-  end
-  return 'retry'
-end
-
 -- The common cases of a steady poll, read off the head of the packed record (status, version, owner, lease,
 -- poll run) without unpacking the rest: a finished record of this version (or of any version, with policy
 -- 'ignore'), and a live lease that is not a same-run claim, are skipped. nil: decide on the whole record.
@@ -56,36 +50,36 @@ local HEAD = '^I|([^|]*)|([^|]*)|([^|]*)|([^|]*)'
 local cluster_packed, poll_run_packed = escape_value(cluster), escape_value(poll_run)
 local lease_until = now + lease_ms
 local lease_until_packed, now_packed = tostring(lease_until), tostring(now)
-local function quick_skip(packed, c)
+local function quick_skip(packed, version)
   local code = byte(packed, 1)
   if code == D or code == R then
-    local n = #c.version
-    if policy == 'ignore' or (byte(packed, n + 3) == BAR and sub(packed, 3, n + 2) == c.version) then
+    local n = #version
+    if policy == 'ignore' or (byte(packed, n + 3) == BAR and sub(packed, 3, n + 2) == version) then
       return code == D and 'done' or 'rejected'
     end
     return nil
   end
-  local version, owner, lease, run = match(packed, HEAD)
-  local lease_until = tonumber(lease)
-  if lease_until == nil or lease_until <= now then
+  local head_version, owner, lease, run = match(packed, HEAD)
+  local leased_until = tonumber(lease)
+  if leased_until == nil or leased_until <= now then
     return nil
   end
   if owner ~= cluster_packed then
     return 'leased'
   end
-  if version == c.version and run == poll_run_packed then
+  if head_version == version and run == poll_run_packed then
     return nil
   end
   return 'in-flight'
 end
 
 -- What the rules make of one candidate: 'new' | 'retry' | 'reject' | 'same-run' | 'skip' (+ reason).
-local function decide(rec, c)
+local function decide(rec, version)
   local status = rec.status
   if status == nil then
     return 'new'
   end
-  local same_version = rec.version == c.version
+  local same_version = rec.version == version
   if status == 'DONE' or status == 'REJECTED' then
     if same_version or policy == 'ignore' then
       return 'skip', status == 'DONE' and 'done' or 'rejected'
@@ -107,20 +101,31 @@ local function decide(rec, c)
   if status == 'RETRY_WAIT' and tonumber(rec.retryAt or '0') > now then
     return 'skip', 'retry-wait'
   end
-  return retry_or_reject(rec)
+  if tonumber(rec.tries or '0') >= max_tries then
+    return 'reject'
+  end
+  return 'retry'
 end
 
 local packed = hmget(paths)
 
+-- A path without a record: one shared empty table (never written to), not one per new file.
+local NO_RECORD = {}
 local decisions, reasons, records = {}, {}, {}
+local skipped = {}
 local accepted = 0 -- claims returned so far plus same-run claims still owed (reserved first, see below)
-for i, c in ipairs(candidates) do
-  local skip_reason = packed[i] and quick_skip(packed[i], c)
+for i = 1, count do
+  local value = packed[i]
+  local skip_reason = value and quick_skip(value, versions[i])
   if skip_reason then
-    decisions[i], reasons[i], records[i] = 'skip', skip_reason, false
+    -- Counted here; a dry run explains it in the loop below.
+    skipped[skip_reason] = (skipped[skip_reason] or 0) + 1
+    decisions[i], reasons[i] = 'quick-skip', skip_reason
+  elseif not value then
+    decisions[i], records[i] = 'new', NO_RECORD
   else
-    records[i] = unpack_record(packed[i])
-    decisions[i], reasons[i] = decide(records[i], c)
+    records[i] = unpack_record(value)
+    decisions[i], reasons[i] = decide(records[i], versions[i])
     if decisions[i] == 'same-run' then
       accepted = accepted + 1
     end
@@ -128,76 +133,76 @@ for i, c in ipairs(candidates) do
 end
 
 local mine = tonumber(redis.call('HGET', inflight_key, cluster) or '0')
-local claims, skipped, rejected, explained = {}, {}, {}, {}
-local taken = {} -- candidate indexes of new attempts, in order: they get their tokens together
+local rejected, explained = {}, {}
+-- Claims, flat: index, token, tries, attempt, leaseUntil. New attempts get their tokens together at the end.
+local views = {}
+local taken, taken_at = {}, {} -- candidate index of each new attempt; where its token goes in views
+local taken_error = {}
 local inflight_delta = {} -- owner -> change of its in-flight count, applied once at the end
 
-local function skip(c, reason)
-  skipped[reason] = (skipped[reason] or 0) + 1
+local function explain(i, decision, reason)
   if dry_run then
-    explained[#explained + 1] = { path = c.path, decision = 'skip', reason = reason }
+    explained[#explained + 1] = { path = paths[i], decision = decision, reason = reason }
   end
 end
 
-local function explain(c, decision, reason)
-  if dry_run then
-    explained[#explained + 1] = { path = c.path, decision = decision, reason = reason }
-  end
+local function skip(i, reason)
+  skipped[reason] = (skipped[reason] or 0) + 1
+  explain(i, 'skip', reason)
 end
 
 local function move_inflight(owner, delta)
   inflight_delta[owner] = (inflight_delta[owner] or 0) + delta
 end
 
+local function add_view(i, token, tries, attempt, until_ms)
+  local v = #views
+  views[v + 1], views[v + 2], views[v + 3], views[v + 4], views[v + 5] = i, token, tries, attempt, until_ms
+  return v + 2
+end
+
 -- A new attempt: lease from now; its token is issued below with the batch's. The previous owner's in-flight
 -- count moves to this cluster.
-local function take(i, c, rec, fresh)
+local function take(i, rec, fresh)
   local was_mine = rec.status == 'IN_PROGRESS' and rec.owner == cluster
   if not was_mine then
     mine = mine + 1
+    if not dry_run then
+      if rec.status == 'IN_PROGRESS' then
+        move_inflight(rec.owner, -1)
+      end
+      move_inflight(cluster, 1)
+    end
   end
   local tries = fresh and 1 or tonumber(rec.tries or '0') + 1
   -- attempt never resets for a version (unlike tries), so each attempt's workflow id is new to Temporal.
   local attempt = fresh and 1 or tonumber(rec.attempt or rec.tries or '0') + 1
-  local error_text = nil
+  local n = #taken + 1
+  taken[n], taken_at[n] = i, add_view(i, 0, tries, attempt, lease_until)
   if not fresh then
-    error_text = rec.status == 'IN_PROGRESS' and 'lease expired' or rec.error
+    taken_error[n] = rec.status == 'IN_PROGRESS' and 'lease expired' or rec.error
   end
-  if not dry_run then
-    if rec.status == 'IN_PROGRESS' and not was_mine then
-      move_inflight(rec.owner, -1)
-    end
-    if not was_mine then
-      move_inflight(cluster, 1)
-    end
-  end
-  records[i] = {
-    status = 'IN_PROGRESS', version = c.version, tries = tries, attempt = attempt, owner = cluster,
-    pollRun = poll_run, leaseUntil = lease_until, lastTryAt = now, error = error_text,
-  }
-  taken[#taken + 1] = i
-  claims[#claims + 1] = i
 end
 
--- pack_record for a new attempt's record, its fields in RECORD_FIELDS order written out: a first poll packs
--- thousands, and the batch's own values (owner, poll run, lease, time) are formatted once. It reads back as
--- pack_record(rec) would (the ledger tests read every field of a claim back).
-local function pack_claim(rec)
-  return concat({ 'I', escape_value(rec.version), cluster_packed, lease_until_packed, poll_run_packed,
-    tostring(rec.tries), tostring(rec.attempt), tostring(rec.token), '', '', now_packed, '', rec.error and
-    escape_value(rec.error) or '' }, '|')
+-- A new attempt's record, its fields in RECORD_FIELDS order written out (pack_record's format): a first poll
+-- packs thousands, and the batch's own values (owner, poll run, lease, time) are formatted once. The ledger
+-- tests read every field of a claim back.
+local function pack_claim(version, tries, attempt, token, error_text)
+  return 'I|' .. escape_value(version) .. '|' .. cluster_packed .. '|' .. lease_until_packed .. '|' ..
+    poll_run_packed .. '|' .. tries .. '|' .. attempt .. '|' .. token .. '|||' .. now_packed .. '||' ..
+    (error_text and escape_value(error_text) or '')
 end
 
 -- A record the sweep had found missing from the listing is listed again: its clock stops.
-local function seen_again(c, rec)
+local function seen_again(i, rec)
   if dry_run or rec.missingSince == nil then
     return
   end
   rec.missingSince = nil
-  write_record(records_key, c.path, rec)
+  write_record(records_key, paths[i], rec)
   local deadline = rec.status == 'IN_PROGRESS' and rec.leaseUntil or rec.retryAt
   if deadline ~= nil then
-    set_due(due_key, c.path, tonumber(deadline))
+    set_due(due_key, paths[i], tonumber(deadline))
   end
 end
 
@@ -211,56 +216,49 @@ local function within_caps(rec)
   return not adds_inflight or mine < max_inflight
 end
 
-for i, c in ipairs(candidates) do
+for i = 1, count do
   local rec, decision = records[i], decisions[i]
   if rec then
-    seen_again(c, rec)
+    seen_again(i, rec)
   end
-  if decision == 'skip' then
-    skip(c, reasons[i])
+  if decision == 'quick-skip' then
+    explain(i, 'skip', reasons[i])
+  elseif decision == 'skip' then
+    skip(i, reasons[i])
   elseif decision == 'same-run' then
-    claims[#claims + 1] = i
-    explain(c, 'claim', 'same-run')
+    add_view(i, tonumber(rec.token), tonumber(rec.tries), tonumber(rec.attempt), tonumber(rec.leaseUntil))
+    explain(i, 'claim', 'same-run')
   elseif decision == 'reject' then
     local last_error = rec.status == 'IN_PROGRESS' and 'lease expired' or (rec.error or 'unknown')
     if not dry_run then
-      reject_record(records_key, inflight_key, dlq_key, due_key, c.path, rec, 'max tries reached: ' .. last_error)
+      reject_record(records_key, inflight_key, dlq_key, due_key, paths[i], rec, 'max tries reached: ' .. last_error)
     end
-    rejected[#rejected + 1] = { path = c.path, version = rec.version, tries = tonumber(rec.tries), error = rec.error }
-    explain(c, 'reject', 'max-tries')
+    rejected[#rejected + 1] = { path = paths[i], version = rec.version, tries = tonumber(rec.tries), error = rec.error }
+    explain(i, 'reject', 'max-tries')
   elseif not within_caps(rec) then
-    skip(c, 'cap')
+    skip(i, 'cap')
   else
     accepted = accepted + 1
-    take(i, c, rec, decision == 'new')
-    explain(c, 'claim', decision)
+    take(i, rec, decision == 'new')
+    explain(i, 'claim', decision)
   end
 end
 
 if #taken > 0 and not dry_run then
-  local last_token = redis.call('INCRBY', token_key, #taken)
+  local first_token = redis.call('INCRBY', token_key, #taken) - #taken
   local writes, deadlines = {}, {}
   for k, i in ipairs(taken) do
-    local rec = records[i]
-    rec.token = last_token - #taken + k
-    writes[#writes + 1] = candidates[i].path
-    writes[#writes + 1] = pack_claim(rec)
-    deadlines[#deadlines + 1] = lease_until_packed
-    deadlines[#deadlines + 1] = candidates[i].path
+    local token, at = first_token + k, taken_at[k]
+    views[at] = token
+    writes[2 * k - 1], writes[2 * k] = paths[i], pack_claim(versions[i], views[at + 1], views[at + 2], token,
+      taken_error[k])
+    deadlines[2 * k - 1], deadlines[2 * k] = lease_until_packed, paths[i]
   end
   write_pairs('HSET', records_key, writes)
   write_pairs('ZADD', due_key, deadlines)
   for owner, delta in pairs(inflight_delta) do
     add_inflight(inflight_key, owner, delta)
   end
-end
-
--- Each claim as [index, token, tries, attempt, leaseUntil]: the caller knows the rest (path, version, and so its
--- workflow id).
-local views = {}
-for k, i in ipairs(claims) do
-  local rec = records[i]
-  views[k] = { i, tonumber(rec.token or '0'), tonumber(rec.tries), tonumber(rec.attempt), tonumber(rec.leaseUntil) }
 end
 
 local reply = { claims = views, skipped = skipped, rejected = rejected }

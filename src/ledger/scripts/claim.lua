@@ -25,6 +25,9 @@ for path, version in gmatch(ARGV[9], '([^\t\n]*)\t([^\t\n]*)\n') do
 end
 
 local function hmget(paths)
+  if #paths <= CHUNK then
+    return redis.call('HMGET', records_key, unpack(paths))
+  end
   local values = {}
   for first = 1, #paths, CHUNK do
     local got = redis.call('HMGET', records_key, unpack(paths, first, math.min(first + CHUNK - 1, #paths)))
@@ -222,7 +225,9 @@ for i = 1, count do
     seen_again(i, rec)
   end
   if decision == 'quick-skip' then
-    explain(i, 'skip', reasons[i])
+    if dry_run then
+      explain(i, 'skip', reasons[i])
+    end
   elseif decision == 'skip' then
     skip(i, reasons[i])
   elseif decision == 'same-run' then

@@ -18,7 +18,8 @@
 // backlog_files_per_s=… worker_rss_mib=…`. Sizes: BENCH_FILES, BENCH_ROUNDS, BENCH_CLAIM_NAMES,
 // BENCH_DOWNLOAD_MIB, BENCH_BACKLOG_FILES override the mode's; BENCH_WORKER (JSON) sets the product worker's
 // `worker` config, e.g. '{"maxCachedWorkflows":100}'; BENCH_WORKER_NODE_OPTIONS the Node flags of both worker
-// processes (instead of the product's WORKER_NODE_FLAGS); BENCH_SKIP=claim,download,backlog skips parts.
+// processes (instead of the product's WORKER_NODE_FLAGS); BENCH_SKIP=claim,download,backlog skips parts;
+// BENCH_ONLY=claim runs the claim part alone (bench/claim.ts, on a redis-server of its own).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,15 +31,17 @@ import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import Redis from 'ioredis';
 import { parseConfig } from '../src/config';
 import { Ledger } from '../src/ledger';
-import { fileWorkflowIdBase } from '../src/shared/ids';
 import { spawnManaged, type ManagedChild } from '../src/stack/child';
 import { startEmbeddedStack, type EmbeddedStack } from '../src/stack/embedded';
+import { startRedisServer } from '../src/stack/redis';
 import { projectRoot } from '../src/stack/tools';
 import { spawnWorkerProcess, WORKFLOW_BUNDLE_ENV, writeWorkflowBundle } from '../src/stack/worker-process';
 import { WORKER_ENV, WORKER_NODE_FLAGS } from '../src/worker/memory';
 import { deletePollSchedule, triggerPollSchedule, upsertPollSchedule } from '../src/starter/schedules';
 import type { pollWorkflow } from '../src/workflows';
 import type { barePollWorkflow } from './bare/workflows';
+import { benchClaim } from './claim';
+import { load, median, report, round } from './figures';
 
 const quick = process.argv.includes('--quick');
 const size = (env: string, quickValue: number, fullValue: number): number =>
@@ -54,31 +57,10 @@ const BACKLOG_FILES = size('BENCH_BACKLOG_FILES', 400, 10_000);
 const WORKER = JSON.parse(process.env.BENCH_WORKER ?? '{}') as Record<string, unknown>;
 const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').filter(Boolean));
 const SMALL_FILE_BYTES = 1_024;
-const CLAIM_BATCH = 1_000;
 const PASSWORD = 'bench';
 const PASSWORD_ENV = 'FTP_INGEST_BENCH_PASSWORD';
 const TASK_QUEUE = 'bench';
 const BARE_QUEUE = 'bench-bare';
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
-const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;
-const load = (): string =>
-  os
-    .loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ');
-
-/** One figure with its anchor and ratio, printed as soon as it is known. */
-function report(name: string, value: number, unit: string, anchor?: { name: string; value: number }): void {
-  const ratio = anchor
-    ? ` | anchor ${anchor.name}: ${round(anchor.value)} ${unit} | ratio ${round(value / anchor.value)}`
-    : '';
-  console.log(`${name}: ${round(value)} ${unit}${ratio} | load ${load()}`);
-}
 
 /** Peak and recent RSS of a process, from /proc (Linux). */
 function rssOf(pid: number | undefined): { rssMiB: number; peakMiB: number } {
@@ -102,88 +84,6 @@ function cpuSecondsOf(pid: number | undefined): number {
   } catch {
     return 0;
   }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// claim: Ledger.claimBatch beside the seed's per-file CAS loop
-
-async function seedClaimLoop(redis: Redis, prefix: string, names: string[]): Promise<void> {
-  // What the seed did per listed file (a metadata store's compare-and-set): watch the key, read the record,
-  // write it in a transaction when it may be claimed, one round trip after the other.
-  for (const name of names) {
-    const key = `${prefix}:${name}`;
-    await redis.watch(key);
-    const record = await redis.hgetall(key);
-    if (record.status === undefined || record.status === 'RETRY_WAIT') {
-      await redis
-        .multi()
-        .hset(key, { status: 'IN_PROGRESS', tries: String(Number(record.tries ?? 0) + 1), lastTryAt: Date.now() })
-        .exec();
-    } else {
-      await redis.unwatch();
-    }
-  }
-}
-
-async function productClaim(ledger: Ledger, sourceId: string, names: string[], pollRun: string): Promise<void> {
-  for (let i = 0; i < names.length; i += CLAIM_BATCH) {
-    const candidates = names.slice(i, i + CLAIM_BATCH).map((name) => ({ path: name, mtimeMs: 1_000, size: 1 }));
-    await ledger.claimBatch(sourceId, candidates, {
-      clusterId: 'bench',
-      pollRun,
-      leaseMs: 3_600_000,
-      maxTries: 3,
-      maxAcceptPerPoll: CLAIM_BATCH,
-      maxInFlight: 1e9,
-      versionPolicy: 'reprocess',
-      attemptLabelBase: fileWorkflowIdBase,
-    });
-  }
-}
-
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const started = performance.now();
-  await fn();
-  return (performance.now() - started) / 1000;
-}
-
-async function benchClaim(redisUrl: string): Promise<{ firstX: number; steadyX: number }> {
-  const redis = new Redis(redisUrl);
-  const ledger = new Ledger(redis, { prefix: 'claimbench' });
-  const names = Array.from({ length: CLAIM_NAMES }, (_, i) => `dir-${i % 100}/file-${i}.csv`);
-  const seed = { first: [] as number[], steady: [] as number[] };
-  const product = { first: [] as number[], steady: [] as number[] };
-  try {
-    for (let r = 0; r < ROUNDS; r++) {
-      const runSeed = async (): Promise<void> => {
-        seed.first.push(await timed(() => seedClaimLoop(redis, `seed-${r}`, names)));
-        seed.steady.push(await timed(() => seedClaimLoop(redis, `seed-${r}`, names)));
-      };
-      const runProduct = async (): Promise<void> => {
-        product.first.push(await timed(() => productClaim(ledger, `claim-${r}`, names, `first-${r}`)));
-        product.steady.push(await timed(() => productClaim(ledger, `claim-${r}`, names, `steady-${r}`)));
-      };
-      // A/B interleaved, the order alternating per round.
-      if (r % 2 === 0) await runSeed().then(runProduct);
-      else await runProduct().then(runSeed);
-      await redis.flushdb();
-    }
-  } finally {
-    redis.disconnect();
-  }
-  const names1 = `${CLAIM_NAMES} names, batches of ${CLAIM_BATCH}`;
-  report(`claim first poll: Ledger.claimBatch (${names1})`, median(product.first), 's', {
-    name: 'seed per-file CAS loop',
-    value: median(seed.first),
-  });
-  report(`claim steady poll: Ledger.claimBatch (${names1})`, median(product.steady), 's', {
-    name: 'seed per-file CAS loop',
-    value: median(seed.steady),
-  });
-  const firstX = median(seed.first) / median(product.first);
-  const steadyX = median(seed.steady) / median(product.steady);
-  console.log(`claim speed-up over the seed loop: first ${round(firstX, 1)}x, steady ${round(steadyX, 1)}x`);
-  return { firstX, steadyX };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -278,7 +178,24 @@ async function allDone(ledger: Ledger, clusterId: string, sourceId: string, file
   return (await ledger.counts(sourceId)).DONE >= files;
 }
 
+/** `BENCH_ONLY=claim`: the claim part alone, on a private redis-server (no Temporal, no FTP). */
+async function claimOnly(): Promise<void> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ftp-ingest-bench-'));
+  console.log(
+    `bench claim only: ${CLAIM_NAMES} claim names x ${ROUNDS} rounds; ${os.cpus().length} cores, load ${load()}`,
+  );
+  const server = await startRedisServer(dataDir);
+  try {
+    const claim = await benchClaim(server.url, CLAIM_NAMES, ROUNDS);
+    console.log(`bench: claim_first_x=${round(claim.firstX, 1)} claim_steady_x=${round(claim.steadyX, 1)}`);
+  } finally {
+    await server.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
+  if (process.env.BENCH_ONLY === 'claim') return claimOnly();
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const benchStarted = performance.now();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ftp-ingest-bench-'));
@@ -289,7 +206,9 @@ async function main(): Promise<void> {
   const stack = await startEmbeddedStack({ dataDir, ftpPassword: PASSWORD, headless: true });
   let workers: Workers | undefined;
   try {
-    const claim = SKIP.has('claim') ? { firstX: NaN, steadyX: NaN } : await benchClaim(stack.redis.url);
+    const claim = SKIP.has('claim')
+      ? { firstX: NaN, steadyX: NaN }
+      : await benchClaim(stack.redis.url, CLAIM_NAMES, ROUNDS);
     const downloadRatio = SKIP.has('download') ? NaN : await benchDownload(stack, dataDir);
 
     // The sources: one per pipeline run (a fresh ledger and folder each), and the backlog one with defaults.

@@ -453,11 +453,13 @@ describe('unsafe names and operator actions', () => {
   test('rejectUnsafe records REJECTED with tries 0 and one dead letter per version', async () => {
     const src = freshSource();
     const version = fileVersion(1000, 5);
+    const before = await serverNow(fx.redis);
     const first = await fx.ledger.rejectUnsafe(src, '../etc/passwd', version, 'unsafe-name: parent directory');
     const again = await fx.ledger.rejectUnsafe(src, '../etc/passwd', version, 'unsafe-name: parent directory');
     assert.equal(first.recorded, true);
     assert.equal(again.recorded, false);
-    assert.deepEqual(first.record, {
+    const { rejectedAt, ...rest } = first.record;
+    assert.deepEqual(rest, {
       sourceId: src,
       path: '../etc/passwd',
       version,
@@ -467,6 +469,7 @@ describe('unsafe names and operator actions', () => {
       size: 5,
       error: 'unsafe-name: parent directory',
     });
+    assert.ok(rejectedAt !== undefined && rejectedAt >= before, 'when it was rejected, for retention');
     assert.deepEqual(again.record, first.record);
     const letters = await fx.ledger.deadLetters(src);
     assert.deepEqual(

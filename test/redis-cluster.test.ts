@@ -9,7 +9,6 @@ import { usePipeline } from './helpers/pipeline';
 import { useRedisCluster } from './helpers/redis-cluster';
 import { runPipelineThroughFailover } from './helpers/topology-pipeline';
 import { runLedgerRaceThroughFailover } from './helpers/topology-race';
-import { fileWorkflowIdBase } from '../src/shared/ids';
 
 const cluster = useRedisCluster();
 const SOURCES = ['ingest-a', 'ingest-b', 'ingest-c'];
@@ -32,7 +31,6 @@ describe('Redis Cluster', () => {
     const { claims } = await pipeline.ledger.claimBatch('probe', [{ path: 'probe', mtimeMs: 1, size: 1 }], {
       clusterId: 'probe',
       pollRun: 'probe',
-      attemptLabelBase: fileWorkflowIdBase,
       leaseMs: 1_000,
       maxTries: 1,
       maxAcceptPerPoll: 1,

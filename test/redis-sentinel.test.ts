@@ -10,7 +10,6 @@ import Redis from 'ioredis';
 import { connectLedgerRedis } from '../src/connections/redis';
 import { Ledger, LedgerReplicationError, type ClaimBatchOptions } from '../src/ledger';
 import { awaitReplicas, writtenOn } from '../src/ledger/replication';
-import { fileWorkflowIdBase } from '../src/shared/ids';
 import { usePipeline } from './helpers/pipeline';
 import { waitFor } from './helpers/redis-nodes';
 import { useSentinelGroup } from './helpers/redis-sentinel';
@@ -27,7 +26,6 @@ const guardClaim: ClaimBatchOptions = {
   maxAcceptPerPoll: 10,
   maxInFlight: 10,
   versionPolicy: 'reprocess',
-  attemptLabelBase: fileWorkflowIdBase,
 };
 const pipeline = usePipeline({
   redisUrl: () => group.start(),

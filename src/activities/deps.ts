@@ -1,7 +1,6 @@
 import type { AppConfig, SourceConfig } from '../config';
 import { getSource } from '../config';
 import type { ClaimBatchOptions, Ledger } from '../ledger';
-import { fileWorkflowIdBase } from '../shared/ids';
 import { remoteEndpointOf, type RemoteClient, type RemoteClients } from '../remote';
 import type { FilePlan } from '../shared/types';
 
@@ -59,6 +58,5 @@ export function claimOptionsOf(clusterId: string, source: SourceConfig, pollRun:
     maxAcceptPerPoll: source.maxAcceptPerPoll,
     maxInFlight: source.maxInFlight,
     versionPolicy: source.versionPolicy,
-    attemptLabelBase: fileWorkflowIdBase,
   };
 }

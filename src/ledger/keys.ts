@@ -3,12 +3,12 @@
 
 export const DEFAULT_PREFIX = 'ftpi';
 
-/** The keys of one source; `file(path)` is the hash of one remote path. */
+/** The keys of one source. */
 export interface SourceKeys {
   /** INCR counter issuing fencing tokens, shared by all clusters. */
   token: string;
-  /** SET of every path that has a record. */
-  paths: string;
+  /** HASH path → packed record (record.ts; common.lua packs it): every record of the source, one field each. */
+  records: string;
   /** HASH clusterId → number of IN_PROGRESS records that cluster owns. */
   inflight: string;
   /** STREAM of dead letters, one entry per transition to REJECTED. */
@@ -21,9 +21,8 @@ export interface SourceKeys {
   due: string;
   /** HASH of the source's last poll outcome: lastPollAt, lastOkAt, lastErrorAt, listed, error. */
   health: string;
-  /** ZSET path → when it finished (DONE or REJECTED), for retention (the scripts derive it from `due`). */
-  finished: string;
-  file(path: string): string;
+  /** HASH of scan cursors kept between polls: `finished` (retention over `records`), `seen` (its trimming). */
+  cursors: string;
 }
 
 // Braces would move or split the hash tag (Redis hashes the text between the first '{' and the next '}').
@@ -39,14 +38,13 @@ export function sourceKeys(prefix: string, sourceId: string): SourceKeys {
   const base = `${prefix}:{${sourceId}}`;
   return {
     token: `${base}:token`,
-    paths: `${base}:paths`,
+    records: `${base}:records`,
     inflight: `${base}:inflight`,
     dlq: `${base}:dlq`,
     seen: `${base}:seen`,
     stats: `${base}:stats`,
     due: `${base}:due`,
     health: `${base}:health`,
-    finished: `${base}:due:finished`,
-    file: (path: string) => `${base}:file:${path}`,
+    cursors: `${base}:cursors`,
   };
 }

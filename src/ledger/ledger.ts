@@ -1,8 +1,8 @@
 // The cross-cluster accept-once ledger (DESIGN.md §4): every transition is one Lua script on Redis; this class
 // only builds keys and arguments, and types the replies. Reads (get, list, counts) need no atomicity.
-import { fileVersion } from '../shared/ids';
+import { fileVersion, fileWorkflowId } from '../shared/ids';
 import { assertPrefix, DEFAULT_PREFIX, sourceKeys, type SourceKeys } from './keys';
-import { parseRecord, type RawRecord } from './record';
+import { parseRecord, unpackRecord, type RawRecord } from './record';
 import type { Refused, Reply } from './replies';
 import type { ReplicationGuard } from './replication';
 import { registerScripts, type RedisClient, type RunScript, type ScriptName } from './scripts';
@@ -49,6 +49,9 @@ function fenceReason(refused: Refused): FenceFailureReason {
   throw new Error(`ledger: unexpected refusal ${reason} from a fenced script`);
 }
 
+/** Entries of the stable-size `seen` hash one observation looks at for trimming (paths no longer listed). */
+const SEEN_TRIM_PER_CALL = 1_000;
+
 export class Ledger {
   private readonly run: RunScript;
   private readonly prefix: string;
@@ -62,16 +65,15 @@ export class Ledger {
     this.run = registerScripts(redis, options.replication);
   }
 
-  /** Every key name the ledger uses for a source (and for `path`, its file hash). */
-  keys(sourceId: string, path?: string): string[] {
+  /** Every key name the ledger uses for a source (a path's record is a field of `records`, not a key). */
+  keys(sourceId: string): string[] {
     const k = this.sourceKeys(sourceId);
-    const all = [k.token, k.paths, k.inflight, k.dlq, k.seen, k.stats, k.due, k.health, k.finished];
-    return [...all, ...(path === undefined ? [] : [k.file(path)])];
+    return [k.token, k.records, k.inflight, k.dlq, k.seen, k.stats, k.due, k.health, k.cursors];
   }
 
   /**
    * Claims what the rules allow of one listing, in its order, in one script (see DESIGN.md §4). Each claim's
-   * attempt label is `<attemptLabelBase(sourceId, path, version)>#<attempt>` (the caller's workflow id). With `dryRun`
+   * workflow id is `<fileWorkflowIdBase(sourceId, path, version)>#<attempt>`. With `dryRun`
    * nothing is written and `decisions` says what would happen to each candidate, and why.
    */
   async claimBatch(sourceId: string, candidates: Candidate[], opts: ClaimBatchOptions): Promise<ClaimBatchResult> {
@@ -82,17 +84,23 @@ export class Ledger {
       return { claims: [], skipped: extra, rejected: [], ...(opts.dryRun ? { decisions: [] } : {}) };
 
     const k = this.sourceKeys(sourceId);
-    const keys = [k.token, k.paths, k.inflight, k.dlq, k.due, ...unique.map((c) => k.file(c.path))];
-    const head = [opts.clusterId, opts.pollRun, opts.leaseMs, opts.maxTries, opts.maxAcceptPerPoll, opts.maxInFlight];
-    const perCandidate = unique.flatMap((c) => {
-      const version = fileVersion(c.mtimeMs, c.size);
-      return [c.path, version, c.mtimeMs, c.size, opts.attemptLabelBase(sourceId, c.path, version)];
-    });
-    const args = [...head, opts.versionPolicy, opts.dryRun ? '1' : '0', ...perCandidate];
+    const keys = [k.token, k.records, k.inflight, k.dlq, k.due];
+    const args: (string | number)[] = [
+      opts.clusterId,
+      opts.pollRun,
+      opts.leaseMs,
+      opts.maxTries,
+      opts.maxAcceptPerPoll,
+      opts.maxInFlight,
+      opts.versionPolicy,
+      opts.dryRun ? '1' : '0',
+    ];
+    const versions = unique.map((c) => fileVersion(c.mtimeMs, c.size));
+    args.push(unique.map((c, i) => `${c.path}\t${versions[i]}\n`).join(''));
     const reply = await this.run('claim', keys, args);
     return {
-      // A dry run's claims carry no token (none was issued): 0 marks it.
-      claims: reply.claims.map((claim): Claim => ({ sourceId, ...claim, token: claim.token ?? 0 })),
+      // The script names each claim by its candidate's index; a dry run's claims carry token 0 (none issued).
+      claims: claimsOf(sourceId, unique, versions, reply.claims),
       skipped: { ...reply.skipped, ...extra },
       rejected: reply.rejected.map((r): RejectedFile => ({ ...r, error: r.error ?? '' })),
       ...(reply.decisions ? { decisions: reply.decisions } : {}),
@@ -104,7 +112,7 @@ export class Ledger {
     assertToken(token);
     assertLeaseMs(leaseMs);
     const { due } = this.sourceKeys(sourceId);
-    const reply = await this.runOnFile('renew', sourceId, path, [due], [token, leaseMs, path]);
+    const reply = await this.runOnFile('renew', sourceId, path, [due], [token, leaseMs]);
     if (reply.ok) return { ok: true, leaseUntil: reply.leaseUntil };
     return this.fenceFailure(sourceId, path, reply);
   }
@@ -122,13 +130,7 @@ export class Ledger {
     assertToken(token);
     assertLeaseMs(opts.leaseMs);
     const k = this.sourceKeys(sourceId);
-    const reply = await this.runOnFile(
-      'beginRun',
-      sourceId,
-      path,
-      [k.due],
-      [token, opts.leaseMs, path, opts.maxCrashes],
-    );
+    const reply = await this.runOnFile('beginRun', sourceId, path, [k.due], [token, opts.leaseMs, opts.maxCrashes]);
     if (reply.ok) return { ok: true, leaseUntil: reply.leaseUntil, crashes: reply.crashes };
     if (reply.reason === 'crash-loop') return { ok: false, reason: 'crash-loop', crashes: reply.crashes ?? 0 };
     return this.fenceFailure(sourceId, path, reply);
@@ -153,7 +155,7 @@ export class Ledger {
   ): Promise<FenceResult> {
     assertToken(token);
     const k = this.sourceKeys(sourceId);
-    const args = [token, result ?? '', path, opts.actionGraceMs ?? ''];
+    const args = [token, result ?? '', opts.actionGraceMs ?? ''];
     const reply = await this.runOnFile('commit', sourceId, path, [k.inflight, k.stats, k.due], args);
     if (!reply.ok) return this.fenceFailure(sourceId, path, reply);
     return { ok: true, alreadyCommitted: reply.alreadyCommitted, record: this.record(sourceId, path, reply.record) };
@@ -170,7 +172,7 @@ export class Ledger {
     assertToken(token);
     assertReleaseOptions(opts);
     const k = this.sourceKeys(sourceId);
-    const args = [path, token, error, opts.retryDelayMs, opts.maxTries];
+    const args = [token, error, opts.retryDelayMs, opts.maxTries];
     const reply = await this.runOnFile('release', sourceId, path, [k.inflight, k.dlq, k.due], args);
     return this.releaseResult(sourceId, path, reply);
   }
@@ -179,31 +181,27 @@ export class Ledger {
   async reject(sourceId: string, path: string, token: number, error: string): Promise<ReleaseResult> {
     assertToken(token);
     const k = this.sourceKeys(sourceId);
-    const reply = await this.runOnFile('reject', sourceId, path, [k.inflight, k.dlq, k.due], [path, token, error]);
+    const reply = await this.runOnFile('reject', sourceId, path, [k.inflight, k.dlq, k.due], [token, error]);
     return this.releaseResult(sourceId, path, reply);
   }
 
   /** Unfenced: records an unsafe remote name as REJECTED (tries 0), dead-lettered once per version. */
   async rejectUnsafe(sourceId: string, path: string, version: string, error: string): Promise<RejectUnsafeResult> {
     const k = this.sourceKeys(sourceId);
-    // The version is `<mtimeMs>-<size>` (fileVersion); both are kept on the record when it parses.
-    const parsed = /^(\d+)-(\d+)$/.exec(version);
-    const [mtimeMs, size] = [parsed?.[1] ?? '', parsed?.[2] ?? ''];
-    const keys = [k.paths, k.inflight, k.dlq, k.due];
-    const reply = await this.runOnFile('rejectUnsafe', sourceId, path, keys, [path, version, mtimeMs, size, error]);
+    const reply = await this.runOnFile('rejectUnsafe', sourceId, path, [k.inflight, k.dlq, k.due], [version, error]);
     return { recorded: reply.recorded, record: this.record(sourceId, path, reply.record) };
   }
 
   /** Operator: REJECTED → RETRY_WAIT due now with a fresh budget of tries. */
   async retryRejected(sourceId: string, path: string): Promise<OperatorResult> {
     const due = this.sourceKeys(sourceId).due;
-    return this.operatorResult(sourceId, path, await this.runOnFile('retryRejected', sourceId, path, [due], [path]));
+    return this.operatorResult(sourceId, path, await this.runOnFile('retryRejected', sourceId, path, [due], []));
   }
 
   /** Operator `--reprocess`: DONE or REJECTED → RETRY_WAIT due now, so the same version runs again. */
   async reprocess(sourceId: string, path: string): Promise<OperatorResult> {
     const due = this.sourceKeys(sourceId).due;
-    return this.operatorResult(sourceId, path, await this.runOnFile('reprocess', sourceId, path, [due], [path]));
+    return this.operatorResult(sourceId, path, await this.runOnFile('reprocess', sourceId, path, [due], []));
   }
 
   /**
@@ -211,11 +209,13 @@ export class Ledger {
    * workflow id must still be the record's current one). Returns how many were extended.
    */
   async renewRunning(sourceId: string, clusterId: string, running: RunningAttempt[], leaseMs: number): Promise<number> {
-    if (running.length === 0) return 0;
+    const attempts = running.flatMap((r) => {
+      const named = attemptOf(sourceId, r);
+      return named ? [r.path, named.version, named.attempt] : [];
+    });
+    if (attempts.length === 0) return 0;
     const k = this.sourceKeys(sourceId);
-    const keys = [k.due, ...running.map((r) => k.file(r.path))];
-    const args = [clusterId, leaseMs, ...running.flatMap((r) => [r.workflowId, r.path])];
-    return this.run('renewRunning', keys, args);
+    return this.run('renewRunning', [k.records, k.due], [clusterId, leaseMs, ...attempts]);
   }
 
   /**
@@ -224,8 +224,9 @@ export class Ledger {
    */
   async observeVersions(sourceId: string, candidates: Candidate[], stableMs: number): Promise<Set<string>> {
     if (candidates.length === 0) return new Set();
-    const args = [stableMs, ...candidates.flatMap((c) => [c.path, fileVersion(c.mtimeMs, c.size)])];
-    return new Set(await this.run('observe', [this.sourceKeys(sourceId).seen], args));
+    const k = this.sourceKeys(sourceId);
+    const args = [stableMs, SEEN_TRIM_PER_CALL, ...candidates.flatMap((c) => [c.path, fileVersion(c.mtimeMs, c.size)])];
+    return new Set(await this.run('observe', [k.seen, k.cursors], args));
   }
 
   /** Paths whose deadline has passed (lease, retry time, owed remote action), oldest first, at most `limit`. */
@@ -240,27 +241,31 @@ export class Ledger {
   async vanish(sourceId: string, paths: string[], vanishAfterMs: number): Promise<VanishResult> {
     if (paths.length === 0) return { vanished: [], waiting: 0 };
     const k = this.sourceKeys(sourceId);
-    const keys = [k.inflight, k.dlq, k.due, ...paths.map((p) => k.file(p))];
-    return this.run('vanish', keys, [vanishAfterMs, ...paths]);
+    return this.run('vanish', [k.records, k.inflight, k.dlq, k.due], [vanishAfterMs, ...paths]);
   }
 
   /** A poll takes over the remote action owed by a DONE version once its deadline passed; false if not due. */
   async takeAction(sourceId: string, path: string, version: string, leaseMs: number): Promise<boolean> {
     const { due } = this.sourceKeys(sourceId);
-    const reply = await this.runOnFile('takeAction', sourceId, path, [due], [path, version, leaseMs]);
+    const reply = await this.runOnFile('takeAction', sourceId, path, [due], [version, leaseMs]);
     return reply.ok;
   }
 
   /** Records the outcome of the remote action owed by a DONE version (fenced by version). */
   async actionDone(sourceId: string, path: string, version: string, outcome: string): Promise<boolean> {
     const due = this.sourceKeys(sourceId).due;
-    const reply = await this.runOnFile('actionDone', sourceId, path, [due], [path, version, outcome]);
+    const reply = await this.runOnFile('actionDone', sourceId, path, [due], [version, outcome]);
     return reply.ok;
   }
 
-  /** Paths that finished (DONE or REJECTED) more than `forgetAfterMs` ago, oldest first: retention candidates. */
-  async finishedBefore(sourceId: string, forgetAfterMs: number, limit: number): Promise<string[]> {
-    return this.run('finished', [this.sourceKeys(sourceId).due], [forgetAfterMs, limit]);
+  /**
+   * Retention candidates: of the next page of about `count` records (a scan whose cursor the ledger keeps, so
+   * successive calls walk the whole source and start over), the paths that finished (DONE or REJECTED) more
+   * than `forgetAfterMs` ago.
+   */
+  async finishedBefore(sourceId: string, forgetAfterMs: number, count: number): Promise<string[]> {
+    const k = this.sourceKeys(sourceId);
+    return this.run('finished', [k.records, k.cursors], [forgetAfterMs, count]);
   }
 
   /**
@@ -270,25 +275,26 @@ export class Ledger {
   async forget(sourceId: string, paths: string[], forgetAfterMs: number): Promise<number> {
     if (paths.length === 0) return 0;
     const k = this.sourceKeys(sourceId);
-    return this.run('forget', [k.paths, k.due, k.seen, ...paths.map((p) => k.file(p))], [forgetAfterMs, ...paths]);
+    return this.run('forget', [k.records, k.due, k.seen], [forgetAfterMs, ...paths]);
   }
 
-  /** How big the source's ledger is: records, their states' sets, and the Redis memory of a sample. */
+  /**
+   * How big the source's ledger is: records, how many are finished, and the Redis memory per record. The due
+   * set is small (records in flight), so it is read whole to tell owed actions (finished) from the unfinished.
+   */
   async size(sourceId: string): Promise<LedgerSize> {
     const k = this.sourceKeys(sourceId);
-    const [records, due, finished, seen, deadLetters] = await Promise.all([
-      this.redis.scard(k.paths),
-      this.redis.zcard(k.due),
-      this.redis.zcard(k.finished),
+    const [records, due, seen, deadLetters, bytes] = await Promise.all([
+      this.redis.hlen(k.records),
+      this.redis.zrange(k.due, 0, -1),
       this.redis.hlen(k.seen),
       this.redis.xlen(k.dlq),
+      this.redis.memory('USAGE', k.records).then((b) => Number(b ?? 0)),
     ]);
-    const sample = await this.redis.srandmember(k.paths, 100);
-    const bytes = await Promise.all(
-      sample.map((p) => this.redis.memory('USAGE', k.file(p)).then((b) => Number(b ?? 0))),
-    );
-    const perRecord = bytes.length > 0 ? Math.round(bytes.reduce((a, b) => a + b, 0) / bytes.length) : 0;
-    return { records, unfinished: due, finished, seen, deadLetters, bytesPerRecord: perRecord };
+    const dueRecords = await this.getMany(sourceId, due);
+    const unfinished = dueRecords.filter((r) => r.status === 'IN_PROGRESS' || r.status === 'RETRY_WAIT').length;
+    const bytesPerRecord = records > 0 ? Math.round(bytes / records) : 0;
+    return { records, unfinished, finished: records - unfinished, seen, deadLetters, bytesPerRecord };
   }
 
   /** The ledger's clock (Redis TIME) in ms: every time decision uses it, never a worker's clock. */
@@ -359,16 +365,20 @@ export class Ledger {
   }
 
   async get(sourceId: string, path: string): Promise<LedgerRecord | undefined> {
-    const raw = await this.redis.hgetall(this.sourceKeys(sourceId).file(path));
-    return parseRecord(sourceId, path, raw);
+    const packed = await this.redis.hget(this.sourceKeys(sourceId).records, path);
+    return parseRecord(sourceId, path, unpackRecord(packed));
   }
 
-  /** One SSCAN page of the source's records (a page may hold fewer than `count` when filtered by status). */
+  /** One HSCAN page of the source's records (a page may hold fewer than `count` when filtered by status). */
   async list(sourceId: string, opts: ListOptions = {}): Promise<ListPage> {
     const k = this.sourceKeys(sourceId);
-    const [cursor, paths] = await this.redis.sscan(k.paths, opts.cursor ?? '0', 'COUNT', opts.count ?? 100);
-    const records = await this.getMany(sourceId, paths);
-    return { records: records.filter((r) => !opts.status || r.status === opts.status), cursor };
+    const [cursor, flat] = await this.redis.hscan(k.records, opts.cursor ?? '0', 'COUNT', opts.count ?? 100);
+    const records: LedgerRecord[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const record = parseRecord(sourceId, flat[i]!, unpackRecord(flat[i + 1]));
+      if (record && (!opts.status || record.status === opts.status)) records.push(record);
+    }
+    return { records, cursor };
   }
 
   /** Records per status, by a full scan of the source (an operator's view, not for hot paths). */
@@ -388,22 +398,22 @@ export class Ledger {
     return Number((await this.redis.hget(this.sourceKeys(sourceId).inflight, clusterId)) ?? 0);
   }
 
-  /** The newest `count` dead letters, newest first. */
+  /** The newest `count` dead letters, newest first (each names its attempt's workflow, when it had a claim). */
   async deadLetters(sourceId: string, count = 100): Promise<DeadLetter[]> {
     const entries = await this.redis.xrevrange(this.sourceKeys(sourceId).dlq, '+', '-', 'COUNT', count);
     return entries.map(([id, flat]) => {
       const f = new Map<string, string>();
       for (let i = 0; i + 1 < flat.length; i += 2) f.set(flat[i] ?? '', flat[i + 1] ?? '');
       const field = (name: string): string => f.get(name) ?? '';
-      const tries = Number(field('tries'));
+      const [path, version, attempt] = [field('path'), field('version'), field('attempt')];
       return {
         id,
-        path: field('path'),
-        version: field('version'),
-        tries,
+        path,
+        version,
+        tries: Number(field('tries')),
         error: field('error'),
         owner: field('owner'),
-        workflowId: field('workflowId'),
+        workflowId: attempt === '' ? '' : fileWorkflowId(sourceId, path, version, Number(attempt)),
       };
     });
   }
@@ -412,7 +422,7 @@ export class Ledger {
     return sourceKeys(this.prefix, sourceId);
   }
 
-  // Scripts on one path take its file hash first, then the source keys they need.
+  // Scripts on one path take the records hash first, then the source keys they need; the path is their ARGV[1].
   private async runOnFile<N extends ScriptName>(
     name: N,
     sourceId: string,
@@ -420,21 +430,13 @@ export class Ledger {
     otherKeys: string[],
     args: (string | number)[],
   ): Promise<Reply<N>> {
-    const fileKey = this.sourceKeys(sourceId).file(path);
-    return this.run(name, [fileKey, ...otherKeys], args);
+    return this.run(name, [this.sourceKeys(sourceId).records, ...otherKeys], [path, ...args]);
   }
 
   private async getMany(sourceId: string, paths: string[]): Promise<LedgerRecord[]> {
     if (paths.length === 0) return [];
-    const k = this.sourceKeys(sourceId);
-    const pipeline = this.redis.pipeline();
-    for (const path of paths) pipeline.hgetall(k.file(path));
-    const replies = (await pipeline.exec()) ?? [];
-    return paths.flatMap((path, i) => {
-      const [err, raw] = replies[i] ?? [new Error('no reply'), undefined];
-      if (err) throw err;
-      return parseRecord(sourceId, path, raw as RawRecord) ?? [];
-    });
+    const packed = await this.redis.hmget(this.sourceKeys(sourceId).records, ...paths);
+    return paths.flatMap((path, i) => parseRecord(sourceId, path, unpackRecord(packed[i])) ?? []);
   }
 
   private record(sourceId: string, path: string, raw: RawRecord): LedgerRecord {
@@ -460,6 +462,46 @@ export class Ledger {
     const reason = operatorRefusal(reply);
     return record ? { ok: false, reason, record } : { ok: false, reason };
   }
+}
+
+/** The claims of a claim script's flat reply (5 numbers per claim), named by candidate index (from 1). */
+function claimsOf(sourceId: string, candidates: Candidate[], versions: string[], flat: number[]): Claim[] {
+  const claims: Claim[] = [];
+  for (let k = 0; k + 4 < flat.length; k += 5) {
+    const [index, token, tries, attempt, leaseUntil] = flat.slice(k, k + 5) as [number, number, number, number, number];
+    const c = candidates[index - 1];
+    const version = versions[index - 1];
+    if (!c || version === undefined) throw new Error(`ledger script claim named no candidate ${index}`);
+    const workflowId = fileWorkflowId(sourceId, c.path, version, attempt);
+    claims.push({
+      sourceId,
+      path: c.path,
+      version,
+      mtimeMs: c.mtimeMs,
+      size: c.size,
+      token,
+      tries,
+      attempt,
+      workflowId,
+      leaseUntil,
+    });
+  }
+  return claims;
+}
+
+/**
+ * The version and attempt a running file workflow's id names (`<base>@<version>#<attempt>`: the base escapes '@'
+ * and '#'), or undefined when the id is not that attempt's of this path.
+ */
+function attemptOf(sourceId: string, running: RunningAttempt): { version: string; attempt: number } | undefined {
+  const id = running.workflowId;
+  const hash = id.lastIndexOf('#');
+  const at = id.lastIndexOf('@', hash);
+  if (hash < 0 || at < 0) return undefined;
+  const [version, attempt] = [id.slice(at + 1, hash), Number(id.slice(hash + 1))];
+  return Number.isSafeInteger(attempt) && fileWorkflowId(sourceId, running.path, version, attempt) === id
+    ? { version, attempt }
+    : undefined;
 }
 
 function operatorRefusal(refused: Refused): Extract<OperatorResult, { ok: false }>['reason'] {

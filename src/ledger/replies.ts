@@ -30,22 +30,20 @@ const refused = z.object({
 
 const done = z.object({ ok: z.boolean() });
 
-const claimed = z.object({
-  path: z.string(),
-  version: z.string(),
-  mtimeMs: z.number(),
-  size: z.number(),
-  /** Absent in a dry run: no token is issued. */
-  token: z.number().optional(),
-  tries: z.number(),
-  attempt: z.number(),
-  workflowId: z.string(),
-  leaseUntil: z.number(),
-});
+/** Claims, flat: 5 numbers each (candidate index from 1, token (0 in a dry run), tries, attempt, leaseUntil). */
+// A first poll returns thousands of claims: checked by one loop, not a schema per element.
+const claimedList = z
+  .custom<number[] | Record<string, never>>(
+    (v) =>
+      (Array.isArray(v) && v.length % 5 === 0 && v.every((n) => Number.isSafeInteger(n))) ||
+      (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0),
+    { message: 'expected a flat list of [index, token, tries, attempt, leaseUntil] per claim' },
+  )
+  .transform((v): number[] => (Array.isArray(v) ? v : []));
 
 const replies = {
   claim: z.object({
-    claims: list(claimed),
+    claims: claimedList,
     skipped: z
       .union([z.record(z.string(), z.number()), z.array(z.never())])
       .transform((v) => (Array.isArray(v) ? {} : v)),

@@ -55,7 +55,7 @@ function scriptSources(): Record<ScriptName, string> {
 
 const commandName = (name: ScriptName): string => `ftpiLedger_${name}`;
 
-/** Scripts that only read: no need to wait for replicas after them. */
+/** Scripts that only read (or write no more than a scan cursor): no need to wait for replicas after them. */
 const READ_ONLY: ReadonlySet<ScriptName> = new Set(['due', 'finished']);
 
 export function registerScripts(redis: RedisClient, guard?: ReplicationGuard): RunScript {

@@ -22,8 +22,6 @@ export interface ClaimBatchOptions {
   maxAcceptPerPoll: number;
   maxInFlight: number;
   versionPolicy: VersionPolicy;
-  /** Base of each claim's attempt label (the file workflow id without `#<attempt>`). */
-  attemptLabelBase: (sourceId: string, path: string, version: string) => string;
   /** Write nothing; report what would be claimed and why each other candidate would not be. */
   dryRun?: boolean;
 }
@@ -41,7 +39,7 @@ export interface Claim {
   tries: number;
   /** Claims of this version ever (never reset): names the attempt in `workflowId`, so each id is new. */
   attempt: number;
-  /** `<fileWorkflowIdBase>#<attempt>`. */
+  /** `<fileWorkflowIdBase>#<attempt>` (the ledger names each attempt's workflow). */
   workflowId: string;
   leaseUntil: number;
 }
@@ -101,7 +99,7 @@ export interface SourceHealth {
   error?: string;
 }
 
-/** The hash of one remote path. Times are Redis server time in ms since the epoch. */
+/** The record of one remote path. Times are Redis server time in ms since the epoch. */
 export interface LedgerRecord {
   sourceId: string;
   path: string;
@@ -121,6 +119,8 @@ export interface LedgerRecord {
   lastTryAt?: number;
   workflowId?: string;
   doneAt?: number;
+  /** REJECTED only: when it was rejected (retention counts from it). */
+  rejectedAt?: number;
   error?: string;
   result?: string;
   /** When a sweep first found this unfinished record missing from the listing. */
@@ -198,6 +198,6 @@ export interface LedgerSize {
   /** Paths remembered for the stable-size check. */
   seen: number;
   deadLetters: number;
-  /** Redis memory of one record (file hash), averaged over a sample of up to 100. */
+  /** Redis memory of the source's records hash per record (MEMORY USAGE's sampled estimate). */
   bytesPerRecord: number;
 }

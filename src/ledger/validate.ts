@@ -35,10 +35,16 @@ export function assertToken(token: number): void {
   assertInteger('token', token, 1);
 }
 
+// Checked inline (a listing passes tens of thousands): the messages name what was wrong.
 function assertCandidate(c: Candidate): void {
-  assertText('candidate path', c.path);
-  assertInteger('candidate mtimeMs', c.mtimeMs, 0);
-  assertInteger('candidate size', c.size, 0);
+  const { path, mtimeMs, size } = c;
+  if (typeof path !== 'string' || path === '') assertText('candidate path', path);
+  // The claim script gets the batch as lines of '<path>\t<version>'; such names are refused at listing anyway.
+  if (path.includes('\t') || path.includes('\n')) {
+    throw new TypeError('ledger: a candidate path must not hold a tab or a newline');
+  }
+  if (!Number.isSafeInteger(mtimeMs) || mtimeMs < 0) assertInteger('candidate mtimeMs', mtimeMs, 0);
+  if (!Number.isSafeInteger(size) || size < 0) assertInteger('candidate size', size, 0);
 }
 
 /** The first occurrence of each path: the script reads every record before it writes any, so a path listed
@@ -48,8 +54,8 @@ export function dedupeCandidates(candidates: Candidate[]): { unique: Candidate[]
   const unique: Candidate[] = [];
   for (const c of candidates) {
     assertCandidate(c);
-    if (!seen.has(c.path)) unique.push(c);
-    seen.add(c.path);
+    const before = seen.size;
+    if (seen.add(c.path).size > before) unique.push(c);
   }
   return { unique, duplicates: candidates.length - unique.length };
 }

@@ -2,7 +2,7 @@
 import type { LedgerRecord, Status } from '../ledger';
 import { formatBytes, formatTime, isoTime, printable, relative, table } from './output';
 
-const TIME_FIELDS = ['leaseUntil', 'retryAt', 'lastTryAt', 'doneAt', 'mtimeMs'] as const;
+const TIME_FIELDS = ['leaseUntil', 'retryAt', 'lastTryAt', 'doneAt', 'rejectedAt', 'mtimeMs'] as const;
 
 /** A record for --json: times as ISO 8601 (`mtime`, `leaseUntil`, …), the result parsed when it is JSON. */
 export function recordJson(record: LedgerRecord): Record<string, unknown> {

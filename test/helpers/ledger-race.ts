@@ -12,7 +12,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Ledger, type Candidate, type Claim, type ClaimBatchOptions } from '../../src/ledger';
 import type { RedisClient } from '../../src/ledger/scripts';
 import { file } from './ledger';
-import { fileWorkflowIdBase } from '../../src/shared/ids';
 
 export interface RaceOptions {
   /** A new connection to the Redis under test (the race closes none of them). */
@@ -135,7 +134,6 @@ export async function runLedgerRace(o: RaceOptions): Promise<RaceFigures> {
     // The connections of one cluster share the poll run: like a listing activity retried while it still runs.
     pollRun: `${cluster}-${round}`,
     versionPolicy: 'reprocess',
-    attemptLabelBase: fileWorkflowIdBase,
     ...LIMITS,
   });
 

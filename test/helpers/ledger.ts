@@ -4,7 +4,6 @@ import { after, before } from 'node:test';
 import Redis from 'ioredis';
 import { closeRedis } from '../../src/connections/redis';
 import { Ledger, type Candidate, type ClaimBatchOptions } from '../../src/ledger';
-import { fileWorkflowIdBase } from '../../src/shared/ids';
 import { startRedisServer, type RedisServer } from '../../src/stack/redis';
 import { tempDir } from './servers';
 
@@ -59,7 +58,6 @@ export function claimOptions(overrides: Partial<ClaimBatchOptions> = {}): ClaimB
     maxAcceptPerPoll: 100,
     maxInFlight: 100,
     versionPolicy: 'reprocess',
-    attemptLabelBase: fileWorkflowIdBase,
     ...overrides,
   };
 }

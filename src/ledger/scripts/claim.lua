@@ -1,42 +1,88 @@
 -- claim.lua: claims a batch of listed candidates for one cluster, in candidate order (DESIGN.md §4).
--- KEYS[1] token counter, KEYS[2] paths set, KEYS[3] inflight hash, KEYS[4] dead-letter stream, KEYS[5] due zset,
--- KEYS[5 + i] file hash of candidate i.
+-- KEYS[1] token counter, KEYS[2] records hash, KEYS[3] inflight hash, KEYS[4] dead-letter stream, KEYS[5] due zset.
 -- ARGV[1] clusterId, ARGV[2] pollRun, ARGV[3] leaseMs, ARGV[4] maxTries, ARGV[5] maxAcceptPerPoll,
 -- ARGV[6] maxInFlight, ARGV[7] versionPolicy ('reprocess' | 'ignore'), ARGV[8] dryRun ('1' writes nothing),
--- then 5 per candidate: path, version, mtimeMs, size, workflowIdBase (the script appends '#<attempt>').
--- Returns JSON { claims = [...], skipped = { reason = count }, rejected = [...], decisions = [...] (dry run) }.
-local token_key, paths_key, inflight_key, dlq_key, due_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+-- ARGV[9] the candidates, one per line: '<path>\t<version>\n' (one argument: thousands of small ones cost far
+-- more to send and unpack than the script's work; paths hold no control characters, DESIGN.md §8).
+-- The Redis calls are a constant few per batch, whatever its size: one HMGET reads every record, one INCRBY
+-- issues the batch's tokens, one HSET and one ZADD write its claims (a rare reject or stopped vanish clock adds one).
+-- Returns JSON { claims = [i, token, tries, attempt, leaseUntil, i, ...] (flat, 5 numbers per claim; i: the
+-- candidate's index, from 1), skipped = { reason = count }, rejected = [...], decisions = [...] (dry run) }.
+local token_key, records_key, inflight_key, dlq_key, due_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local cluster, poll_run = ARGV[1], ARGV[2]
 local lease_ms, max_tries = tonumber(ARGV[3]), tonumber(ARGV[4])
 local max_accept, max_inflight, policy = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
 local dry_run = ARGV[8] == '1'
-local FIRST_FILE_KEY, FIRST_CANDIDATE_ARG = 6, 9
+-- Values per variadic call: Lua's unpack() has a bound on how many it spreads.
+local CHUNK = 2000
 local now = now_ms()
 
-local candidates, records = {}, {}
-for i = 1, #KEYS - (FIRST_FILE_KEY - 1) do
-  local a = FIRST_CANDIDATE_ARG + (i - 1) * 5
-  candidates[i] = {
-    key = KEYS[FIRST_FILE_KEY - 1 + i], path = ARGV[a], version = ARGV[a + 1],
-    mtimeMs = tonumber(ARGV[a + 2]), size = tonumber(ARGV[a + 3]), base = ARGV[a + 4],
-  }
-  records[i] = read_record(candidates[i].key)
+-- Candidate i is paths[i], versions[i] (arrays, not a table per candidate: a batch has thousands).
+local paths, versions, count = {}, {}, 0
+for path, version in gmatch(ARGV[9], '([^\t\n]*)\t([^\t\n]*)\n') do
+  count = count + 1
+  paths[count], versions[count] = path, version
 end
 
-local function retry_or_reject(rec)
-  if tonumber(rec.tries or '0') >= max_tries then
-    return 'reject'
+local function hmget(paths)
+  if #paths <= CHUNK then
+    return redis.call('HMGET', records_key, unpack(paths))
   end
-  return 'retry'
+  local values = {}
+  for first = 1, #paths, CHUNK do
+    local got = redis.call('HMGET', records_key, unpack(paths, first, math.min(first + CHUNK - 1, #paths)))
+    for k = 1, #got do
+      values[first + k - 1] = got[k]
+    end
+  end
+  return values
+end
+
+-- Variadic write of flat (a, b) pairs, CHUNK values at a time.
+local function write_pairs(command, key, flat)
+  for first = 1, #flat, CHUNK do
+    redis.call(command, key, unpack(flat, first, math.min(first + CHUNK - 1, #flat)))
+  end
+end
+
+-- The common cases of a steady poll, read off the head of the packed record (status, version, owner, lease,
+-- poll run) without unpacking the rest: a finished record of this version (or of any version, with policy
+-- 'ignore'), and a live lease that is not a same-run claim, are skipped. nil: decide on the whole record.
+local D, R, BAR = byte('D'), byte('R'), byte('|')
+local HEAD = '^I|([^|]*)|([^|]*)|([^|]*)|([^|]*)'
+local cluster_packed, poll_run_packed = escape_value(cluster), escape_value(poll_run)
+local lease_until = now + lease_ms
+local lease_until_packed, now_packed = tostring(lease_until), tostring(now)
+local function quick_skip(packed, version)
+  local code = byte(packed, 1)
+  if code == D or code == R then
+    local n = #version
+    if policy == 'ignore' or (byte(packed, n + 3) == BAR and sub(packed, 3, n + 2) == version) then
+      return code == D and 'done' or 'rejected'
+    end
+    return nil
+  end
+  local head_version, owner, lease, run = match(packed, HEAD)
+  local leased_until = tonumber(lease)
+  if leased_until == nil or leased_until <= now then
+    return nil
+  end
+  if owner ~= cluster_packed then
+    return 'leased'
+  end
+  if head_version == version and run == poll_run_packed then
+    return nil
+  end
+  return 'in-flight'
 end
 
 -- What the rules make of one candidate: 'new' | 'retry' | 'reject' | 'same-run' | 'skip' (+ reason).
-local function decide(rec, c)
+local function decide(rec, version)
   local status = rec.status
   if status == nil then
     return 'new'
   end
-  local same_version = rec.version == c.version
+  local same_version = rec.version == version
   if status == 'DONE' or status == 'REJECTED' then
     if same_version or policy == 'ignore' then
       return 'skip', status == 'DONE' and 'done' or 'rejected'
@@ -58,85 +104,108 @@ local function decide(rec, c)
   if status == 'RETRY_WAIT' and tonumber(rec.retryAt or '0') > now then
     return 'skip', 'retry-wait'
   end
-  return retry_or_reject(rec)
+  if tonumber(rec.tries or '0') >= max_tries then
+    return 'reject'
+  end
+  return 'retry'
 end
 
-local decisions, reasons = {}, {}
+local packed = hmget(paths)
+
+-- A path without a record: one shared empty table (never written to), not one per new file.
+local NO_RECORD = {}
+local decisions, reasons, records = {}, {}, {}
+local skipped = {}
 local accepted = 0 -- claims returned so far plus same-run claims still owed (reserved first, see below)
-for i, c in ipairs(candidates) do
-  decisions[i], reasons[i] = decide(records[i], c)
-  if decisions[i] == 'same-run' then
-    accepted = accepted + 1
+for i = 1, count do
+  local value = packed[i]
+  local skip_reason = value and quick_skip(value, versions[i])
+  if skip_reason then
+    -- Counted here; a dry run explains it in the loop below.
+    skipped[skip_reason] = (skipped[skip_reason] or 0) + 1
+    decisions[i], reasons[i] = 'quick-skip', skip_reason
+  elseif not value then
+    decisions[i], records[i] = 'new', NO_RECORD
+  else
+    records[i] = unpack_record(value)
+    decisions[i], reasons[i] = decide(records[i], versions[i])
+    if decisions[i] == 'same-run' then
+      accepted = accepted + 1
+    end
   end
 end
 
 local mine = tonumber(redis.call('HGET', inflight_key, cluster) or '0')
-local claims, skipped, rejected, explained = {}, {}, {}, {}
+local rejected, explained = {}, {}
+-- Claims, flat: index, token, tries, attempt, leaseUntil. New attempts get their tokens together at the end.
+local views = {}
+local taken, taken_at = {}, {} -- candidate index of each new attempt; where its token goes in views
+local taken_error = {}
+local inflight_delta = {} -- owner -> change of its in-flight count, applied once at the end
 
-local function skip(c, reason)
+local function explain(i, decision, reason)
+  if dry_run then
+    explained[#explained + 1] = { path = paths[i], decision = decision, reason = reason }
+  end
+end
+
+local function skip(i, reason)
   skipped[reason] = (skipped[reason] or 0) + 1
-  explained[#explained + 1] = { path = c.path, decision = 'skip', reason = reason }
+  explain(i, 'skip', reason)
 end
 
-local function claim_view(c, rec)
-  return {
-    path = c.path, version = rec.version, mtimeMs = tonumber(rec.mtimeMs), size = tonumber(rec.size),
-    token = tonumber(rec.token), tries = tonumber(rec.tries), attempt = tonumber(rec.attempt),
-    workflowId = rec.workflowId, leaseUntil = tonumber(rec.leaseUntil),
-  }
+local function move_inflight(owner, delta)
+  inflight_delta[owner] = (inflight_delta[owner] or 0) + delta
 end
 
--- A new attempt: fresh token and lease; the previous owner's in-flight count moves to this cluster.
-local function take(c, rec, fresh)
+local function add_view(i, token, tries, attempt, until_ms)
+  local v = #views
+  views[v + 1], views[v + 2], views[v + 3], views[v + 4], views[v + 5] = i, token, tries, attempt, until_ms
+  return v + 2
+end
+
+-- A new attempt: lease from now; its token is issued below with the batch's. The previous owner's in-flight
+-- count moves to this cluster.
+local function take(i, rec, fresh)
   local was_mine = rec.status == 'IN_PROGRESS' and rec.owner == cluster
   if not was_mine then
     mine = mine + 1
+    if not dry_run then
+      if rec.status == 'IN_PROGRESS' then
+        move_inflight(rec.owner, -1)
+      end
+      move_inflight(cluster, 1)
+    end
   end
   local tries = fresh and 1 or tonumber(rec.tries or '0') + 1
   -- attempt never resets for a version (unlike tries), so each attempt's workflow id is new to Temporal.
   local attempt = fresh and 1 or tonumber(rec.attempt or rec.tries or '0') + 1
-  local lease_until = now + lease_ms
-  local workflow_id = c.base .. '#' .. attempt
-  if dry_run then
-    return {
-      path = c.path, version = c.version, mtimeMs = c.mtimeMs, size = c.size, tries = tries, attempt = attempt,
-      workflowId = workflow_id, leaseUntil = lease_until,
-    }
+  local n = #taken + 1
+  taken[n], taken_at[n] = i, add_view(i, 0, tries, attempt, lease_until)
+  if not fresh then
+    taken_error[n] = rec.status == 'IN_PROGRESS' and 'lease expired' or rec.error
   end
-  if rec.status == 'IN_PROGRESS' and not was_mine then
-    add_inflight(inflight_key, rec.owner, -1)
-  end
-  if not was_mine then
-    add_inflight(inflight_key, cluster, 1)
-  end
-  local token = redis.call('INCR', token_key)
-  redis.call('HSET', c.key, 'version', c.version, 'mtimeMs', c.mtimeMs, 'size', c.size, 'status', 'IN_PROGRESS',
-    'tries', tries, 'attempt', attempt, 'token', token, 'owner', cluster, 'pollRun', poll_run,
-    'leaseUntil', lease_until, 'lastTryAt', now, 'workflowId', workflow_id)
-  redis.call('HDEL', c.key, 'retryAt', 'doneAt', 'result', 'missingSince', 'openRuns', 'action', 'actionResult')
-  if fresh then
-    redis.call('HDEL', c.key, 'error')
-  elseif rec.status == 'IN_PROGRESS' then
-    redis.call('HSET', c.key, 'error', 'lease expired')
-  end
-  redis.call('SADD', paths_key, c.path)
-  set_due(due_key, c.path, lease_until)
-  clear_finished(due_key, c.path)
-  return {
-    path = c.path, version = c.version, mtimeMs = c.mtimeMs, size = c.size, token = token, tries = tries,
-    attempt = attempt, workflowId = workflow_id, leaseUntil = lease_until,
-  }
+end
+
+-- A new attempt's record, its fields in RECORD_FIELDS order written out (pack_record's format): a first poll
+-- packs thousands, and the batch's own values (owner, poll run, lease, time) are formatted once. The ledger
+-- tests read every field of a claim back.
+local function pack_claim(version, tries, attempt, token, error_text)
+  return 'I|' .. escape_value(version) .. '|' .. cluster_packed .. '|' .. lease_until_packed .. '|' ..
+    poll_run_packed .. '|' .. tries .. '|' .. attempt .. '|' .. token .. '|||' .. now_packed .. '||' ..
+    (error_text and escape_value(error_text) or '')
 end
 
 -- A record the sweep had found missing from the listing is listed again: its clock stops.
-local function seen_again(c, rec)
+local function seen_again(i, rec)
   if dry_run or rec.missingSince == nil then
     return
   end
-  redis.call('HDEL', c.key, 'missingSince')
+  rec.missingSince = nil
+  write_record(records_key, paths[i], rec)
   local deadline = rec.status == 'IN_PROGRESS' and rec.leaseUntil or rec.retryAt
   if deadline ~= nil then
-    set_due(due_key, c.path, tonumber(deadline))
+    set_due(due_key, paths[i], tonumber(deadline))
   end
 end
 
@@ -150,31 +219,54 @@ local function within_caps(rec)
   return not adds_inflight or mine < max_inflight
 end
 
-for i, c in ipairs(candidates) do
+for i = 1, count do
   local rec, decision = records[i], decisions[i]
-  seen_again(c, rec)
-  if decision == 'skip' then
-    skip(c, reasons[i])
+  if rec then
+    seen_again(i, rec)
+  end
+  if decision == 'quick-skip' then
+    if dry_run then
+      explain(i, 'skip', reasons[i])
+    end
+  elseif decision == 'skip' then
+    skip(i, reasons[i])
   elseif decision == 'same-run' then
-    claims[#claims + 1] = claim_view(c, rec)
-    explained[#explained + 1] = { path = c.path, decision = 'claim', reason = 'same-run' }
+    add_view(i, tonumber(rec.token), tonumber(rec.tries), tonumber(rec.attempt), tonumber(rec.leaseUntil))
+    explain(i, 'claim', 'same-run')
   elseif decision == 'reject' then
     local last_error = rec.status == 'IN_PROGRESS' and 'lease expired' or (rec.error or 'unknown')
     if not dry_run then
-      reject_record(c.key, inflight_key, dlq_key, due_key, c.path, rec, 'max tries reached: ' .. last_error)
+      reject_record(records_key, inflight_key, dlq_key, due_key, paths[i], rec, 'max tries reached: ' .. last_error)
     end
-    rejected[#rejected + 1] = { path = c.path, version = rec.version, tries = tonumber(rec.tries), error = rec.error }
-    explained[#explained + 1] = { path = c.path, decision = 'reject', reason = 'max-tries' }
+    rejected[#rejected + 1] = { path = paths[i], version = rec.version, tries = tonumber(rec.tries), error = rec.error }
+    explain(i, 'reject', 'max-tries')
   elseif not within_caps(rec) then
-    skip(c, 'cap')
+    skip(i, 'cap')
   else
     accepted = accepted + 1
-    claims[#claims + 1] = take(c, rec, decision == 'new')
-    explained[#explained + 1] = { path = c.path, decision = 'claim', reason = decision }
+    take(i, rec, decision == 'new')
+    explain(i, 'claim', decision)
   end
 end
 
-local reply = { claims = claims, skipped = skipped, rejected = rejected }
+if #taken > 0 and not dry_run then
+  local first_token = redis.call('INCRBY', token_key, #taken) - #taken
+  local writes, deadlines = {}, {}
+  for k, i in ipairs(taken) do
+    local token, at = first_token + k, taken_at[k]
+    views[at] = token
+    writes[2 * k - 1], writes[2 * k] = paths[i], pack_claim(versions[i], views[at + 1], views[at + 2], token,
+      taken_error[k])
+    deadlines[2 * k - 1], deadlines[2 * k] = lease_until_packed, paths[i]
+  end
+  write_pairs('HSET', records_key, writes)
+  write_pairs('ZADD', due_key, deadlines)
+  for owner, delta in pairs(inflight_delta) do
+    add_inflight(inflight_key, owner, delta)
+  end
+end
+
+local reply = { claims = views, skipped = skipped, rejected = rejected }
 if dry_run then
   reply.decisions = explained
 end

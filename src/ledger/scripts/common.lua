@@ -1,20 +1,99 @@
 -- common.lua: helpers prepended to every ledger script (scripts.ts joins them), so each transition stays one
 -- atomic script without repeating the bookkeeping. Defines no KEYS/ARGV of its own.
 
+-- Locals: a global lookup per call costs more than most of what a claim does per file.
+local find, gsub, gmatch, match, byte, sub = string.find, string.gsub, string.gmatch, string.match, string.byte,
+  string.sub
+local concat, tostring, tonumber, type = table.concat, tostring, tonumber, type
+
 -- Server time in ms: the one clock every cluster shares (workers' clocks drift).
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- The file hash as a Lua table ({} when the path has no record).
-local function read_record(key)
-  local flat = redis.call('HGETALL', key)
-  local rec = {}
-  for i = 1, #flat, 2 do
-    rec[flat[i]] = flat[i + 1]
+-- Every record of a source is one field of the source's `records` hash: path -> packed record, fields in the
+-- order of RECORD_FIELDS, separated by '|' ('|' and '%' inside a text escaped as %7C and %25), trailing empty
+-- fields left out. record.ts reads the same format: keep the two lists equal. What a claim decides on comes
+-- first, so claim.lua can read it off the head without unpacking the rest. No record stores its workflow id: it
+-- is the file's id base and the attempt (record.ts derives it).
+local RECORD_FIELDS = { 'status', 'version', 'owner', 'leaseUntil', 'pollRun', 'tries', 'attempt', 'token', 'doneAt',
+  'rejectedAt', 'lastTryAt', 'action', 'error', 'result', 'retryAt', 'missingSince', 'openRuns' }
+-- What only an attempt in flight needs: a finished record (DONE, REJECTED) drops it, as there may be millions.
+-- Of its poll run it keeps only the origin, the text up to a first ':' (`backfill:<id>` keeps `backfill:`; a
+-- poll's run id, none), so a backfill's claim stays told from a poll's.
+local IN_FLIGHT = { leaseUntil = true, retryAt = true, missingSince = true, openRuns = true }
+local STATUS_CODE = { IN_PROGRESS = 'I', DONE = 'D', REJECTED = 'R', RETRY_WAIT = 'W' }
+local STATUS_NAME = { I = 'IN_PROGRESS', D = 'DONE', R = 'REJECTED', W = 'RETRY_WAIT' }
+local ESCAPES = { ['|'] = '%7C', ['%'] = '%25' }
+
+-- Numbers are integers below 2^53 (ms times, counters): tostring writes them in full.
+local function escape_value(v)
+  if type(v) ~= 'string' then
+    return tostring(v)
   end
+  if find(v, '[|%%]') then
+    return (gsub(v, '[|%%]', ESCAPES))
+  end
+  return v
+end
+
+local function unescape_value(v)
+  if find(v, '%', 1, true) then
+    return (gsub(v, '%%(%x%x)', function(hex) return string.char(tonumber(hex, 16)) end))
+  end
+  return v
+end
+
+local function is_finished(status)
+  return status == 'DONE' or status == 'REJECTED'
+end
+
+-- The record as stored; drops the in-flight fields of a finished record from `rec` too, so a script's reply
+-- shows what a later read will.
+local FIELD_COUNT = #RECORD_FIELDS
+local function pack_record(rec)
+  if is_finished(rec.status) then
+    for name in pairs(IN_FLIGHT) do
+      rec[name] = nil
+    end
+    rec.pollRun = rec.pollRun and match(rec.pollRun, '^[^:]*:') or nil
+  end
+  local parts, last = { STATUS_CODE[rec.status] }, 1
+  for i = 2, FIELD_COUNT do
+    local v = rec[RECORD_FIELDS[i]]
+    if v == nil then
+      parts[i] = ''
+    else
+      parts[i], last = escape_value(v), i
+    end
+  end
+  return concat(parts, '|', 1, last)
+end
+
+-- A packed record as a Lua table ({} for no record: false from HGET/HMGET).
+local function unpack_record(packed)
+  local rec = {}
+  if not packed then
+    return rec
+  end
+  local i = 0
+  for v in gmatch(packed .. '|', '([^|]*)|') do
+    i = i + 1
+    if v ~= '' then
+      rec[RECORD_FIELDS[i]] = unescape_value(v)
+    end
+  end
+  rec.status = STATUS_NAME[rec.status]
   return rec
+end
+
+local function read_record(records_key, path)
+  return unpack_record(redis.call('HGET', records_key, path))
+end
+
+local function write_record(records_key, path, rec)
+  redis.call('HSET', records_key, path, pack_record(rec))
 end
 
 -- Keeps the per-cluster IN_PROGRESS count exact; empty entries are dropped so the hash lists only busy clusters.
@@ -33,7 +112,7 @@ local DLQ_MAXLEN = 100000
 local function push_dead_letter(dlq_key, path, rec)
   redis.call('XADD', dlq_key, 'MAXLEN', '~', DLQ_MAXLEN, '*',
     'path', path, 'version', rec.version or '', 'tries', rec.tries or '0', 'error', rec.error or '',
-    'owner', rec.owner or '', 'workflowId', rec.workflowId or '')
+    'owner', rec.owner or '', 'attempt', rec.attempt or '')
 end
 
 -- The source's `due` ZSET holds every record that is not finished, scored by its deadline (lease end, retry
@@ -46,45 +125,26 @@ local function clear_due(due_key, path)
   redis.call('ZREM', due_key, path)
 end
 
--- Finished records (DONE, REJECTED) by the time they finished, for retention: a record of a file that is gone
--- from the server is forgotten after a while (forget.lua). Its key is the due key's, suffixed (same hash tag,
--- so the same cluster slot as every other key of the source).
-local function finished_key_of(due_key)
-  return due_key .. ':finished'
-end
-
-local function set_finished(due_key, path, at)
-  redis.call('ZADD', finished_key_of(due_key), at, path)
-end
-
-local function clear_finished(due_key, path)
-  redis.call('ZREM', finished_key_of(due_key), path)
-end
-
 -- An operator's retry or reprocess: RETRY_WAIT due now with a fresh budget of tries; the attempt number is kept,
 -- so the next workflow id is still a new one. Returns the record as it is now.
-local function retry_now(file_key, due_key, path)
+local function retry_now(records_key, due_key, path, rec)
   local now = now_ms()
-  redis.call('HSET', file_key, 'status', 'RETRY_WAIT', 'tries', 0, 'retryAt', now)
-  redis.call('HDEL', file_key, 'missingSince', 'action')
+  rec.status, rec.tries, rec.retryAt = 'RETRY_WAIT', 0, now
+  rec.missingSince, rec.action, rec.doneAt, rec.rejectedAt = nil, nil, nil, nil
+  write_record(records_key, path, rec)
   set_due(due_key, path, now)
-  clear_finished(due_key, path)
-  return read_record(file_key)
+  return rec
 end
 
 -- Turns a record REJECTED (in place, fields of rec updated too) and dead-letters it once.
-local function reject_record(file_key, inflight_key, dlq_key, due_key, path, rec, error_text)
+local function reject_record(records_key, inflight_key, dlq_key, due_key, path, rec, error_text)
   if rec.status == 'IN_PROGRESS' then
     add_inflight(inflight_key, rec.owner, -1)
   end
-  rec.status = 'REJECTED'
-  rec.error = error_text
-  redis.call('HSET', file_key, 'status', 'REJECTED', 'error', error_text)
-  redis.call('HDEL', file_key, 'retryAt', 'missingSince', 'openRuns')
-  rec.retryAt, rec.missingSince, rec.openRuns = nil, nil, nil
-  clear_due(due_key, path)
-  set_finished(due_key, path, now_ms())
+  rec.status, rec.error, rec.rejectedAt = 'REJECTED', error_text, now_ms()
   push_dead_letter(dlq_key, path, rec)
+  write_record(records_key, path, rec)
+  clear_due(due_key, path)
 end
 
 -- Why `token` may not act on `rec`, or nil when it is the record's current claim.

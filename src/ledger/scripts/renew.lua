@@ -1,9 +1,9 @@
 -- renew.lua: extends the lease of a claim, only while its token still owns the IN_PROGRESS record.
--- KEYS[1] file hash, KEYS[2] due zset. ARGV[1] token, ARGV[2] leaseMs, ARGV[3] path.
+-- KEYS[1] records hash, KEYS[2] due zset. ARGV[1] path, ARGV[2] token, ARGV[3] leaseMs.
 -- Returns JSON { ok = true, leaseUntil } or { ok = false, reason, record? }.
-local file_key, due_key = KEYS[1], KEYS[2]
-local token, lease_ms, path = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-local rec = read_record(file_key)
+local records_key, due_key = KEYS[1], KEYS[2]
+local path, token, lease_ms = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local rec = read_record(records_key, path)
 
 local verdict = fence(rec, token, {})
 if verdict ~= 'act' then
@@ -11,6 +11,7 @@ if verdict ~= 'act' then
 end
 
 local lease_until = now_ms() + lease_ms
-redis.call('HSET', file_key, 'leaseUntil', lease_until)
+rec.leaseUntil = lease_until
+write_record(records_key, path, rec)
 set_due(due_key, path, lease_until)
 return cjson.encode({ ok = true, leaseUntil = lease_until })

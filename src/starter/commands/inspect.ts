@@ -24,6 +24,7 @@ function story(s: FileStory): string[] {
     if (r.status === 'RETRY_WAIT')
       field('retry at', r.retryAt ? `${formatTime(r.retryAt)} (${relative(r.retryAt, now)})` : undefined);
     field('done at', r.doneAt ? formatTime(r.doneAt) : undefined);
+    field('rejected at', r.rejectedAt ? formatTime(r.rejectedAt) : undefined);
     field('workflow', r.workflowId);
     field('result', r.result);
     field('error', r.error === undefined ? undefined : printable(r.error));

@@ -383,6 +383,8 @@ describe('fencing', () => {
     const a = await claimOne(src, 'a', { leaseMs: 300 });
     const b = await claimOne(src, 'b', { leaseMs: 300 });
     const other = await claimOne(src, 'c', { leaseMs: 300, clusterId: 'B' });
+    // b's attempt has begun a run: only a running workflow of that attempt keeps it now.
+    assert.ok((await fx.ledger.beginRun(src, 'b', b.token, { leaseMs: 300, maxCrashes: 5 })).ok);
     const running = [
       { path: 'a', workflowId: a.workflowId },
       { path: 'b', workflowId: `${b.workflowId}-an-older-attempt` },
@@ -404,6 +406,28 @@ describe('fencing', () => {
       'a kept its lease; b and c expired and were taken over',
     );
     assert.equal((await fx.ledger.get(src, 'a'))?.token, a.token);
+  });
+
+  test("renewRunning keeps this cluster's claims that have not begun a run, for START_GRACE_LEASES leases", async () => {
+    const src = freshSource();
+    const young = await claimOne(src, 'young', { leaseMs: 5_000 });
+    const old = await claimOne(src, 'old', { leaseMs: 5_000 });
+    const ran = await claimOne(src, 'ran', { leaseMs: 5_000 });
+    const other = await claimOne(src, 'other', { leaseMs: 5_000, clusterId: 'B' });
+    assert.ok((await fx.ledger.beginRun(src, 'ran', ran.token, { leaseMs: 5_000, maxCrashes: 5 })).ok);
+    const leaseOf = async (path: string) => Number((await fx.ledger.get(src, path))?.leaseUntil);
+    const before = { young: await leaseOf('young'), ran: await leaseOf('ran'), other: await leaseOf('other') };
+    await sleep(400);
+    // A lease of 100 ms gives a grace of 300 ms: every claim is older than that, none is renewed.
+    assert.equal(await fx.ledger.renewRunning(src, 'A', [], 100), 0);
+    assert.equal(await leaseOf('old'), old.leaseUntil, 'past the grace: the lease is left to run out');
+    // A lease of 6 s gives 18 s: the claims without a run are renewed, the one that ran and B's are not.
+    assert.equal(await fx.ledger.renewRunning(src, 'A', [], 6_000), 2);
+    assert.ok((await leaseOf('young')) > before.young, 'no run yet, within the grace: renewed');
+    assert.equal(await leaseOf('ran'), before.ran, 'an attempt that began a run is kept only by its running workflow');
+    assert.equal(await leaseOf('other'), before.other, "another cluster's claim is never renewed");
+    assert.equal((await fx.ledger.get(src, 'young'))?.token, young.token);
+    assert.equal((await fx.ledger.get(src, 'other'))?.token, other.token);
   });
 
   test('commit is idempotent for the same token: in-flight and the commit count change once', async () => {

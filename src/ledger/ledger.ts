@@ -52,6 +52,12 @@ function fenceReason(refused: Refused): FenceFailureReason {
 /** Entries of the stable-size `seen` hash one observation looks at for trimming (paths no longer listed). */
 const SEEN_TRIM_PER_CALL = 1_000;
 
+/**
+ * How long a cluster's polls keep a claim whose attempt has not begun a run (its child workflow not started or
+ * not visible yet), in leases from the claim: a loaded Temporal can start a poll's children slower than a lease.
+ */
+export const START_GRACE_LEASES = 3;
+
 export class Ledger {
   private readonly run: RunScript;
   private readonly prefix: string;
@@ -206,16 +212,18 @@ export class Ledger {
 
   /**
    * Extends the leases of this cluster's claims whose file workflows are running (the attempt named by its
-   * workflow id must still be the record's current one). Returns how many were extended.
+   * workflow id must still be the record's current one), and of its live claims whose attempt has not begun a
+   * run yet, for START_GRACE_LEASES leases from the claim (their workflow may not be started or visible yet).
+   * Returns how many were extended.
    */
   async renewRunning(sourceId: string, clusterId: string, running: RunningAttempt[], leaseMs: number): Promise<number> {
     const attempts = running.flatMap((r) => {
       const named = attemptOf(sourceId, r);
       return named ? [r.path, named.version, named.attempt] : [];
     });
-    if (attempts.length === 0) return 0;
     const k = this.sourceKeys(sourceId);
-    return this.run('renewRunning', [k.records, k.due], [clusterId, leaseMs, ...attempts]);
+    const startGraceMs = START_GRACE_LEASES * leaseMs;
+    return this.run('renewRunning', [k.records, k.due], [clusterId, leaseMs, startGraceMs, ...attempts]);
   }
 
   /**

@@ -8,16 +8,25 @@ export interface HistoryShape {
   /** Activity types run as local activities (their markers). */
   localActivities: string[];
   workflowTasks: number;
+  /** Workflow tasks that timed out (their worker died or hung). */
+  workflowTaskTimeouts: number;
   events: number;
 }
 
 export async function historyShape(client: Client, workflowId: string): Promise<HistoryShape> {
   const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-  const shape: HistoryShape = { activities: [], localActivities: [], workflowTasks: 0, events: events.length };
+  const shape: HistoryShape = {
+    activities: [],
+    localActivities: [],
+    workflowTasks: 0,
+    workflowTaskTimeouts: 0,
+    events: events.length,
+  };
   for (const event of events) {
     const scheduled = event.activityTaskScheduledEventAttributes?.activityType?.name;
     if (scheduled) shape.activities.push(scheduled);
     if (event.workflowTaskCompletedEventAttributes) shape.workflowTasks++;
+    if (event.workflowTaskTimedOutEventAttributes) shape.workflowTaskTimeouts++;
     const marker = event.markerRecordedEventAttributes;
     if (marker?.markerName === 'core_local_activity') shape.localActivities.push(localActivityType(marker.details));
   }

@@ -91,13 +91,13 @@ export async function fileWorkflow({ file, plan }: FileWorkflowInput): Promise<F
   };
 
   try {
-    const processed = takesFastPath({ file, plan })
-      ? await fastPath({ file, plan })
-      : await downloadProcessPublish({ file, plan }, main);
-    setStage('commit');
+    const fast = takesFastPath({ file, plan });
+    const processed = fast ? await fastPath({ file, plan }) : await downloadProcessPublish({ file, plan }, main);
+    // The fast path runs its steps in one workflow task: a stage upserted in between would never be seen.
+    if (!fast) setStage('commit');
     await main.short.commitFile({ file, result: processed.result });
     if (processed.published) {
-      if (plan.remoteAction) await finishRemoteAction({ file, plan }, cheap);
+      if (plan.remoteAction) await finishRemoteAction({ file, plan }, cheap, !fast);
     } else {
       setStage('move');
       await processed.onHost.moveFile({ file, localPath: processed.localPath });
@@ -202,8 +202,8 @@ function processStep(
  * The committed version's remote action. Nothing is lost if this workflow cannot finish it (the FTP server
  * is away for long): the ledger still owes it, and a poll of any cluster runs it once its deadline passes.
  */
-async function finishRemoteAction({ file, plan }: FileWorkflowInput, cheap: boolean): Promise<void> {
-  setStage('remote-action');
+async function finishRemoteAction({ file, plan }: FileWorkflowInput, cheap: boolean, stage = true): Promise<void> {
+  if (stage) setStage('remote-action');
   const steps = cheap
     ? proxyLocalActivities<FileActivities>(localRemoteActionOptions(plan))
     : proxyActivities<FileActivities>(remoteActionOptions(plan));

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { defaultPayloadConverter } from '@temporalio/client';
 import { waitUntil } from './helpers/fault-run';
 import { historyShape } from './helpers/history';
@@ -121,7 +122,14 @@ describe('crash recovery with real worker processes', () => {
 
     const second = await pipeline.spawnWorker('fast-rescuer');
     // A poll meanwhile renews the leases of the running workflows (they wait for their workflow task to time out).
+    await sleep(50); // the lease is in ms of Redis time: let it move on from the last renewal
     assert.equal((await pipeline.poll('fast')).claimed, 0, 'no file is claimed again while its workflow runs');
+    for (const [i, before] of inFlight.entries()) {
+      if (before?.status !== 'IN_PROGRESS') continue;
+      const after = await pipeline.ledger.get('fast', names[i]!);
+      if (after?.status !== 'IN_PROGRESS') continue; // already finished by the rescuer
+      assert.ok((after.leaseUntil ?? 0) > (before.leaseUntil ?? 0), `${names[i]}: the poll renewed its lease`);
+    }
     const records = await Promise.all(names.map((name) => pipeline.waitForStatus('fast', name, ['DONE'], 120_000)));
     await second.stop();
 

@@ -152,6 +152,7 @@ function takesFastPath({ file, plan }: FileWorkflowInput): boolean {
 async function fastPath({ file, plan }: FileWorkflowInput): Promise<Processed> {
   const steps = proxyLocalActivities<FileActivities>(smallFileOptions(plan));
   const processed = await steps.downloadProcessPublish({ file });
+  // Published already: nothing moves after the commit, so no local path or host queue is needed.
   return { ...processed, localPath: '', onHost: steps, published: true };
 }
 

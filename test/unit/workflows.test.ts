@@ -234,7 +234,7 @@ describe('fileWorkflow, small-file fast path', () => {
     assert.equal(shape.workflowTasks, 1);
   });
 
-  test('a file over the size, or a workflow processor: the usual steps', async () => {
+  test('a file over the size: the usual steps', async () => {
     const calls: Calls = [];
     await withWorkers([{ taskQueue: TASK_QUEUE, activities: mockActivities(calls, 'main') }], () =>
       runFile('fast-too-big', { file, plan: { ...fast, smallFileMaxBytes: 9 } }),

@@ -3,6 +3,7 @@
 // file's failure, a host lost after processing, and the poll's children. Seconds, not minutes.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import {
@@ -240,6 +241,22 @@ describe('fileWorkflow, small-file fast path', () => {
       runFile('fast-too-big', { file, plan: { ...fast, smallFileMaxBytes: 9 } }),
     );
     assert.deepEqual(calls.slice(0, 3), ['downloadFile@main', 'processFile@main', 'publishFile@main']);
+  });
+
+  test('a source with a workflow processor: the usual steps (the fast path is for activity processors)', async () => {
+    const calls: Calls = [];
+    const processorWorkflow = { name: 'notRegistered', options: {} };
+    await withWorkers([{ taskQueue: TASK_QUEUE, activities: mockActivities(calls, 'main') }], async () => {
+      const handle = await env.client.workflow.start(fileWorkflow, {
+        taskQueue: TASK_QUEUE,
+        workflowId: 'fast-workflow-processor',
+        args: [{ file, plan: { ...fast, processorWorkflow } }],
+      });
+      // It downloads as an activity, then waits for its processor's child workflow (no worker has it here).
+      for (let i = 0; i < 100 && !calls.includes('downloadFile@main'); i++) await sleep(100);
+      await handle.terminate('test over');
+    });
+    assert.deepEqual(calls, ['downloadFile@main']);
   });
 
   test('a claim lost inside it: no commit, the release cleans up, the workflow ends superseded', async () => {

@@ -4,7 +4,9 @@
 //   pipeline   N small files, one product worker process (default worker settings) beside the bare-Temporal
 //              ceiling of the same shape (bench/bare: a poll activity, a child per file, no-op steps, the same
 //              stage upserts), runs A/B interleaved, medians; events per file workflow and worker CPU time per
-//              file of each (the latter hardly depends on the machine's load).
+//              file of each (the latter hardly depends on the machine's load). Two shapes, each beside its own
+//              bare mirror: the default steps, and the small-file fast path (smallFileMaxBytes: one local
+//              activity for download, process and publish, then the local commit).
 //   claim      Ledger.claimBatch beside a re-implementation of the seed's per-file CAS loop (WATCH, HGETALL,
 //              MULTI/HSET/EXEC per name) on many listed names, in batches of 1,000: a first poll (all new) and a
 //              steady poll (all already claimed).
@@ -15,7 +17,8 @@
 //   memory     peak and steady RSS of the product worker process.
 //
 // The last line: `bench: files_per_s=… ceiling_ratio=… claim_first_x=… claim_steady_x=… download_ratio=…
-// backlog_files_per_s=… worker_rss_mib=…`. Sizes: BENCH_FILES, BENCH_ROUNDS, BENCH_CLAIM_NAMES,
+// backlog_files_per_s=… worker_rss_mib=… fast_files_per_s=… fast_ceiling_ratio=…` (files_per_s and
+// ceiling_ratio: the default steps; fast_*: the small-file fast path beside its own bare shape). Sizes: BENCH_FILES, BENCH_ROUNDS, BENCH_CLAIM_NAMES,
 // BENCH_DOWNLOAD_MIB, BENCH_BACKLOG_FILES override the mode's; BENCH_WORKER (JSON) sets the product worker's
 // `worker` config, e.g. '{"maxCachedWorkflows":100}'; BENCH_WORKER_NODE_OPTIONS the Node flags of both worker
 // processes (instead of the product's WORKER_NODE_FLAGS); BENCH_SKIP=claim,download,backlog skips parts;
@@ -194,6 +197,56 @@ async function claimOnly(): Promise<void> {
   }
 }
 
+/** The pipeline's two shapes: the default steps, and the small-file fast path (smallFileMaxBytes). */
+type Shape = 'default' | 'fast';
+
+interface RunFigures {
+  rates: number[];
+  cpu: number[];
+  events: number;
+}
+
+interface ShapeFigures {
+  product: RunFigures;
+  bare: RunFigures;
+}
+
+function newShapeFigures(): ShapeFigures {
+  return { product: { rates: [], cpu: [], events: 0 }, bare: { rates: [], cpu: [], events: 0 } };
+}
+
+/** Forgets the warm-up round's figures. */
+function clearRuns({ product, bare }: ShapeFigures): void {
+  for (const runs of [product, bare]) {
+    runs.rates.length = 0;
+    runs.cpu.length = 0;
+  }
+}
+
+function reportShape(shape: Shape, { product, bare }: ShapeFigures): void {
+  const label = shape === 'fast' ? 'small-file fast path' : 'default steps';
+  report(
+    `pipeline (${label}) ${FILES} files of ${SMALL_FILE_BYTES} B, one worker (checksum processor)`,
+    median(product.rates),
+    'files/s',
+    {
+      name: `bare Temporal, same shape (${label}), one worker`,
+      value: median(bare.rates),
+    },
+  );
+  const runs = (xs: number[]): string => xs.map((x) => round(x, 1)).join(' ');
+  console.log(`pipeline (${label}) runs (files/s): product ${runs(product.rates)}; bare ${runs(bare.rates)}`);
+  // CPU time per file depends far less on the machine's load than files/s does.
+  report(`worker process CPU per file (${label})`, median(product.cpu) * 1000, 'ms', {
+    name: 'bare worker',
+    value: median(bare.cpu) * 1000,
+  });
+  report(`events per file workflow (${label})`, product.events, 'events', {
+    name: 'bare same shape',
+    value: bare.events,
+  });
+}
+
 async function main(): Promise<void> {
   if (process.env.BENCH_ONLY === 'claim') return claimOnly();
   Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -214,7 +267,10 @@ async function main(): Promise<void> {
     // The sources: one per pipeline run (a fresh ledger and folder each), and the backlog one with defaults.
     // Round 0 warms both workers up (JIT, connections, caches) and is not counted.
     const pipeSources = Array.from({ length: ROUNDS + 1 }, (_, r) => `pipe-${r}`);
-    pipeSources.forEach((id, r) => writeSmallFiles(path.join(stack.ftp.root, id), filesOfRound(r)));
+    const fastSources = Array.from({ length: ROUNDS + 1 }, (_, r) => `fast-${r}`);
+    [...pipeSources, ...fastSources].forEach((id) =>
+      writeSmallFiles(path.join(stack.ftp.root, id), filesOfRound(Number(id.split('-')[1]))),
+    );
     if (!SKIP.has('backlog')) writeSmallFiles(path.join(stack.ftp.root, 'backlog'), BACKLOG_FILES);
     const server = { host: stack.ftp.host, port: stack.ftp.port, user: stack.ftp.user, passwordEnv: PASSWORD_ENV };
     const rawConfig = {
@@ -230,6 +286,15 @@ async function main(): Promise<void> {
           remoteDir: `/${id}`,
           requireStableSize: false,
           processor: 'checksum',
+        })),
+        // The same with the small-file fast path on (one local activity for download, process and publish).
+        ...fastSources.map((id) => ({
+          id,
+          ...server,
+          remoteDir: `/${id}`,
+          requireStableSize: false,
+          processor: 'checksum',
+          smallFileMaxBytes: SMALL_FILE_BYTES,
         })),
         // Defaults but the stable-size wait: it would delay the first claim by a pollInterval.
         { id: 'backlog', ...server, remoteDir: '/backlog', requireStableSize: false, processor: 'checksum' },
@@ -287,14 +352,10 @@ async function main(): Promise<void> {
     const redis = new Redis(stack.redis.url);
     const ledger = new Ledger(redis);
     try {
-      const productRates: number[] = [];
-      const bareRates: number[] = [];
-      const productCpu: number[] = [];
-      const bareCpu: number[] = [];
-      let productEvents = 0;
-      let bareEvents = 0;
-      const runProduct = async (r: number): Promise<void> => {
-        const sourceId = pipeSources[r]!;
+      const shapes = { default: newShapeFigures(), fast: newShapeFigures() };
+      const runProduct = async (r: number, shape: Shape): Promise<void> => {
+        const sourceId = (shape === 'fast' ? fastSources : pipeSources)[r]!;
+        const into = shapes[shape].product;
         const started = performance.now();
         await client.workflow.start<typeof pollWorkflow>('pollWorkflow', {
           taskQueue: TASK_QUEUE,
@@ -304,65 +365,46 @@ async function main(): Promise<void> {
         const files = filesOfRound(r);
         const cpu = cpuSecondsOf(product.process.pid);
         await waitFor(`${sourceId} DONE`, () => allDone(ledger, config.clusterId, sourceId, files), 250, 900_000);
-        productRates.push(files / ((performance.now() - started) / 1000));
-        productCpu.push((cpuSecondsOf(product.process.pid) - cpu) / files);
+        into.rates.push(files / ((performance.now() - started) / 1000));
+        into.cpu.push((cpuSecondsOf(product.process.pid) - cpu) / files);
         const workflowId = (await ledger.get(sourceId, 'f-0.csv'))?.workflowId;
         if (workflowId) {
           await client.workflow.getHandle(workflowId).result();
-          productEvents = (await client.workflow.getHandle(workflowId).fetchHistory()).events?.length ?? 0;
+          into.events = (await client.workflow.getHandle(workflowId).fetchHistory()).events?.length ?? 0;
         }
       };
-      const runBare = async (r: number): Promise<void> => {
-        const runTag = `bare-${r}`;
+      const runBare = async (r: number, shape: Shape): Promise<void> => {
+        const runTag = `bare-${shape}-${r}`;
+        const into = shapes[shape].bare;
         const started = performance.now();
         await client.workflow.start<typeof barePollWorkflow>('barePollWorkflow', {
           taskQueue: BARE_QUEUE,
           workflowId: `bench-bare-poll/${runTag}`,
-          args: [{ runTag, files: filesOfRound(r), perPoll: 100 }],
+          args: [{ runTag, files: filesOfRound(r), perPoll: 100, fast: shape === 'fast' }],
         });
         const counted = async (): Promise<boolean> =>
           Number((await redis.get(`bare:${runTag}:done`)) ?? 0) >= filesOfRound(r);
         const cpu = cpuSecondsOf(bare.process.pid);
         await waitFor(`${runTag} done`, counted, 250, 900_000);
-        bareRates.push(filesOfRound(r) / ((performance.now() - started) / 1000));
-        bareCpu.push((cpuSecondsOf(bare.process.pid) - cpu) / filesOfRound(r));
+        into.rates.push(filesOfRound(r) / ((performance.now() - started) / 1000));
+        into.cpu.push((cpuSecondsOf(bare.process.pid) - cpu) / filesOfRound(r));
         const handle = client.workflow.getHandle(`bare/${runTag}/${runTag}-f-0.bin`);
         await handle.result();
-        bareEvents = (await handle.fetchHistory()).events?.length ?? 0;
+        into.events = (await handle.fetchHistory()).events?.length ?? 0;
       };
       for (let r = 0; r <= ROUNDS; r++) {
-        if (r % 2 === 0) await runProduct(r).then(() => runBare(r));
-        else await runBare(r).then(() => runProduct(r));
-        if (r === 0) {
-          productRates.length = 0;
-          productCpu.length = 0;
-          bareCpu.length = 0;
-          bareRates.length = 0;
+        // A/B interleaved per shape, the order alternating per round.
+        for (const shape of ['default', 'fast'] as const) {
+          if (r % 2 === 0) await runProduct(r, shape).then(() => runBare(r, shape));
+          else await runBare(r, shape).then(() => runProduct(r, shape));
         }
+        if (r === 0) Object.values(shapes).forEach(clearRuns);
       }
-      const filesPerS = median(productRates);
-      const ceiling = median(bareRates);
-      report(
-        `pipeline ${FILES} files of ${SMALL_FILE_BYTES} B, one worker (checksum processor)`,
-        filesPerS,
-        'files/s',
-        {
-          name: 'bare Temporal, same shape, one worker',
-          value: ceiling,
-        },
-      );
-      console.log(
-        `pipeline runs (files/s): product ${productRates.map((x) => round(x, 1)).join(' ')}; bare ${bareRates.map((x) => round(x, 1)).join(' ')}`,
-      );
-      // CPU time per file depends far less on the machine's load than files/s does.
-      report('worker process CPU per file', median(productCpu) * 1000, 'ms', {
-        name: 'bare worker',
-        value: median(bareCpu) * 1000,
-      });
-      report('events per file workflow (history length)', productEvents, 'events', {
-        name: 'bare same shape',
-        value: bareEvents,
-      });
+      const filesPerS = median(shapes.default.product.rates);
+      const ceiling = median(shapes.default.bare.rates);
+      const fastFilesPerS = median(shapes.fast.product.rates);
+      const fastCeiling = median(shapes.fast.bare.rates);
+      for (const shape of ['default', 'fast'] as const) reportShape(shape, shapes[shape]);
       const afterPipeline = rssOf(product.process.pid);
       report('product worker RSS after the pipeline runs', afterPipeline.rssMiB, 'MiB', {
         name: 'bare worker',
@@ -407,7 +449,8 @@ async function main(): Promise<void> {
         `bench: files_per_s=${round(filesPerS, 1)} ceiling_ratio=${round(filesPerS / ceiling)} ` +
           `claim_first_x=${round(claim.firstX, 1)} claim_steady_x=${round(claim.steadyX, 1)} ` +
           `download_ratio=${round(downloadRatio)} backlog_files_per_s=${round(backlogRate, 1)} ` +
-          `worker_rss_mib=${Math.round(peak)}`,
+          `worker_rss_mib=${Math.round(peak)} fast_files_per_s=${round(fastFilesPerS, 1)} ` +
+          `fast_ceiling_ratio=${round(fastFilesPerS / fastCeiling)}`,
       );
     } finally {
       redis.disconnect();

@@ -58,6 +58,16 @@ async function main(): Promise<void> {
           ...source,
           ...timing,
         },
+        // The small-file fast path (patch 'small-file-fast-path'): one local activity, the commit, the remote action.
+        {
+          id: 'fast',
+          remoteDir: '/fast',
+          processor: 'checksum',
+          smallFileMaxBytes: 1_024,
+          remoteAction: { type: 'delete' },
+          ...source,
+          ...timing,
+        },
         {
           id: 'bad',
           remoteDir: '/bad',
@@ -73,6 +83,7 @@ async function main(): Promise<void> {
       ['flow', 'c.csv'],
       ['backlog', 'd.csv'],
       ['backlog', 'e.csv'],
+      ['fast', 'f.csv'],
     ] as const) {
       fs.mkdirSync(path.join(stack.ftp.root, dir), { recursive: true });
       fs.writeFileSync(path.join(stack.ftp.root, dir, name), `${name}\n`);
@@ -112,6 +123,8 @@ async function main(): Promise<void> {
     await save('file-workflow-workflow-processor', await settled('flow', 'c.csv', ['DONE']));
     await save('poll-workflow-claims-again', await poll('backlog'));
     await save('file-workflow-remote-action', await settled('backlog', 'd.csv', ['DONE']));
+    await poll('fast');
+    await save('file-workflow-fast-path', await settled('fast', 'f.csv', ['DONE']));
     await poll('bad').catch(() => undefined);
     await save('file-workflow-released', await settled('bad', 'b.csv', ['RETRY_WAIT', 'REJECTED']));
   } finally {

@@ -104,6 +104,7 @@ test('a source gets a default for every setting', () => {
     maxTries: 3,
     processTimeoutMs: 3_600_000,
     maxCrashes: 5,
+    smallFileMaxBytes: 0,
     vanishAfterMs: 600_000,
     forgetAfterMs: 604_800_000,
     maxConnections: 4,
@@ -329,6 +330,22 @@ test('bounds of what could wait or run forever: processTimeout, maxCrashes, vani
     configError(() => parseConfig(oneSource({ maxCrashes: 0 }))),
     'sources[0].maxCrashes',
     'out of range',
+  );
+});
+
+test('smallFileMaxBytes: off by default, a byte count up to 16 MiB, named in its error', () => {
+  assert.equal(getSource(parseConfig(oneSource({})), 'orders').smallFileMaxBytes, 0);
+  assert.equal(getSource(parseConfig(oneSource({ smallFileMaxBytes: 65_536 })), 'orders').smallFileMaxBytes, 65_536);
+  assertIssue(
+    configError(() => parseConfig(oneSource({ smallFileMaxBytes: 32 * 1024 * 1024 }))),
+    'sources[0].smallFileMaxBytes',
+    'out of range',
+    'from 0 to 16777216',
+  );
+  assertIssue(
+    configError(() => parseConfig(oneSource({ smallFileMaxBytes: 1.5 }))),
+    'sources[0].smallFileMaxBytes',
+    'not an integer',
   );
 });
 

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LedgerRecord } from '../src/ledger';
+import { historyShape } from './helpers/history';
 import { usePipeline } from './helpers/pipeline';
 import { publishedPaths } from './helpers/published';
 
@@ -16,6 +17,7 @@ const pipeline = usePipeline({
     { id: 'files' },
     { id: 'stable', requireStableSize: true },
     { id: 'poison', processor: { name: 'command', options: { command: ['false'] } }, maxTries: 3 },
+    { id: 'fast', smallFileMaxBytes: 4_096, remoteAction: { type: 'delete' } },
   ],
 });
 
@@ -96,6 +98,40 @@ describe('pipeline on real Temporal, Redis and FTP', () => {
     assert.equal(letters.length, 1);
     assert.equal(letters[0]?.path, 'bad.csv');
     assert.equal((await pipeline.poll('poison')).claimed, 0, 'REJECTED stays rejected');
+  });
+});
+
+describe('small-file fast path (smallFileMaxBytes)', () => {
+  test('small files: one local activity for download, process and publish; all DONE once; a large one as before', async () => {
+    // The worker the first test started serves this source too.
+    const small = Array.from({ length: 10 }, (_, i) => `small-${i}.csv`);
+    const contents = new Map(small.map((name, i) => [name, `id,value\n${'row\n'.repeat(i * 20)}${name}\n`]));
+    contents.set('large.csv', `id,value\n${'a longer row\n'.repeat(400)}`); // 5,209 bytes: over 4,096
+    for (const [name, content] of contents) pipeline.putRemote('fast', name, content);
+
+    const summary = await pipeline.poll('fast');
+    assert.equal(summary.started, 11);
+    for (const [name, content] of contents) {
+      const record = await pipeline.waitForStatus('fast', name, ['DONE']);
+      assert.equal(((await pipeline.fileResult(record)) as { outcome: string }).outcome, 'done');
+      assert.equal(record.tries, 1, `${name} took one attempt`);
+      assert.equal(resultOf(record).sha256, sha256(content), `ledger result of ${name}`);
+      assert.equal(sha256(fs.readFileSync(pipeline.processed('fast', name))), sha256(content), `processed ${name}`);
+
+      const shape = await historyShape(pipeline.client, record.workflowId ?? '');
+      if (name === 'large.csv') {
+        assert.deepEqual(shape.activities, ['downloadFile', 'processFile'], 'over the size: the usual steps');
+      } else {
+        assert.deepEqual(shape.activities, [], `${name}: no activity task`);
+        assert.deepEqual(shape.localActivities, ['downloadProcessPublish', 'commitFile', 'finishRemoteAction']);
+        assert.equal(shape.workflowTasks, 1, `${name}: one workflow task`);
+      }
+    }
+    assert.deepEqual(publishedPaths(pipeline.processed('fast', '')).sort(), [...contents.keys()].sort());
+    assert.deepEqual(fs.readdirSync(pipeline.config.workDir + '/fast'), [], 'no leftovers in the work dir');
+    assert.equal((await pipeline.ledger.counts('fast')).DONE, 11);
+    // The remote action (delete) ran after each commit: nothing is left on the server.
+    for (const name of contents.keys()) assert.ok(!fs.existsSync(pipeline.remote('fast', name)), `${name} deleted`);
   });
 });
 

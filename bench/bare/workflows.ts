@@ -1,7 +1,8 @@
 // The bare-Temporal ceiling of the product's shape (bench/ingest.bench.ts): a poll workflow whose one activity
 // returns claims, then one child per claim with the product's steps as no-op activities and the same stage
 // upserts: download and process as activities, publish and commit as local activities (the product's shape on a
-// shared workDir since the cheap-file-steps change). No FTP, no ledger logic, no files.
+// shared workDir since the cheap-file-steps change). With `fast`, the children mirror the small-file fast path:
+// one local activity for download, process and publish, then the local commit. No FTP, no ledger logic, no files.
 import {
   ParentClosePolicy,
   proxyActivities,
@@ -21,16 +22,18 @@ export interface BarePollInput {
   runTag: string;
   files: number;
   perPoll: number;
+  /** Children of the small-file fast path's shape (bareFastFileWorkflow). */
+  fast?: boolean;
 }
 
 /** Claims `perPoll` names per listing until `files` are claimed, starting a child per name (as the product). */
-export async function barePollWorkflow({ runTag, files, perPoll }: BarePollInput): Promise<number> {
+export async function barePollWorkflow({ runTag, files, perPoll, fast }: BarePollInput): Promise<number> {
   let claimed = 0;
   for (let round = 1; claimed < files; round++) {
     const names = await poll.claim({ runTag, from: claimed, count: Math.min(perPoll, files - claimed) });
     await Promise.all(
       names.map((name) =>
-        startChild(bareFileWorkflow, {
+        startChild(fast ? bareFastFileWorkflow : bareFileWorkflow, {
           workflowId: `bare/${runTag}/${name}`,
           args: [{ runTag, name }],
           parentClosePolicy: ParentClosePolicy.ABANDON,
@@ -54,6 +57,14 @@ export async function bareFileWorkflow(input: { runTag: string; name: string }):
   await long.process(input);
   upsertSearchAttributes([{ key: FTP_STAGE, value: 'commit' }]);
   await short.publish(input);
+  await short.commit(input);
+  upsertSearchAttributes([{ key: FTP_STAGE, value: 'done' }]);
+  return 'done';
+}
+
+/** The fast path's shape: one local activity for the three steps, the local commit, the final stage. */
+export async function bareFastFileWorkflow(input: { runTag: string; name: string }): Promise<string> {
+  await short.downloadProcessPublish(input);
   await short.commit(input);
   upsertSearchAttributes([{ key: FTP_STAGE, value: 'done' }]);
   return 'done';

@@ -40,6 +40,8 @@ export function filePlanOf(deps: ActivityDeps, source: SourceConfig): FilePlan {
     ...(source.processor.workflow === undefined
       ? {}
       : { processorWorkflow: { name: source.processor.workflow, options: { ...source.processor.options } } }),
+    // Only set when the fast path is on: plans of other sources stay as they were.
+    ...(source.smallFileMaxBytes > 0 ? { smallFileMaxBytes: source.smallFileMaxBytes } : {}),
   };
 }
 

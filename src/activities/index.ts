@@ -1,6 +1,7 @@
 import type { ActivityDeps } from './deps';
 import { commitFile } from './commit';
 import { downloadFile } from './download';
+import { downloadProcessPublish } from './fast-path';
 import { listAndClaim } from './list-and-claim';
 import { moveFile } from './move';
 import { processFile } from './process';
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     publishFile: publishFile.bind(null, deps),
     commitFile: commitFile.bind(null, deps),
     finishRemoteAction: finishRemoteAction.bind(null, deps),
+    downloadProcessPublish: downloadProcessPublish.bind(null, deps),
     moveFile: moveFile.bind(null, deps),
     releaseFile: releaseFile.bind(null, deps),
   };

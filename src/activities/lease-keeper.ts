@@ -49,6 +49,8 @@ export async function withLease<Details, T>(
   const lost = new AbortController();
   let lostReason: string | undefined;
   let details = ctx.info.heartbeatDetails as Details | undefined;
+  // A local activity (the small-file fast path) has no heartbeats: the lease renewals and the run count remain.
+  const beat = ctx.info.isLocal ? () => undefined : (next: Details | undefined) => ctx.heartbeat(next);
 
   const renew = async (): Promise<void> => {
     const { ledger, file, leaseMs } = options;
@@ -62,7 +64,7 @@ export async function withLease<Details, T>(
 
   const everyMs = Math.max(200, Math.min(options.leaseMs / 3, options.heartbeatTimeoutMs / 3));
   const timer = setInterval(() => {
-    ctx.heartbeat(details);
+    beat(details);
     // Redis being away is not a lost claim: the fenced commit decides later. Keep trying.
     renew().catch((err: unknown) => {
       ctx.log.warn('lease renewal failed', { error: String(err) });
@@ -74,7 +76,7 @@ export async function withLease<Details, T>(
       previous: details,
       heartbeat(next) {
         details = next;
-        ctx.heartbeat(next);
+        beat(next);
       },
     });
     if (lostReason !== undefined) throw claimLost(lostReason);

@@ -53,6 +53,9 @@ function duration(min = 0) {
   });
 }
 
+/** Largest allowed `smallFileMaxBytes` (16 MiB). */
+export const SMALL_FILE_MAX_BYTES_LIMIT = 16 * 1024 * 1024;
+
 /** An integer in [min, max]; one message states the whole range. */
 function intRange(min: number, max?: number) {
   const allowed = max === undefined ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
@@ -262,6 +265,9 @@ function sourceSchema(processors: KnownProcessors) {
     // Bounds on what could otherwise wait or run forever (DESIGN.md §4b).
     processTimeout: duration(1_000).default(3_600_000),
     maxCrashes: intRange(1, 100).default(5),
+    // Files up to this size take the small-file fast path (docs/CONFIG.md); 0 = off. Capped: the whole file is
+    // downloaded and processed inside one local activity, which holds its workflow task.
+    smallFileMaxBytes: intRange(0, SMALL_FILE_MAX_BYTES_LIMIT).default(0),
     vanishAfter: duration(1_000).default(600_000),
     // Retention: a finished record of a file gone from the server is removed this long after it finished.
     forgetAfter: duration(60_000).default(7 * 24 * 3_600_000),

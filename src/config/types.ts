@@ -91,6 +91,8 @@ export interface SourceConfig {
   readonly processTimeoutMs: number;
   /** Runs of a step of one attempt that may end without a word (worker died or hung) before 'crash-loop'. */
   readonly maxCrashes: number;
+  /** Files up to this many bytes take the small-file fast path (one local activity); 0 = off. */
+  readonly smallFileMaxBytes: number;
   /** How long an unfinished file may be missing from the listing before it is REJECTED as 'vanished'. */
   readonly vanishAfterMs: number;
   /** A DONE or REJECTED record of a file no longer on the server is removed this long after it finished. */

@@ -19,6 +19,11 @@ export interface FilePlan {
   remoteAction?: boolean;
   /** The source's processor is a workflow (a plugin's): the file workflow runs it as a child instead of processFile. */
   processorWorkflow?: ProcessorWorkflowPlan;
+  /**
+   * Files up to this size take the small-file fast path: download, process and publish as one local activity.
+   * Absent when the source's `smallFileMaxBytes` is 0 (off), so plans (and histories) stay as they were.
+   */
+  smallFileMaxBytes?: number;
 }
 
 /** A workflow processor as the file workflow runs it: its workflow type and the source's options for it. */

@@ -100,6 +100,20 @@ function onSuccess(
       metrics.processDuration(source, seconds);
       if (fields) logFileEvent('processed', { ...fields, processor: str(res.processor), seconds: round(seconds) });
       return;
+    case 'downloadProcessPublish': {
+      // The small-file fast path: one event for the three steps (the file is downloaded whole, then published).
+      metrics.bytesDownloaded(source, num(file?.size) ?? 0);
+      metrics.processDuration(source, seconds);
+      if (fields) {
+        logFileEvent('processed', {
+          ...fields,
+          processor: str(res.processor),
+          seconds: round(seconds),
+          fastPath: true,
+        });
+      }
+      return;
+    }
     case 'commitFile':
       if (res.alreadyCommitted !== true) metrics.fileCommitted(source);
       if (fields) logFileEvent('committed', { ...fields, alreadyCommitted: res.alreadyCommitted === true });
@@ -142,6 +156,7 @@ function onFailure(activityType: string, source: string, err: unknown, seconds: 
       metrics.downloadDuration(source, seconds, 'error');
       return;
     case 'processFile':
+    case 'downloadProcessPublish':
       metrics.processDuration(source, seconds, 'error');
       return;
     default:

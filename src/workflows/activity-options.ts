@@ -84,3 +84,22 @@ export function localRemoteActionOptions(plan: FilePlan): LocalActivityOptions {
     retry: options.retry,
   };
 }
+
+/** Retry backoffs of the fast path's local activity up to this are slept in the worker; longer ones are timers. */
+const LOCAL_RETRY_THRESHOLD_MS = 5_000;
+
+/**
+ * The small-file fast path's one local activity (download → process → publish): bounded like a process run
+ * (processTimeout plus the same margin, which also covers a small download), retried like the download. A
+ * backoff over 5 s (the FTP server or Redis away for a while) waits as a workflow timer (localRetryThreshold)
+ * instead of holding the workflow task open. A worker killed during it loses the workflow task: after the
+ * workflow task timeout another worker replays and runs the activity again from the start.
+ */
+export function smallFileOptions(plan: FilePlan): LocalActivityOptions {
+  const options = processActivityOptions(plan);
+  return {
+    startToCloseTimeout: options.startToCloseTimeout,
+    retry: options.retry,
+    localRetryThreshold: LOCAL_RETRY_THRESHOLD_MS,
+  };
+}

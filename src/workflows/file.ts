@@ -26,6 +26,7 @@ import {
   processActivityOptions,
   remoteActionOptions,
   shortActivityOptions,
+  smallFileOptions,
 } from './activity-options';
 import { runWorkflowProcessor } from './workflow-processor';
 
@@ -61,6 +62,13 @@ const WORKFLOW_PROCESSOR = 'workflow-processor';
  */
 const CHEAP_STEPS = 'cheap-file-steps';
 
+/**
+ * The small-file fast path (plan.smallFileMaxBytes): a file up to that size, with an activity processor, is
+ * downloaded, processed and published by one local activity, then committed: one workflow task per file. Only
+ * plans that set it take the branch; runs recorded before it replay as they were.
+ */
+const SMALL_FILE_FAST_PATH = 'small-file-fast-path';
+
 /** Times the file may start over from download because the host holding its local copy vanished. */
 const MAX_HOST_LOSSES = 3;
 
@@ -83,11 +91,13 @@ export async function fileWorkflow({ file, plan }: FileWorkflowInput): Promise<F
   };
 
   try {
-    const processed = await downloadProcessPublish({ file, plan }, main);
-    setStage('commit');
+    const fast = takesFastPath({ file, plan });
+    const processed = fast ? await fastPath({ file, plan }) : await downloadProcessPublish({ file, plan }, main);
+    // The fast path runs its steps in one workflow task: a stage upserted in between would never be seen.
+    if (!fast) setStage('commit');
     await main.short.commitFile({ file, result: processed.result });
     if (processed.published) {
-      if (plan.remoteAction) await finishRemoteAction({ file, plan }, cheap);
+      if (plan.remoteAction) await finishRemoteAction({ file, plan }, cheap, !fast);
     } else {
       setStage('move');
       await processed.onHost.moveFile({ file, localPath: processed.localPath });
@@ -126,6 +136,24 @@ interface Processed extends ProcessResult {
   onHost: FileActivities;
   /** False in runs recorded before publish-before-commit: they move after the commit. */
   published: boolean;
+}
+
+/** A small file of a source with the fast path on and an activity processor (checked in that order). */
+function takesFastPath({ file, plan }: FileWorkflowInput): boolean {
+  const max = plan.smallFileMaxBytes ?? 0;
+  return max > 0 && file.size <= max && plan.processorWorkflow === undefined && patched(SMALL_FILE_FAST_PATH);
+}
+
+/**
+ * Download, process and publish in one local activity on this workflow's worker: the local copy stays on the
+ * host that runs it, so no host queue is needed. Its failures are the steps' own (claim lost, permanent,
+ * attempt failed) and take the same way as theirs.
+ */
+async function fastPath({ file, plan }: FileWorkflowInput): Promise<Processed> {
+  const steps = proxyLocalActivities<FileActivities>(smallFileOptions(plan));
+  const processed = await steps.downloadProcessPublish({ file });
+  // Published already: nothing moves after the commit, so no local path or host queue is needed.
+  return { ...processed, localPath: '', onHost: steps, published: true };
 }
 
 /** The steps that need the local copy, on the host that holds it; all over again if that host is lost. */
@@ -175,8 +203,8 @@ function processStep(
  * The committed version's remote action. Nothing is lost if this workflow cannot finish it (the FTP server
  * is away for long): the ledger still owes it, and a poll of any cluster runs it once its deadline passes.
  */
-async function finishRemoteAction({ file, plan }: FileWorkflowInput, cheap: boolean): Promise<void> {
-  setStage('remote-action');
+async function finishRemoteAction({ file, plan }: FileWorkflowInput, cheap: boolean, stage = true): Promise<void> {
+  if (stage) setStage('remote-action');
   const steps = cheap
     ? proxyLocalActivities<FileActivities>(localRemoteActionOptions(plan))
     : proxyActivities<FileActivities>(remoteActionOptions(plan));

@@ -3,6 +3,7 @@
 // file's failure, a host lost after processing, and the poll's children. Seconds, not minutes.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import {
@@ -13,6 +14,7 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import type { Activities } from '../../src/activities';
+import { historyShape } from '../helpers/history';
 import { temporalBinary } from '../../src/stack/tools';
 import { FTP_KIND, FTP_PATH, FTP_SOURCE, FTP_STAGE } from '../../src/shared/search-attributes';
 import {
@@ -84,6 +86,7 @@ function mockActivities(calls: Calls, queue: string, overrides: Partial<Record<k
     downloadFile: step('downloadFile', { localPath: 'l', bytes: 10, resumedFrom: 0, hostTaskQueue: `${queue}-host` }),
     processFile: step('processFile', { processor: 'checksum', result: { ok: true } }),
     publishFile: step('publishFile', { processedPath: 'p' }),
+    downloadProcessPublish: step('downloadProcessPublish', { processor: 'checksum', result: { ok: true } }),
     commitFile: step('commitFile', { alreadyCommitted: false }),
     finishRemoteAction: step('finishRemoteAction', 'deleted'),
     moveFile: step('moveFile', { processedPath: 'p', remoteAction: 'none' }),
@@ -212,6 +215,107 @@ describe('fileWorkflow', () => {
       'commitFile@main',
       'finishRemoteAction@main',
     ]);
+  });
+});
+
+describe('fileWorkflow, small-file fast path', () => {
+  const fast: FilePlan = { ...plan, smallFileMaxBytes: 10 };
+
+  test('a file up to the size: one local activity for download, process and publish, then commit and action', async () => {
+    const calls: Calls = [];
+    const result = await withWorkers([{ taskQueue: TASK_QUEUE, activities: mockActivities(calls, 'main') }], () =>
+      runFile('fast-happy', { file, plan: fast }),
+    );
+    assert.equal(result.outcome, 'done');
+    assert.deepEqual(result.result, { ok: true });
+    assert.deepEqual(calls, ['downloadProcessPublish@main', 'commitFile@main', 'finishRemoteAction@main']);
+    const shape = await historyShape(env.client, 'fast-happy');
+    assert.deepEqual(shape.activities, [], 'no activity task');
+    assert.deepEqual(shape.localActivities, ['downloadProcessPublish', 'commitFile', 'finishRemoteAction']);
+    assert.equal(shape.workflowTasks, 1);
+  });
+
+  test('a file over the size: the usual steps', async () => {
+    const calls: Calls = [];
+    await withWorkers([{ taskQueue: TASK_QUEUE, activities: mockActivities(calls, 'main') }], () =>
+      runFile('fast-too-big', { file, plan: { ...fast, smallFileMaxBytes: 9 } }),
+    );
+    assert.deepEqual(calls.slice(0, 3), ['downloadFile@main', 'processFile@main', 'publishFile@main']);
+  });
+
+  test('a source with a workflow processor: the usual steps (the fast path is for activity processors)', async () => {
+    const calls: Calls = [];
+    const processorWorkflow = { name: 'notRegistered', options: {} };
+    await withWorkers([{ taskQueue: TASK_QUEUE, activities: mockActivities(calls, 'main') }], async () => {
+      const handle = await env.client.workflow.start(fileWorkflow, {
+        taskQueue: TASK_QUEUE,
+        workflowId: 'fast-workflow-processor',
+        args: [{ file, plan: { ...fast, processorWorkflow } }],
+      });
+      // It downloads as an activity, then waits for its processor's child workflow (no worker has it here).
+      for (let i = 0; i < 100 && !calls.includes('downloadFile@main'); i++) await sleep(100);
+      await handle.terminate('test over');
+    });
+    assert.deepEqual(calls, ['downloadFile@main']);
+  });
+
+  test('a claim lost inside it: no commit, the release cleans up, the workflow ends superseded', async () => {
+    const calls: Calls = [];
+    const activities = mockActivities(calls, 'main', {
+      downloadProcessPublish: () => {
+        throw ApplicationFailure.nonRetryable('claim lost: superseded', ErrorTypes.claimLost);
+      },
+    });
+    const result = await withWorkers([{ taskQueue: TASK_QUEUE, activities }], () =>
+      runFile('fast-superseded', { file, plan: fast }),
+    );
+    assert.equal(result.outcome, 'superseded');
+    assert.deepEqual(calls, ['downloadProcessPublish@main', 'releaseFile@main']);
+  });
+
+  test('a permanent error inside it: released as permanent, REJECTED, the workflow fails', async () => {
+    const calls: Calls = [];
+    let releasedPermanent: boolean | undefined;
+    const activities = {
+      ...mockActivities(calls, 'main', {
+        downloadProcessPublish: () => {
+          throw ApplicationFailure.nonRetryable('bad input', ErrorTypes.permanent);
+        },
+      }),
+      releaseFile: ({ permanent }: { permanent: boolean }) => {
+        calls.push('releaseFile@main');
+        releasedPermanent = permanent;
+        return Promise.resolve({ status: 'REJECTED' });
+      },
+    };
+    const failure = await withWorkers([{ taskQueue: TASK_QUEUE, activities }], () =>
+      runFile('fast-rejected', { file, plan: fast }).then(
+        () => undefined,
+        (err: unknown) => err,
+      ),
+    );
+    assert.ok(failure instanceof WorkflowFailedError);
+    assert.ok(failure.cause instanceof ApplicationFailure && failure.cause.type === ErrorTypes.rejected);
+    assert.match(failure.cause.message, /bad input/);
+    assert.equal(releasedPermanent, true);
+    assert.deepEqual(calls, ['downloadProcessPublish@main', 'releaseFile@main']);
+  });
+
+  test('an environment error is retried inside it without failing the attempt', async () => {
+    const calls: Calls = [];
+    let runs = 0;
+    const activities = mockActivities(calls, 'main', {
+      downloadProcessPublish: () => {
+        if (++runs < 3) throw new Error('ECONNRESET');
+        return { processor: 'checksum', result: { ok: true } };
+      },
+    });
+    const result = await withWorkers([{ taskQueue: TASK_QUEUE, activities }], () =>
+      runFile('fast-retried', { file, plan: fast }),
+    );
+    assert.equal(result.outcome, 'done');
+    assert.equal(runs, 3);
+    assert.ok(!calls.includes('releaseFile@main'));
   });
 });
 

@@ -23,6 +23,28 @@ export interface CountingProxy {
 }
 
 /**
+ * Opens the relay's connection to `target` for `client`: both sockets are tracked in `open` until they close, and
+ * either side closing (or failing) closes the other, like a cut cable. The caller pipes the bytes.
+ */
+export function connectUpstream(
+  client: net.Socket,
+  target: { host: string; port: number },
+  open: Set<net.Socket>,
+): net.Socket {
+  const upstream = net.connect(target.port, target.host);
+  for (const socket of [client, upstream]) {
+    open.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      open.delete(socket);
+      client.destroy();
+      upstream.destroy();
+    });
+  }
+  return upstream;
+}
+
+/**
  * Relays control connections to `target` (or whole SSH connections); FTP data connections (PASV) still go to the
  * server directly. Counting here works for any server, in-process or not. `bytesPerSecond` slows what the server
  * sends (sshd cannot be throttled itself). Closed when the test file ends.
@@ -47,16 +69,7 @@ export async function countingProxy(
   });
   const relay = (client: net.Socket): void => {
     if (client.destroyed) return;
-    const upstream = net.connect(target.port, target.host);
-    for (const socket of [client, upstream]) {
-      open.add(socket);
-      socket.on('error', () => undefined);
-      socket.on('close', () => {
-        open.delete(socket);
-        client.destroy();
-        upstream.destroy();
-      });
-    }
+    const upstream = connectUpstream(client, target, open);
     client.pipe(upstream);
     // Server to client: counted, and paced to `bytesPerSecond` (per connection) when given.
     const rate = options.bytesPerSecond;

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
+import { connectUpstream } from './tcp-proxy';
 
 /** A TLS-terminating relay in front of a plain gRPC port that requires a client certificate (mTLS). */
 export interface MtlsProxy {
@@ -40,16 +41,7 @@ export async function mtlsProxy(target: { host: string; port: number }, options:
     },
     (client) => {
       stats.authorized += 1;
-      const upstream = net.connect(target.port, target.host);
-      for (const socket of [client, upstream]) {
-        open.add(socket);
-        socket.on('error', () => undefined);
-        socket.on('close', () => {
-          open.delete(socket);
-          client.destroy();
-          upstream.destroy();
-        });
-      }
+      const upstream = connectUpstream(client, target, open);
       client.pipe(upstream);
       upstream.pipe(client);
     },

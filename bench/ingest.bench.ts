@@ -273,6 +273,13 @@ async function main(): Promise<void> {
     );
     if (!SKIP.has('backlog')) writeSmallFiles(path.join(stack.ftp.root, 'backlog'), BACKLOG_FILES);
     const server = { host: stack.ftp.host, port: stack.ftp.port, user: stack.ftp.user, passwordEnv: PASSWORD_ENV };
+    const pipelineSource = (id: string) => ({
+      id,
+      ...server,
+      remoteDir: `/${id}`,
+      requireStableSize: false,
+      processor: 'checksum',
+    });
     const rawConfig = {
       temporal: { address: stack.temporal.address, taskQueue: TASK_QUEUE },
       redis: { url: stack.redis.url },
@@ -280,22 +287,9 @@ async function main(): Promise<void> {
       processedDir: path.join(dataDir, 'processed'),
       worker: { metricsPort: 0, ...WORKER },
       sources: [
-        ...pipeSources.map((id) => ({
-          id,
-          ...server,
-          remoteDir: `/${id}`,
-          requireStableSize: false,
-          processor: 'checksum',
-        })),
+        ...pipeSources.map(pipelineSource),
         // The same with the small-file fast path on (one local activity for download, process and publish).
-        ...fastSources.map((id) => ({
-          id,
-          ...server,
-          remoteDir: `/${id}`,
-          requireStableSize: false,
-          processor: 'checksum',
-          smallFileMaxBytes: SMALL_FILE_BYTES,
-        })),
+        ...fastSources.map((id) => ({ ...pipelineSource(id), smallFileMaxBytes: SMALL_FILE_BYTES })),
         // Defaults but the stable-size wait: it would delay the first claim by a pollInterval.
         { id: 'backlog', ...server, remoteDir: '/backlog', requireStableSize: false, processor: 'checksum' },
       ],

@@ -410,19 +410,21 @@ describe('fencing', () => {
 
   test("renewRunning keeps this cluster's claims that have not begun a run, for START_GRACE_LEASES leases", async () => {
     const src = freshSource();
-    const young = await claimOne(src, 'young', { leaseMs: 5_000 });
-    const old = await claimOne(src, 'old', { leaseMs: 5_000 });
-    const ran = await claimOne(src, 'ran', { leaseMs: 5_000 });
-    const other = await claimOne(src, 'other', { leaseMs: 5_000, clusterId: 'B' });
-    assert.ok((await fx.ledger.beginRun(src, 'ran', ran.token, { leaseMs: 5_000, maxCrashes: 5 })).ok);
+    const stale = await claimOne(src, 'stale', { leaseMs: 4_000 });
+    await sleep(3_200);
+    const young = await claimOne(src, 'young', { leaseMs: 4_000 });
+    const ran = await claimOne(src, 'ran', { leaseMs: 4_000 });
+    const other = await claimOne(src, 'other', { leaseMs: 4_000, clusterId: 'B' });
+    assert.ok((await fx.ledger.beginRun(src, 'ran', ran.token, { leaseMs: 4_000, maxCrashes: 5 })).ok);
     const leaseOf = async (path: string) => Number((await fx.ledger.get(src, path))?.leaseUntil);
     const before = { young: await leaseOf('young'), ran: await leaseOf('ran'), other: await leaseOf('other') };
-    await sleep(400);
-    // A lease of 100 ms gives a grace of 300 ms: every claim is older than that, none is renewed.
-    assert.equal(await fx.ledger.renewRunning(src, 'A', [], 100), 0);
-    assert.equal(await leaseOf('old'), old.leaseUntil, 'past the grace: the lease is left to run out');
+    // A lease of 1 s gives a grace of 3 s: 'stale' (claimed 3.2 s ago, its lease ending within that second) is
+    // past it and left to run out; the other leases end later than a renewal would make them, so stay as they are.
+    assert.equal(await fx.ledger.renewRunning(src, 'A', [], 1_000), 0);
+    assert.equal(await leaseOf('stale'), stale.leaseUntil, 'past the grace: the lease is left to run out');
     // A lease of 6 s gives 18 s: the claims without a run are renewed, the one that ran and B's are not.
     assert.equal(await fx.ledger.renewRunning(src, 'A', [], 6_000), 2);
+    assert.ok((await leaseOf('stale')) > stale.leaseUntil, 'no run yet, within the grace: renewed');
     assert.ok((await leaseOf('young')) > before.young, 'no run yet, within the grace: renewed');
     assert.equal(await leaseOf('ran'), before.ran, 'an attempt that began a run is kept only by its running workflow');
     assert.equal(await leaseOf('other'), before.other, "another cluster's claim is never renewed");

@@ -30,13 +30,15 @@ for i = 4, #ARGV, 3 do
   end
 end
 
--- Live deadlines only (an expired lease is left to the claim rules), soonest first; a lease is never shortened.
+-- Only live leases that end before the new one (an expired lease is left to the claim rules, and a lease is never
+-- shortened): a claim's due score is its lease end, so the scan reads just the deadlines in [now, lease_until).
 local MAX_WAITING = 10000
-local waiting = redis.call('ZRANGEBYSCORE', due_key, now, '+inf', 'LIMIT', 0, MAX_WAITING)
+local waiting = redis.call('ZRANGEBYSCORE', due_key, now, '(' .. lease_until, 'LIMIT', 0, MAX_WAITING)
 for _, path in ipairs(waiting) do
   local rec = read_record(records_key, path)
+  local leased_until = tonumber(rec.leaseUntil or '0')
   if rec.status == 'IN_PROGRESS' and rec.owner == cluster and rec.openRuns == nil
-    and tonumber(rec.lastTryAt or '0') > now - start_grace_ms and tonumber(rec.leaseUntil or '0') < lease_until then
+    and tonumber(rec.lastTryAt or '0') > now - start_grace_ms and leased_until >= now and leased_until < lease_until then
     renew(path, rec)
   end
 end

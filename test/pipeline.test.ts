@@ -15,7 +15,7 @@ const sha256 = (data: Buffer | string): string => createHash('sha256').update(da
 const pipeline = usePipeline({
   sources: [
     { id: 'files' },
-    { id: 'stable', requireStableSize: true },
+    { id: 'stable', requireStableSize: true, stableTime: '3s' },
     { id: 'poison', processor: { name: 'command', options: { command: ['false'] } }, maxTries: 3 },
     { id: 'fast', smallFileMaxBytes: 4_096, remoteAction: { type: 'delete' } },
   ],
@@ -76,8 +76,9 @@ describe('pipeline on real Temporal, Redis and FTP', () => {
     assert.equal(await pipeline.ledger.get('stable', 'upload.bin'), undefined);
 
     const momentsLater = await pipeline.poll('stable');
-    assert.equal(momentsLater.claimed, 0, 'a second listing moments later is not "stable" (stableTime: 1s)');
-    await sleep(1_100);
+    // stableTime 3 s: the listings above are moments apart even on a loaded machine.
+    assert.equal(momentsLater.claimed, 0, 'a second listing moments later is not "stable" (stableTime: 3s)');
+    await sleep(3_100);
     const stable = await pipeline.poll('stable');
     assert.equal(stable.claimed, 1);
     const record = await pipeline.waitForStatus('stable', 'upload.bin', ['DONE']);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { LedgerRecord } from '../ledger';
 import { Reasons, type ClaimedFile, type PublishResult } from '../shared/types';
 import { sourceOf, type ActivityDeps } from './deps';
 import { attemptFailed, claimLost, permanentFailure } from './failures';
@@ -84,17 +85,27 @@ function clusterMarker(processedDir: string, clusterId: string): string {
 }
 
 /**
- * An attempt that lost its claim after publishing leaves a copy the ledger does not vouch for. When the version
- * was committed by another cluster that publishes elsewhere (no marker of it here), this copy is an extra and
- * goes; when that cluster shares this folder, the file at this path is the committed output and stays.
+ * An attempt that lost its claim after publishing leaves a copy the ledger may not vouch for. It goes when the
+ * version ended REJECTED (no attempt will commit it), or when the version's current attempt belongs to another
+ * cluster that publishes elsewhere (no marker of it here): that attempt's output, committed or still to come, is
+ * there. It stays when the current attempt publishes into this folder (this cluster, or one that shares it): the
+ * file at this path is, or will be, that attempt's own output. Also called after this attempt's own rejection.
  */
 export async function dropOrphanPublish(deps: ActivityDeps, file: ClaimedFile): Promise<boolean> {
   const record = await deps.ledger.get(file.sourceId, file.path);
-  if (record?.status !== 'DONE' || record.version !== file.version || record.token === file.token) return false;
-  if (record.owner === undefined || record.owner === deps.config.clusterId) return false;
-  if ((await sizeOf(clusterMarker(deps.config.processedDir, record.owner))) !== undefined) return false;
+  if (record?.version !== file.version) return false;
+  const extra =
+    record.status === 'REJECTED' || (record.token !== file.token && (await publishesElsewhere(deps, record)));
+  if (!extra) return false;
   const published = inside(deps.config.processedDir, processedRelativePath(file));
   if ((await sizeOf(published)) === undefined) return false;
   await fs.rm(published, { force: true });
   return true;
+}
+
+/** Whether the record's attempt is another cluster's, one that has never published into this processedDir. */
+async function publishesElsewhere(deps: ActivityDeps, record: LedgerRecord): Promise<boolean> {
+  if (record.status !== 'DONE' && record.status !== 'IN_PROGRESS') return false;
+  if (record.owner === undefined || record.owner === deps.config.clusterId) return false;
+  return (await sizeOf(clusterMarker(deps.config.processedDir, record.owner))) === undefined;
 }

@@ -7,7 +7,8 @@ import { dropOrphanPublish } from './publish';
 /**
  * Ends a failed attempt in the ledger: RETRY_WAIT until retryTimeout, or REJECTED (with a dead letter) at
  * maxTries or for a permanent failure. A token that no longer owns the record changes nothing: 'superseded'.
- * Removes the attempt's local files either way, and a superseded attempt's published copy where it is an extra.
+ * Removes the attempt's local files either way, and a published copy of the version where it is an extra (a
+ * superseded attempt's, or any copy of a version now REJECTED).
  */
 export async function releaseFile(
   deps: ActivityDeps,
@@ -21,6 +22,6 @@ export async function releaseFile(
         maxTries: source.maxTries,
       });
   await fs.rm(inside(deps.config.workDir, attemptFolder(file)), { recursive: true, force: true });
-  if (!released.ok) await dropOrphanPublish(deps, file);
+  if (!released.ok || released.status === 'REJECTED') await dropOrphanPublish(deps, file);
   return { status: released.ok ? released.status : 'superseded' };
 }

@@ -146,6 +146,15 @@ async function scheduledIn(cluster: TestCluster, workflowId: string, activityTyp
   }
 }
 
+/** Whether any of the cluster's attempts (`#1` up to the record's) at the record's version scheduled a publish. */
+async function publishedInSomeAttempt(cluster: TestCluster, record: LedgerRecord): Promise<boolean> {
+  const base = (record.workflowId ?? '').replace(/#\d+$/, '');
+  for (let attempt = 1; attempt <= (record.attempt ?? 0); attempt++) {
+    if (await scheduledIn(cluster, `${base}#${attempt}`, 'publishFile')) return true;
+  }
+  return false;
+}
+
 /** The activity whose failure ended a file workflow of the cluster (from its history). */
 async function refusedBy(cluster: TestCluster, workflowId: string): Promise<string> {
   const history = await cluster.client.workflow.getHandle(workflowId).fetchHistory();
@@ -230,9 +239,11 @@ describe('fault: two clusters share one ledger', { timeout: scaled(300_000, 1_20
     const stale = [...atStop.values()].filter((r) => r.status === 'IN_PROGRESS' && r.owner === A);
     const stageAtStop = new Map<string, string>();
     for (const r of stale) stageAtStop.set(r.path, await pendingActivity(a, r.workflowId ?? ''));
-    // Publish comes before the commit: these stale attempts may have left a copy in A's processedDir.
+    // Publish comes before the commit: these stale attempts, or an earlier attempt of A at the same version that
+    // lost its lease after publishing (its copy stays while the version is still in flight), may have left a copy
+    // in A's processedDir.
     const publishedByA = new Set<string>();
-    for (const r of stale) if (await scheduledIn(a, r.workflowId ?? '', 'publishFile')) publishedByA.add(r.path);
+    for (const r of stale) if (await publishedInSomeAttempt(a, r)) publishedByA.add(r.path);
     await a.stop();
     const doneByA = new Set(
       [...atStop.values()].filter((r) => r.status === 'DONE' && r.owner === A).map((r) => r.path),

@@ -88,7 +88,7 @@ export async function runLedgerRace(o: RaceOptions): Promise<RaceFigures> {
   const SOURCE = o.source ?? 'race';
   const FILES = o.files ?? 1_000;
   const ROUNDS = o.rounds ?? 5;
-  const LEASE_MS = o.leaseMs ?? 1_500;
+  const LEASE_MS = o.leaseMs ?? 2_500;
   const LIMITS = { leaseMs: LEASE_MS, maxTries: MAX_TRIES, maxAcceptPerPoll: 300, maxInFlight: 400 } as const;
   const started = performance.now();
   const f: RaceFigures = {

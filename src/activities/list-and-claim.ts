@@ -15,6 +15,7 @@ import {
   type ListAndClaimResult,
 } from '../shared/types';
 import { claimOptionsOf, filePlanOf, remoteOf, sourceOf, type ActivityDeps } from './deps';
+import { keepForNextRound, reusableListing, type Listing } from './listing-reuse';
 import { keepRunningClaimsRenewed } from './running-claims';
 import { sweepDue } from './sweep-due';
 import { isTransient } from './transient';
@@ -24,34 +25,36 @@ const LISTING_ATTEMPTS = 3;
 
 /**
  * Lists a source, filters the listing, and claims what is left in one ledger call; then sweeps the source's
- * due records (vanished files, remote actions a lost cluster still owed). Returns only the claimed files (at
- * most maxAcceptPerPoll) and counters: never the listing itself, which may be huge.
+ * due records (vanished files, remote actions a lost cluster still owed). A later round of the same poll claims
+ * from the first round's listing (listing-reuse.ts). Returns only the claimed files (at most maxAcceptPerPoll)
+ * and counters: never the listing itself, which may be huge.
  */
 export async function listAndClaim(deps: ActivityDeps, input: ListAndClaimInput): Promise<ListAndClaimResult> {
   const ctx = Context.current();
   const source = sourceOfOrFail(deps, input.sourceId);
+  // Rounds of one poll share its run id (an activity outside a workflow shares nothing).
+  const runId = ctx.info.workflowExecution?.runId ?? input.pollRun;
   const heartbeat = setInterval(() => ctx.heartbeat(), 1_000);
   let stopRenewing: (() => Promise<void>) | undefined;
   try {
     stopRenewing = await keepRunningClaimsRenewed(deps, source);
-    const entries = await listSource(deps, source, ctx.cancellationSignal);
-    const rejected = await rejectUnsafeNames(deps, source, entries);
-    const safe = entries.filter((entry) => entry.unsafe === undefined && !idTooLong(source, entry));
-    // The server's mtime against the ledger's clock, never a worker's.
-    const { accepted, filteredOut } = applyFilters(safe, filterOptionsOf(source, await deps.ledger.now()));
-    const stable = source.requireStableSize ? await keepStable(deps, source, accepted) : accepted;
-    const unstable = accepted.length - stable.length;
-    const candidates = await orderForClaim(deps, source, stable);
+    // A retried round lists again: its claims of the failed attempt come back only from a listing that has them.
+    const reused = ctx.info.attempt === 1 ? reusableListing(source, runId) : undefined;
+    const { listing, rejected, sweep } = reused
+      ? { listing: reused, rejected: 0, sweep: undefined }
+      : await listFresh(deps, source, ctx.cancellationSignal);
     const claimOptions = claimOptionsOf(deps.config.clusterId, source, input.pollRun);
-    const result = await deps.ledger.claimBatch(source.id, candidates, claimOptions);
-    const swept = await sweepDue(deps, source, { listed: entries, wanted: stable });
-    await deps.ledger.recordPoll(source.id, { ok: true, listed: entries.length });
+    const result = await deps.ledger.claimBatch(source.id, listing.candidates, claimOptions);
+    keepForNextRound(source, runId, listing, result.claims);
+    // The sweep and the source's health need a listing of now: the first round's.
+    const swept = sweep ? await sweepDue(deps, source, sweep) : undefined;
+    if (sweep) await deps.ledger.recordPoll(source.id, { ok: true, listed: listing.listed });
     return {
-      listed: entries.length,
-      filteredOut: { ...filteredOut, ...(unstable > 0 ? { 'size-unstable': unstable } : {}) },
+      listed: listing.listed,
+      filteredOut: listing.filteredOut,
       skipped: result.skipped,
-      rejected: rejected + result.rejected.length + swept.vanished,
-      ...(swept.remoteActions > 0 ? { remoteActions: swept.remoteActions } : {}),
+      rejected: rejected + result.rejected.length + (swept?.vanished ?? 0),
+      ...(swept && swept.remoteActions > 0 ? { remoteActions: swept.remoteActions } : {}),
       claims: result.claims.map(({ leaseUntil: _leaseUntil, ...claim }): ClaimedFile => claim),
       plan: filePlanOf(deps, source),
       maxAcceptPerPoll: source.maxAcceptPerPoll,
@@ -62,6 +65,29 @@ export async function listAndClaim(deps: ActivityDeps, input: ListAndClaimInput)
     clearInterval(heartbeat);
     await stopRenewing?.();
   }
+}
+
+/** A listing of now: refuses hostile names, filters, keeps stable versions, orders what is left to claim. */
+async function listFresh(
+  deps: ActivityDeps,
+  source: SourceConfig,
+  signal: AbortSignal,
+): Promise<{ listing: Listing; rejected: number; sweep: { listed: RemoteEntry[]; wanted: RemoteEntry[] } }> {
+  const listedAt = Date.now();
+  const entries = await listSource(deps, source, signal);
+  const rejected = await rejectUnsafeNames(deps, source, entries);
+  const safe = entries.filter((entry) => entry.unsafe === undefined && !idTooLong(source, entry));
+  // The server's mtime against the ledger's clock, never a worker's.
+  const { accepted, filteredOut } = applyFilters(safe, filterOptionsOf(source, await deps.ledger.now()));
+  const stable = source.requireStableSize ? await keepStable(deps, source, accepted) : accepted;
+  const unstable = accepted.length - stable.length;
+  const listing: Listing = {
+    listedAt,
+    listed: entries.length,
+    filteredOut: { ...filteredOut, ...(unstable > 0 ? { 'size-unstable': unstable } : {}) },
+    candidates: await orderForClaim(deps, source, stable),
+  };
+  return { listing, rejected, sweep: { listed: entries, wanted: stable } };
 }
 
 async function listSource(deps: ActivityDeps, source: SourceConfig, signal: AbortSignal): Promise<RemoteEntry[]> {

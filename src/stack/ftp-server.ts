@@ -1,13 +1,16 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { FileSystem, FtpSrv, type FtpConnection } from 'ftp-srv';
 import { freePort } from './ports';
 
-/** What the server has sent: lets tests and benchmarks count bytes on the server side. */
+/** What the server has sent: lets tests and benchmarks count bytes and listings on the server side. */
 export interface ServedBytes {
   /** File bytes sent in downloads since the start, per remote path and in total. */
   readonly perPath: Map<string, number>;
   total: number;
+  /** Directory listings sent since the start, per directory. */
+  readonly listings: Map<string, number>;
 }
 
 export interface EmbeddedFtpServer {
@@ -54,7 +57,7 @@ export async function startEmbeddedFtpServer(options: EmbeddedFtpOptions): Promi
     greeting: 'ftp-ingest embedded server',
     log: silentLogger(),
   });
-  const served: ServedBytes = { perPath: new Map(), total: 0 };
+  const served: ServedBytes = { perPath: new Map(), total: 0, listings: new Map() };
   server.on('login', ({ connection, username, password: given }, resolve, reject) => {
     const countingFs = new CountingFileSystem(connection, options.root, served, options.throttleBytesPerSecond);
     if (username === user && given === password) resolve({ fs: countingFs });
@@ -108,6 +111,12 @@ class CountingFileSystem extends FileSystem {
     // The client may abort mid-transfer: ftp-srv then destroys what we return, so release the file too.
     counter.once('close', () => opened.stream.destroy());
     return { ...opened, stream: opened.stream.pipe(counter) };
+  }
+
+  override async list(dir = '.'): Promise<unknown> {
+    const listed = path.posix.resolve(this.currentDirectory(), dir);
+    this.served.listings.set(listed, (this.served.listings.get(listed) ?? 0) + 1);
+    return (await super.list(dir)) as unknown;
   }
 
   private counter(clientPath: string): Transform {

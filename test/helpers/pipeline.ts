@@ -333,7 +333,7 @@ function asEmbedded(server: PureFtpdServer): EmbeddedFtpServer {
     user: server.user,
     password: server.password,
     root: server.root,
-    served: { perPath: new Map(), total: 0 },
+    served: { perPath: new Map(), total: 0, listings: new Map() },
     pasvPorts: [0, 0],
     stop: () => Promise.resolve(),
   };

@@ -19,7 +19,7 @@ const pipeline = usePipeline({
     { id: 'poison', processor: { name: 'command', options: { command: ['false'] } }, maxTries: 3 },
     { id: 'fast', smallFileMaxBytes: 4_096, remoteAction: { type: 'delete' } },
     // A listing may serve the rounds of one poll for up to pollInterval: long enough here on a loaded machine.
-    { id: 'rounds', maxAcceptPerPoll: 2, pollInterval: '60s', retryTimeout: '90s' },
+    { id: 'rounds', maxAcceptPerPoll: 2, pollInterval: '60s', retryTimeout: '90s', remoteAction: { type: 'delete' } },
   ],
 });
 
@@ -87,23 +87,29 @@ describe('pipeline on real Temporal, Redis and FTP', () => {
     assert.equal(resultOf(record).sha256, sha256('part one\npart two\n'));
   });
 
-  test('a backlog over maxAcceptPerPoll: one poll claims it in rounds from one listing, each file once', async () => {
+  test('a backlog over maxAcceptPerPoll: one poll claims it in rounds from one listing; the deletes list nothing', async () => {
     const names = Array.from({ length: 7 }, (_, i) => `round-${i}.csv`);
-    for (const name of names) pipeline.putRemote('rounds', name, `${name}\n`);
+    const remote = names.map((name) => pipeline.putRemote('rounds', name, `${name}\n`));
     const listings = (): number => pipeline.ftp.served.listings.get('/rounds') ?? 0;
     const before = listings();
 
     const summary = await pipeline.poll('rounds');
     assert.equal(summary.claimed, 7, 'rounds of 2, 2, 2 and 1');
     assert.equal(summary.started, 7);
-    assert.equal(listings() - before, 1, 'the later rounds claim from the first listing');
     for (const name of names) {
       const record = await pipeline.waitForStatus('rounds', name, ['DONE']);
       assert.equal(record.tries, 1, name);
+      await pipeline.fileResult(record);
+      assert.equal((await pipeline.ledger.get('rounds', name))?.action, 'deleted', name);
     }
+    assert.deepEqual(
+      remote.filter((file) => fs.existsSync(file)),
+      [],
+      'every remote file deleted',
+    );
     assert.equal(await pipeline.ledger.commits('rounds'), 7);
-    assert.equal((await pipeline.poll('rounds')).claimed, 0, 'the next poll lists again and finds nothing new');
-    assert.equal(listings() - before, 2);
+    // One listing for the four rounds; each delete checked its file's version with SIZE and MDTM.
+    assert.equal(listings() - before, 1, 'the later rounds and the remote actions list nothing');
   });
 
   test('a poison file goes RETRY_WAIT → … → REJECTED after maxTries, with one dead letter', async () => {

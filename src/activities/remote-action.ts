@@ -44,7 +44,7 @@ export async function runRemoteAction(
   const remotePath = remotePathOf(source, committed.path);
   try {
     return await remoteOf(deps, source).withSession(async (session) => {
-      const current = listed ?? (await statByListing(session, source, committed.path));
+      const current = listed ?? (await versionNow(session, source, committed));
       if (!current) return 'gone: the remote file was no longer there';
       if (current.mtimeMs !== committed.mtimeMs || current.size !== committed.size) {
         return 'skipped: the remote file changed (a newer version)';
@@ -60,6 +60,29 @@ export async function runRemoteAction(
     if (err instanceof FtpAccessError && !(err instanceof FtpTransientError)) return `failed: ${err.message}`;
     throw err;
   }
+}
+
+/**
+ * The file's version now. Asked of the file alone first (SIZE and MDTM, or an SFTP stat): a listing of its
+ * directory per file made remote actions on a directory of N files cost N² entries (and N² MDTMs where LIST gives
+ * minutes). When that answer does not confirm the committed version (no MDTM, a server whose MDTM differs from its
+ * listing, a SIZE refused), the listing decides, as the claim saw the file.
+ */
+async function versionNow(
+  session: RemoteSession,
+  source: SourceConfig,
+  committed: CommittedVersion,
+): Promise<{ mtimeMs: number; size: number } | undefined> {
+  const stat = await session.stat(remotePathOf(source, committed.path)).catch(() => undefined);
+  if (stat?.size === committed.size && sameSecondOrBetter(stat.mtimeMs, committed.mtimeMs)) return committed;
+  return statByListing(session, source, committed.path);
+}
+
+/** Equal times, or equal to the second when one of them has no fraction (MDTM and MLSD may differ in that). */
+function sameSecondOrBetter(a: number, b: number): boolean {
+  if (a === b) return true;
+  const whole = (ms: number): boolean => ms % 1000 === 0;
+  return (whole(a) || whole(b)) && Math.floor(a / 1000) === Math.floor(b / 1000);
 }
 
 /** The file's version as a listing of its directory shows it (the same precision the claim saw). */

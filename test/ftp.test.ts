@@ -340,6 +340,29 @@ test('downloadToFile resumes from a partial .part file with REST', async () => {
   assert.ok(fs.readFileSync(part).equals(content));
 });
 
+test('a resume that does not continue the part (other bytes on disk) starts over from byte 0', async () => {
+  const server = await area();
+  const content = crypto.randomBytes(200_000);
+  put(server.root, 'o.bin', content);
+  const part = path.join(tempDir(), 'o.bin.part');
+  // The right size for a prefix, the wrong bytes near its end: what a resume onto a spoiled part would see.
+  const spoiled = Buffer.from(content.subarray(0, 150_000));
+  spoiled.fill(0, 120_000);
+  fs.writeFileSync(part, spoiled);
+  const resume = downloadToFile(await connect(server), `${server.dir}/o.bin`, part, { expectedSize: content.length });
+  await assert.rejects(resume, (err: unknown) => {
+    assert.ok(err instanceof FtpTransientError, String(err));
+    assert.match(err.message, /does not continue the bytes already downloaded \(offset 120000\): starting over/);
+    return true;
+  });
+  assert.equal(fs.existsSync(part), false, 'the spoiled part is gone');
+  const again = await downloadToFile(await connect(server), `${server.dir}/o.bin`, part, {
+    expectedSize: content.length,
+  });
+  assert.deepEqual(again, { bytesFetched: content.length, resumedFrom: 0 });
+  assert.ok(fs.readFileSync(part).equals(content));
+});
+
 test('a changed remote file is a size mismatch, fresh or resumed', async () => {
   const server = await area();
   put(server.root, 'grown.csv', 'x'.repeat(1_500));

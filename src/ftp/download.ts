@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Client } from 'basic-ftp';
 import { classifyFtpError, FtpFileError, FtpSizeMismatchError, FtpTransientError } from './errors';
 import { assertSafeCommandArg } from './names';
@@ -41,6 +43,7 @@ export async function downloadToFile(
     }
   } catch (err) {
     if (opts.signal?.aborted) throw opts.signal.reason;
+    if (err instanceof ResumeMismatch) throw await startOver(localPartPath, remotePath, err);
     throw await brokenTransferOr(classifyFtpError(err), localPartPath, resumedFrom);
   } finally {
     await part.close().catch(() => undefined); // when no transfer took it over (its stream closes it)
@@ -67,6 +70,9 @@ async function remoteSizeIs(client: Client, remotePath: string, expectedSize: nu
   }
 }
 
+/** Bytes before the resume point fetched again and compared with the part file's (see TransferGuard). */
+export const RESUME_OVERLAP_BYTES = 64 * 1024;
+
 async function transfer(
   client: Client,
   remotePath: string,
@@ -74,25 +80,83 @@ async function transfer(
   startAt: number,
   opts: DownloadOptions,
 ): Promise<void> {
+  // A resumed transfer starts a little before the bytes it lacks and checks them against the part's.
+  const overlapFrom = startAt - Math.min(startAt, RESUME_OVERLAP_BYTES);
+  const overlap = await part.read(Buffer.alloc(startAt - overlapFrom), 0, startAt - overlapFrom, overlapFrom);
+  const fetchFrom = startAt - overlap.bytesRead;
   // Positional writes, never appends: if Temporal retries a run it believes dead while that run still writes,
   // both write the same bytes of the same file version at the same offsets, so the part file stays a
   // faithful prefix of the remote file whichever run finishes first. (The stream closes the handle.)
   const out = part.createWriteStream({ start: startAt });
-  let writeError: Error | undefined;
-  out.on('error', (err) => (writeError ??= err)); // e.g. a missing directory, before basic-ftp listens
   const closed = new Promise<void>((resolve) => out.once('close', resolve));
+  const check = new TransferGuard(overlap.buffer.subarray(0, overlap.bytesRead), fetchFrom);
+  let writeError: Error | undefined;
+  const written = pipeline(check, out).catch((err: unknown) => (writeError ??= err as Error));
   const abort = (): void => client.close();
   opts.signal?.addEventListener('abort', abort, { once: true });
-  client.trackProgress((info) => opts.onProgress?.(startAt + info.bytes));
+  client.trackProgress((info) => opts.onProgress?.(Math.max(startAt, fetchFrom + info.bytes)));
   try {
-    await client.downloadTo(out, remotePath, startAt);
+    await client.downloadTo(check, remotePath, fetchFrom);
   } finally {
     client.trackProgress();
     opts.signal?.removeEventListener('abort', abort);
-    out.end(); // basic-ftp ends the stream too, but not if it failed before the transfer started
+    if (!check.destroyed) check.end(); // basic-ftp ends it too, but not if it failed before the transfer started
+    await written;
     await closed; // the size check below must see every byte on disk
   }
   if (writeError) throw writeError;
+}
+
+/** The bytes a resumed transfer fetched again differ from the part's: the part is no prefix of the remote file. */
+class ResumeMismatch extends Error {}
+
+/**
+ * Between the data connection and the part file. It checks a resumed transfer's first bytes against `expected`,
+ * the part's bytes at the same offsets: a resume that does not continue the bytes already on disk — a server that
+ * ignored REST, or a part that some fault filled with other bytes — would otherwise give a file of the right size
+ * with the wrong contents. And it takes one feed only: pure-ftpd ends an aborted transfer with a second `150`
+ * reply, on which basic-ftp pipes the data connection in again, so every byte after it would be written twice.
+ */
+class TransferGuard extends Transform {
+  private checked = 0;
+
+  constructor(
+    private readonly expected: Buffer,
+    private readonly at: number,
+  ) {
+    super();
+    let sources = 0;
+    this.on('pipe', () => {
+      sources += 1;
+      if (sources > 1) this.destroy(new FtpTransientError('ftp transfer fed twice by its data connection', undefined));
+    });
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    const n = Math.min(chunk.length, this.expected.length - this.checked);
+    const expected = this.expected.subarray(this.checked, this.checked + n);
+    if (n > 0 && !chunk.subarray(0, n).equals(expected)) {
+      let i = 0;
+      while (chunk[i] === expected[i]) i++;
+      callback(new ResumeMismatch(`offset ${this.at + this.checked + i}`));
+      return;
+    }
+    this.checked += n;
+    if (chunk.length > n) this.push(chunk.subarray(n));
+    callback();
+  }
+}
+
+/**
+ * A part that is not a prefix of the remote file goes (unlinked, not truncated: a run still writing keeps its own
+ * inode, and can leave no hole in the next part), and the download starts over from byte 0 on the next try.
+ */
+async function startOver(localPartPath: string, remotePath: string, err: ResumeMismatch): Promise<Error> {
+  await fs.promises.rm(localPartPath, { force: true });
+  return new FtpTransientError(
+    `ftp resume of ${remotePath} does not continue the bytes already downloaded (${err.message}): starting over`,
+    undefined,
+  );
 }
 
 /**

@@ -133,3 +133,33 @@ for (const mode of ['reset', 'end'] as const) {
     assert.equal(sha256(fs.readFileSync(part)), sha256(content));
   });
 }
+
+// pure-ftpd ends an aborted transfer with a second `150` (its statistics), and basic-ftp pipes the data connection
+// into the download again on every 150: each later byte would be written twice. The download refuses the second
+// feed (transient), keeps a faithful prefix, and the next call completes the file.
+test('downloadToFile: a second 150 during a transfer is refused before any byte is written twice', async () => {
+  const content = randomBytes(6 * MiB);
+  pipeline.putRemote(SOURCE, 'unit-150.bin', content);
+  const via = await unitProxy.start(pipeline.ftp);
+  const part = path.join(tempDir('ftp-ingest-cut-unit-'), 'file.part');
+  const download = async (): Promise<Awaited<ReturnType<typeof downloadToFile>>> => {
+    const client = new Client(5_000);
+    try {
+      await client.access({ ...via, user: pipeline.ftp.user, password: pipeline.password });
+      return await downloadToFile(client, `/${SOURCE}/unit-150.bin`, part, { expectedSize: content.length });
+    } finally {
+      client.close();
+    }
+  };
+  unitProxy.replyDuringNextTransfer('150 0.012 seconds (measured here), 85.21 Mbytes per second\r\n');
+  await assert.rejects(download(), (err: unknown) => {
+    assert.ok(err instanceof FtpTransientError, String(err));
+    assert.match(err.message, /fed twice/);
+    return true;
+  });
+  const kept = fs.readFileSync(part);
+  assert.ok(kept.length < content.length, `stopped early (${kept.length} B)`);
+  assert.ok(kept.equals(content.subarray(0, kept.length)), 'the part is a prefix of the remote file');
+  await download();
+  assert.equal(sha256(fs.readFileSync(part)), sha256(content));
+});

@@ -36,6 +36,11 @@ export interface FtpProxy {
   start(target: { host: string; port: number }): Promise<{ host: string; port: number }>;
   /** Cuts the next data connections that carry more than `afterBytes` (listings are short and pass). */
   cutData(policy: CutPolicy): void;
+  /**
+   * Sends `reply` on the control connection once the next data connection has relayed its first chunk, as
+   * pure-ftpd does with a second `150` when a transfer is aborted (its statistics line).
+   */
+  replyDuringNextTransfer(reply: string): void;
 }
 
 /** Call at the top level of a test file: the proxy closes when the file ends. */
@@ -69,8 +74,10 @@ export function ftpProxy(host = '127.0.0.1'): FtpProxy {
       server.listen(0, host, () => resolve((server.address() as net.AddressInfo).port));
     });
 
+  let pendingReply: string | undefined;
+
   // One data connection, relayed to the server's passive port; the listener takes one client and closes.
-  const openDataListener = async (serverPort: number): Promise<number> => {
+  const openDataListener = async (serverPort: number, control: net.Socket): Promise<number> => {
     const server = net.createServer((client) => {
       server.close();
       stats.dataConnections++;
@@ -86,6 +93,8 @@ export function ftpProxy(host = '127.0.0.1'): FtpProxy {
           relayed += chunk.length;
           stats.dataBytes += chunk.length;
           client.write(chunk);
+          if (pendingReply !== undefined && relayed > 0) control.write(pendingReply);
+          pendingReply = undefined;
           return;
         }
         cut = true;
@@ -108,12 +117,12 @@ export function ftpProxy(host = '127.0.0.1'): FtpProxy {
   };
 
   // Server → client control lines: passive replies are rewritten to a data listener of the proxy.
-  const rewriteReply = async (line: string): Promise<string> => {
+  const rewriteReply = async (line: string, control: net.Socket): Promise<string> => {
     const epsv = /^229 (.*)\(\|\|\|(\d+)\|\)(.*)$/s.exec(line);
-    if (epsv) return `229 ${epsv[1]}(|||${await openDataListener(Number(epsv[2]))}|)${epsv[3]}`;
+    if (epsv) return `229 ${epsv[1]}(|||${await openDataListener(Number(epsv[2]), control)}|)${epsv[3]}`;
     const pasv = /^227 (.*)\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)(.*)$/s.exec(line);
     if (pasv) {
-      const port = await openDataListener(Number(pasv[6]) * 256 + Number(pasv[7]));
+      const port = await openDataListener(Number(pasv[6]) * 256 + Number(pasv[7]), control);
       const address = `${host.split('.').join(',')},${Math.floor(port / 256)},${port % 256}`;
       return `227 ${pasv[1]}(${address})${pasv[8]}`;
     }
@@ -132,7 +141,7 @@ export function ftpProxy(host = '127.0.0.1'): FtpProxy {
       fromServer = lines.at(-1)!.endsWith('\n') ? '' : lines.pop()!;
       for (const line of lines) {
         queue = queue.then(async () => {
-          if (!client.destroyed) client.write(Buffer.from(await rewriteReply(line), 'latin1'));
+          if (!client.destroyed) client.write(Buffer.from(await rewriteReply(line, client), 'latin1'));
         });
       }
     });
@@ -174,6 +183,9 @@ export function ftpProxy(host = '127.0.0.1'): FtpProxy {
     cutData(next) {
       policy = next;
       cutsLeft = next.times;
+    },
+    replyDuringNextTransfer(reply) {
+      pendingReply = reply;
     },
   };
 }

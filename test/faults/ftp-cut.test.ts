@@ -157,8 +157,9 @@ test('downloadToFile: a second 150 during a transfer is refused before any byte 
     assert.match(err.message, /fed twice/);
     return true;
   });
+  // On loopback the whole file may have arrived before the second 150: never more, and never a byte twice.
   const kept = fs.readFileSync(part);
-  assert.ok(kept.length < content.length, `stopped early (${kept.length} B)`);
+  assert.ok(kept.length <= content.length, `no byte written twice (${kept.length} B)`);
   assert.ok(kept.equals(content.subarray(0, kept.length)), 'the part is a prefix of the remote file');
   await download();
   assert.equal(sha256(fs.readFileSync(part)), sha256(content));

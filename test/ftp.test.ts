@@ -346,8 +346,10 @@ test('a resume that does not continue the part (other bytes on disk) starts over
   put(server.root, 'o.bin', content);
   const part = path.join(tempDir(), 'o.bin.part');
   // The right size for a prefix, the wrong bytes near its end: what a resume onto a spoiled part would see.
+  // Every byte from 120000 on is flipped, so the first difference is exactly there (a fill with one value would
+  // match a random byte 1 time in 256).
   const spoiled = Buffer.from(content.subarray(0, 150_000));
-  spoiled.fill(0, 120_000);
+  for (let i = 120_000; i < spoiled.length; i++) spoiled[i] = spoiled[i]! ^ 0xff;
   fs.writeFileSync(part, spoiled);
   const resume = downloadToFile(await connect(server), `${server.dir}/o.bin`, part, { expectedSize: content.length });
   await assert.rejects(resume, (err: unknown) => {

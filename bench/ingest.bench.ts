@@ -13,14 +13,15 @@
 //   download   one large file: the product's download path beside raw basic-ftp downloadTo, each in its own
 //              process (MiB/s and peak RSS of each).
 //   backlog    a backlog drained with the default source config (maxAcceptPerPoll 100, pollInterval 30 s,
-//              maxInFlight 1,000) through the real poll Schedule.
+//              maxInFlight 200) through the real poll Schedule.
 //   memory     peak and steady RSS of the product worker process.
 //
 // The last line: `bench: files_per_s=… ceiling_ratio=… claim_first_x=… claim_steady_x=… download_ratio=…
 // backlog_files_per_s=… worker_rss_mib=… fast_files_per_s=… fast_ceiling_ratio=…` (files_per_s and
 // ceiling_ratio: the default steps; fast_*: the small-file fast path beside its own bare shape). Sizes: BENCH_FILES, BENCH_ROUNDS, BENCH_CLAIM_NAMES,
 // BENCH_DOWNLOAD_MIB, BENCH_BACKLOG_FILES override the mode's; BENCH_WORKER (JSON) sets the product worker's
-// `worker` config, e.g. '{"maxCachedWorkflows":100}'; BENCH_WORKER_NODE_OPTIONS the Node flags of both worker
+// `worker` config, e.g. '{"maxCachedWorkflows":100}', BENCH_BACKLOG_SOURCE (JSON) the backlog source's settings,
+// e.g. '{"maxInFlight":1000}'; BENCH_WORKER_NODE_OPTIONS the Node flags of both worker
 // processes (instead of the product's WORKER_NODE_FLAGS); BENCH_SKIP=claim,download,backlog skips parts;
 // BENCH_ONLY=claim runs the claim part alone (bench/claim.ts, on a redis-server of its own).
 import fs from 'node:fs';
@@ -58,6 +59,7 @@ const CLAIM_NAMES = size('BENCH_CLAIM_NAMES', 20_000, 100_000);
 const DOWNLOAD_MIB = size('BENCH_DOWNLOAD_MIB', 128, 1_024);
 const BACKLOG_FILES = size('BENCH_BACKLOG_FILES', 400, 10_000);
 const WORKER = JSON.parse(process.env.BENCH_WORKER ?? '{}') as Record<string, unknown>;
+const BACKLOG_SOURCE = JSON.parse(process.env.BENCH_BACKLOG_SOURCE ?? '{}') as Record<string, unknown>;
 const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').filter(Boolean));
 const SMALL_FILE_BYTES = 1_024;
 const PASSWORD = 'bench';
@@ -279,6 +281,8 @@ async function main(): Promise<void> {
       remoteDir: `/${id}`,
       requireStableSize: false,
       processor: 'checksum',
+      // All of a round's files claimed at once: the poll is started once, not by a Schedule.
+      maxInFlight: FILES,
     });
     const rawConfig = {
       temporal: { address: stack.temporal.address, taskQueue: TASK_QUEUE },
@@ -291,7 +295,14 @@ async function main(): Promise<void> {
         // The same with the small-file fast path on (one local activity for download, process and publish).
         ...fastSources.map((id) => ({ ...pipelineSource(id), smallFileMaxBytes: SMALL_FILE_BYTES })),
         // Defaults but the stable-size wait: it would delay the first claim by a pollInterval.
-        { id: 'backlog', ...server, remoteDir: '/backlog', requireStableSize: false, processor: 'checksum' },
+        {
+          id: 'backlog',
+          ...server,
+          remoteDir: '/backlog',
+          requireStableSize: false,
+          processor: 'checksum',
+          ...BACKLOG_SOURCE,
+        },
       ],
     };
     const configFile = path.join(dataDir, 'config.json');

@@ -68,6 +68,17 @@ async function main(): Promise<void> {
           ...source,
           ...timing,
         },
+        // A poll at maxInFlight waits for room and claims again (patch 'wait-for-in-flight-room').
+        {
+          id: 'room',
+          remoteDir: '/room',
+          processor: 'checksum',
+          maxInFlight: 1,
+          ...source,
+          ...timing,
+          pollInterval: '10s',
+          retryTimeout: '20s',
+        },
         {
           id: 'bad',
           remoteDir: '/bad',
@@ -84,6 +95,8 @@ async function main(): Promise<void> {
       ['backlog', 'd.csv'],
       ['backlog', 'e.csv'],
       ['fast', 'f.csv'],
+      ['room', 'g.csv'],
+      ['room', 'h.csv'],
     ] as const) {
       fs.mkdirSync(path.join(stack.ftp.root, dir), { recursive: true });
       fs.writeFileSync(path.join(stack.ftp.root, dir, name), `${name}\n`);
@@ -125,6 +138,7 @@ async function main(): Promise<void> {
     await save('file-workflow-remote-action', await settled('backlog', 'd.csv', ['DONE']));
     await poll('fast');
     await save('file-workflow-fast-path', await settled('fast', 'f.csv', ['DONE']));
+    await save('poll-workflow-waits-for-room', await poll('room'));
     await poll('bad').catch(() => undefined);
     await save('file-workflow-released', await settled('bad', 'b.csv', ['RETRY_WAIT', 'REJECTED']));
   } finally {

@@ -99,7 +99,7 @@ test('a source gets a default for every setting', () => {
     versionPolicy: 'reprocess',
     pollIntervalMs: 30_000,
     maxAcceptPerPoll: 100,
-    maxInFlight: 1_000,
+    maxInFlight: 200,
     retryTimeoutMs: 60_000,
     maxTries: 3,
     processTimeoutMs: 3_600_000,

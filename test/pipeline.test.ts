@@ -20,6 +20,7 @@ const pipeline = usePipeline({
     { id: 'fast', smallFileMaxBytes: 4_096, remoteAction: { type: 'delete' } },
     // A listing may serve the rounds of one poll for up to pollInterval: long enough here on a loaded machine.
     { id: 'rounds', maxAcceptPerPoll: 2, pollInterval: '60s', retryTimeout: '90s', remoteAction: { type: 'delete' } },
+    { id: 'room', maxInFlight: 2, pollInterval: '60s', retryTimeout: '90s' },
   ],
 });
 
@@ -110,6 +111,20 @@ describe('pipeline on real Temporal, Redis and FTP', () => {
     assert.equal(await pipeline.ledger.commits('rounds'), 7);
     // One listing for the four rounds; each delete checked its file's version with SIZE and MDTM.
     assert.equal(listings() - before, 1, 'the later rounds and the remote actions list nothing');
+  });
+
+  test('a backlog over maxInFlight: one poll waits for room and claims the rest as files finish', async () => {
+    const names = Array.from({ length: 6 }, (_, i) => `room-${i}.csv`);
+    for (const name of names) pipeline.putRemote('room', name, `${name}\n`);
+    const listings = (): number => pipeline.ftp.served.listings.get('/room') ?? 0;
+    const before = listings();
+
+    const summary = await pipeline.poll('room');
+    assert.equal(summary.claimed, 6, 'two at a time, as the ones in flight finish');
+    assert.ok((summary.roomWaits ?? 0) >= 2, `waited for room: ${JSON.stringify(summary)}`);
+    for (const name of names) await pipeline.waitForStatus('room', name, ['DONE']);
+    assert.equal(await pipeline.ledger.commits('room'), 6);
+    assert.equal(listings() - before, 1, 'the rounds after a wait claim from the first listing');
   });
 
   test('a poison file goes RETRY_WAIT → … → REJECTED after maxTries, with one dead letter', async () => {

@@ -45,7 +45,11 @@ export async function listAndClaim(deps: ActivityDeps, input: ListAndClaimInput)
       : await listFresh(deps, source, ctx.cancellationSignal);
     const claimOptions = claimOptionsOf(deps.config.clusterId, source, input.pollRun);
     const result = await deps.ledger.claimBatch(source.id, listing.candidates, claimOptions);
-    keepForNextRound(source, runId, listing, result.claims);
+    // Files left only because of maxInFlight: the poll may wait for room and claim them from this listing (an
+    // ordered source lists each round, so it waits for its next poll instead).
+    const inFlightFull =
+      source.order === 'none' && result.claims.length < source.maxAcceptPerPoll && (result.skipped.cap ?? 0) > 0;
+    keepForNextRound(source, runId, listing, result.claims, inFlightFull);
     // The sweep and the source's health need a listing of now: the first round's.
     const swept = sweep ? await sweepDue(deps, source, sweep) : undefined;
     if (sweep) await deps.ledger.recordPoll(source.id, { ok: true, listed: listing.listed });
@@ -58,6 +62,7 @@ export async function listAndClaim(deps: ActivityDeps, input: ListAndClaimInput)
       claims: result.claims.map(({ leaseUntil: _leaseUntil, ...claim }): ClaimedFile => claim),
       plan: filePlanOf(deps, source),
       maxAcceptPerPoll: source.maxAcceptPerPoll,
+      ...(inFlightFull ? { roomWaitMs: source.pollIntervalMs } : {}),
     };
   } catch (err) {
     throw await pollFailure(deps, source, err);

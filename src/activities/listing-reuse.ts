@@ -40,17 +40,19 @@ function dropExpired(now: number): void {
 }
 
 /**
- * After a claim from `listing`: a round that reached maxAcceptPerPoll keeps the candidates after the last one
- * it claimed for the poll's next round (those before it were claimed or not claimable); any other round ends
- * the poll, and its listing is dropped.
+ * After a claim from `listing`: a round that reached maxAcceptPerPoll, or found the cluster at maxInFlight with
+ * candidates left (the poll waits for room), keeps the candidates after the last one it claimed for the poll's
+ * next round (those before it were claimed or not claimable); any other round ends the poll, and its listing is
+ * dropped.
  */
 export function keepForNextRound(
   source: SourceConfig,
   runId: string,
   listing: Listing,
   claims: readonly Pick<ClaimedFile, 'path'>[],
+  inFlightFull = false,
 ): void {
-  if (source.order !== 'none' || claims.length < source.maxAcceptPerPoll) {
+  if (source.order !== 'none' || (claims.length < source.maxAcceptPerPoll && !inFlightFull)) {
     kept.delete(source.id);
     return;
   }

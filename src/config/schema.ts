@@ -259,7 +259,9 @@ function sourceSchema(processors: KnownProcessors) {
     versionPolicy: oneOf(['reprocess', 'ignore']).default('reprocess'),
     // Each claimed file adds events to the poll workflow's history (DESIGN.md §7): keep a poll bounded.
     maxAcceptPerPoll: intRange(1, 1_000).default(100),
-    maxInFlight: intRange(1).default(1_000),
+    // Below the worker's workflow cache (250): a backlog is fed as files finish (the poll waits for room), and
+    // files in flight beyond the cache would be evicted and replayed at every step (docs/PERFORMANCE.md).
+    maxInFlight: intRange(1).default(200),
     ...leaseFields,
     maxTries: intRange(1).default(3),
     // Bounds on what could otherwise wait or run forever (DESIGN.md §4b).

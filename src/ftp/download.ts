@@ -125,6 +125,8 @@ class TransferGuard extends Transform {
     private readonly at: number,
   ) {
     super();
+    // A refused second feed is a third pipeline on this stream: their listeners pass Node's warning level of 10.
+    this.setMaxListeners(20);
     let sources = 0;
     this.on('pipe', () => {
       sources += 1;

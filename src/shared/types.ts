@@ -80,9 +80,14 @@ export interface ListAndClaimResult {
   plan: FilePlan;
   /** The source's cap: a poll that claimed this many claims again (absent in results recorded before). */
   maxAcceptPerPoll?: number;
+  /**
+   * Set when candidates were left unclaimed because this cluster has maxInFlight files of the source in
+   * progress: the poll may wait for room and claim again for up to this long (the source's poll interval).
+   */
+  roomWaitMs?: number;
 }
 
-export interface PollSummary extends Omit<ListAndClaimResult, 'claims' | 'plan' | 'maxAcceptPerPoll'> {
+export interface PollSummary extends Omit<ListAndClaimResult, 'claims' | 'plan' | 'maxAcceptPerPoll' | 'roomWaitMs'> {
   sourceId: string;
   claimed: number;
   started: number;
@@ -92,6 +97,8 @@ export interface PollSummary extends Omit<ListAndClaimResult, 'claims' | 'plan' 
   startPending?: number;
   /** Listings of this run: more than one when a listing claimed maxAcceptPerPoll files (a backlog). */
   rounds?: number;
+  /** Rounds that found the cluster at maxInFlight and waited for room before claiming again. */
+  roomWaits?: number;
 }
 
 export interface FileWorkflowInput {

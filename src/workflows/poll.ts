@@ -32,17 +32,19 @@ const { listAndClaim } = proxyActivities<PollActivities>({
  * workflow per claimed file and return. Children are abandoned: they outlive this short run. A listing that
  * claimed maxAcceptPerPoll files lists and claims again at once (a backlog drains at the pipeline's speed, not
  * at maxAcceptPerPoll per pollInterval), until a listing claims fewer: nothing left, or the cluster's maxInFlight
- * reached. A poll that finds nothing new stays one listing.
+ * reached (then it waits for room, below). A poll that finds nothing new stays one listing.
  */
 export async function pollWorkflow(input: PollWorkflowInput): Promise<PollSummary> {
   const { sourceId } = input;
   const { runId } = workflowInfo();
+  const startedAt = Date.now();
+  let waitMs = ROOM_WAIT_FIRST_MS;
   let summary: PollSummary | undefined;
   for (let round = 1; ; round++) {
     // Each listing is its own poll run for the ledger: a retried listing gets its own claims back, and a later
     // listing of this run skips the files the earlier ones claimed.
     const pollRun = round === 1 ? runId : `${runId}/${round}`;
-    const { claims, plan, maxAcceptPerPoll, ...counts } = await listAndClaim({ sourceId, pollRun });
+    const { claims, plan, maxAcceptPerPoll, roomWaitMs, ...counts } = await listAndClaim({ sourceId, pollRun });
     const outcomes = patched(PARALLEL_CHILD_STARTS)
       ? patched(BOUNDED_CHILD_STARTS)
         ? await startAllWithin(claims, plan, CHILD_START_WAIT_MS)
@@ -59,7 +61,17 @@ export async function pollWorkflow(input: PollWorkflowInput): Promise<PollSummar
       ...(startPending > 0 ? { startPending } : {}),
     });
     const atCap = maxAcceptPerPoll !== undefined && claims.length > 0 && claims.length >= maxAcceptPerPoll;
-    if (!atCap || !patched(CLAIM_AGAIN_AT_CAP)) return summary;
+    if (atCap) {
+      if (!patched(CLAIM_AGAIN_AT_CAP)) return summary;
+    } else {
+      // The cluster is at maxInFlight with files left: claim again once some finish, within the poll interval.
+      if (roomWaitMs === undefined) return summary;
+      waitMs = claims.length > 0 ? ROOM_WAIT_FIRST_MS : Math.min(waitMs * 2, ROOM_WAIT_MAX_MS);
+      if (Date.now() - startedAt + waitMs > roomWaitMs - ROOM_WAIT_MARGIN_MS) return summary;
+      if (!patched(WAIT_FOR_ROOM)) return summary;
+      await sleep(waitMs);
+      summary.roomWaits = (summary.roomWaits ?? 0) + 1;
+    }
     summary.rounds = round;
     const info = workflowInfo();
     // Each listing adds about 2 events per claim: keep the history far below Temporal's 10k-event warning.
@@ -74,6 +86,21 @@ export async function pollWorkflow(input: PollWorkflowInput): Promise<PollSummar
  * before this change (their listings did not report the cap) return after one listing.
  */
 const CLAIM_AGAIN_AT_CAP = 'claim-again-at-cap';
+
+/**
+ * A poll whose listing left files unclaimed only because this cluster has maxInFlight files of the source in
+ * progress waits for room and claims again (from the same listing), until its poll interval is nearly over. A
+ * backlog then drains with a few hundred files in flight, which the worker's workflow cache holds, instead of
+ * needing thousands in flight to bridge the gap until the next poll. Runs recorded before this change return.
+ */
+const WAIT_FOR_ROOM = 'wait-for-in-flight-room';
+
+/** Time kept free before the next scheduled poll (a poll still open when it is due makes it skip). */
+const ROOM_WAIT_MARGIN_MS = 2_000;
+
+/** The wait between rounds at maxInFlight: short while files finish, doubling up to the longest while none do. */
+const ROOM_WAIT_FIRST_MS = 1_000;
+const ROOM_WAIT_MAX_MS = 8_000;
 
 /** History length past which a poll that still claims at its cap continues as a new run. */
 const MAX_POLL_HISTORY_EVENTS = 4_000;

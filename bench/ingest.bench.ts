@@ -23,7 +23,8 @@
 // `worker` config, e.g. '{"maxCachedWorkflows":100}', BENCH_BACKLOG_SOURCE (JSON) the backlog source's settings,
 // e.g. '{"maxInFlight":1000}'; BENCH_WORKER_NODE_OPTIONS the Node flags of both worker
 // processes (instead of the product's WORKER_NODE_FLAGS); BENCH_SKIP=claim,download,backlog skips parts;
-// BENCH_ONLY=claim runs the claim part alone (bench/claim.ts, on a redis-server of its own).
+// BENCH_ONLY=claim runs the claim part alone (bench/claim.ts, on a redis-server of its own); BENCH_PROGRESS=1 prints
+// the backlog's files in flight and statuses every 2 s.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -427,6 +428,11 @@ async function main(): Promise<void> {
         'backlog DONE',
         async () => {
           steady.push(rssOf(product.process.pid).rssMiB);
+          if (process.env.BENCH_PROGRESS) {
+            const at = ((performance.now() - started) / 1000).toFixed(1);
+            const inFlight = await ledger.inFlight('backlog', config.clusterId);
+            console.log(`backlog t=${at}s in flight ${inFlight} ${JSON.stringify(await ledger.counts('backlog'))}`);
+          }
           return allDone(ledger, config.clusterId, 'backlog', backlogFiles);
         },
         2_000,

@@ -138,6 +138,8 @@ async function main(): Promise<void> {
     await save('file-workflow-remote-action', await settled('backlog', 'd.csv', ['DONE']));
     await poll('fast');
     await save('file-workflow-fast-path', await settled('fast', 'f.csv', ['DONE']));
+    // Its poll waits for room only until shortly before the next multiple of its 10 s interval: start just after one.
+    await sleep(10_000 - (Date.now() % 10_000) + 100);
     await save('poll-workflow-waits-for-room', await poll('room'));
     await poll('bad').catch(() => undefined);
     await save('file-workflow-released', await settled('bad', 'b.csv', ['RETRY_WAIT', 'REJECTED']));

@@ -118,6 +118,9 @@ describe('pipeline on real Temporal, Redis and FTP', () => {
     for (const name of names) pipeline.putRemote('room', name, `${name}\n`);
     const listings = (): number => pipeline.ftp.served.listings.get('/room') ?? 0;
     const before = listings();
+    // A poll waits for room only until shortly before the Schedule's next poll (multiples of the 60 s interval).
+    const toNextPoll = 60_000 - (Date.now() % 60_000);
+    if (toNextPoll < 20_000) await sleep(toNextPoll + 100);
 
     const summary = await pipeline.poll('room');
     assert.equal(summary.claimed, 6, 'two at a time, as the ones in flight finish');

@@ -42,3 +42,11 @@ export function idempotencyKeyOf(file: { sourceId: string; path: string; version
 export function processorWorkflowId(fileWorkflowId: string): string {
   return `${fileWorkflowId}/process`;
 }
+
+/**
+ * The task queue of the polls' listing activity, beside the cluster's task queue and served by the same workers
+ * with slots of its own: a listing never waits behind the file activities its earlier rounds queued.
+ */
+export function pollTaskQueue(taskQueue: string): string {
+  return `${taskQueue}:polls`;
+}

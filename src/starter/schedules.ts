@@ -29,6 +29,7 @@ export async function upsertPollSchedule(
       { key: FTP_SOURCE, value: source.id },
     ],
   };
+  // No offset and no jitter: a poll waiting for room stops before the next multiple of the interval (poll.ts).
   const spec = { intervals: [{ every: source.pollIntervalMs }] };
   // A poll still running when the next one is due is not doubled: polls of one source never overlap.
   const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: source.pollIntervalMs * 2 };

@@ -8,6 +8,7 @@ import { RemoteClients } from '../remote';
 import { observeActivities } from './observe-activities';
 import { bundleWorkflows, workerPlugins } from '../plugins/worker';
 import { ledgerOf } from '../connections/ledger';
+import { pollTaskQueue } from '../shared/ids';
 
 export interface IngestWorkerOptions {
   config: AppConfig;
@@ -30,8 +31,8 @@ export function hostTaskQueue(config: AppConfig): string {
 }
 
 /**
- * The worker of one process: workflows and activities on the cluster's task queue, plus a host-specific
- * activity worker when the workDir is local to each host.
+ * The worker of one process: workflows and activities on the cluster's task queue, the polls' listings on their
+ * own queue, plus a host-specific activity worker when the workDir is local to each host.
  */
 export async function createIngestWorker(options: IngestWorkerOptions): Promise<IngestWorker> {
   const { config, connection } = options;
@@ -74,6 +75,15 @@ export async function createIngestWorker(options: IngestWorkerOptions): Promise<
       maxCachedWorkflows: config.worker.maxCachedWorkflows,
     }),
   ];
+  // The polls' listings, with slots of their own (one poll per source runs at a time).
+  workers.push(
+    await Worker.create({
+      ...common,
+      activities: { listAndClaim: own.listAndClaim },
+      taskQueue: pollTaskQueue(config.temporal.taskQueue),
+      maxConcurrentActivityTaskExecutions: Math.min(Math.max(config.sources.length, 1), MAX_PARALLEL_POLLS),
+    }),
+  );
   if (!config.sharedWorkDir) {
     // A plugin's workflow processor runs on the host that holds the local copy: its queue runs workflows too.
     const hostWorkflows = plugins.hasWorkflows ? workflowCode : {};
@@ -93,6 +103,9 @@ export async function createIngestWorker(options: IngestWorkerOptions): Promise<
     },
   };
 }
+
+/** Listings one worker process runs at once, whatever the number of sources. */
+const MAX_PARALLEL_POLLS = 20;
 
 /** The SDK refuses more concurrent workflow tasks than cached workflows (unless the cache is off). */
 function maxWorkflowTasks(config: AppConfig): number {

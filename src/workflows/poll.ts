@@ -13,6 +13,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { PollActivities } from '../activities';
 import { fileWorkflow } from './file';
 import { FTP_KIND, FTP_PATH, FTP_SOURCE, FTP_STAGE } from '../shared/search-attributes';
+import { pollTaskQueue } from '../shared/ids';
 import type { ClaimedFile, FilePlan, PollSummary, PollWorkflowInput } from '../shared/types';
 
 // listAndClaim heartbeats every second: a poll on a killed worker moves on within 4 s (the schedule skips new
@@ -20,12 +21,24 @@ import type { ClaimedFile, FilePlan, PollSummary, PollWorkflowInput } from '../s
 // worker, so this gap must stay well inside the lease rule's margin (retryTimeout > pollInterval + 5 s). A poll that cannot list fails in bounded time with its reason (the
 // activity gives up after a few tries of a server that is away, at once on a refused login); a worker killed
 // under it is retried, within a backstop of 10 minutes.
-const { listAndClaim } = proxyActivities<PollActivities>({
+const listingOptions = {
   startToCloseTimeout: '10m',
   scheduleToCloseTimeout: '10m',
   heartbeatTimeout: '4s',
   retry: { initialInterval: '200ms', maximumInterval: '5s' },
-});
+} as const;
+
+/**
+ * The listing activity, on the polls' own task queue (pollTaskQueue): behind a backlog's queued downloads it
+ * would wait for an activity slot while the files in flight ran out. Runs recorded before this change list on
+ * the workflow's task queue.
+ */
+function listingActivity(): PollActivities['listAndClaim'] {
+  const taskQueue = patched(POLL_QUEUE) ? pollTaskQueue(workflowInfo().taskQueue) : undefined;
+  return proxyActivities<PollActivities>({ ...listingOptions, ...(taskQueue ? { taskQueue } : {}) }).listAndClaim;
+}
+
+const POLL_QUEUE = 'poll-task-queue';
 
 /**
  * One poll of one source, started by its Schedule: list and claim in one activity, then start one file
@@ -37,6 +50,7 @@ const { listAndClaim } = proxyActivities<PollActivities>({
 export async function pollWorkflow(input: PollWorkflowInput): Promise<PollSummary> {
   const { sourceId } = input;
   const { runId } = workflowInfo();
+  const listAndClaim = listingActivity();
   const startedAt = Date.now();
   let waitMs = ROOM_WAIT_FIRST_MS;
   let summary: PollSummary | undefined;
@@ -67,7 +81,7 @@ export async function pollWorkflow(input: PollWorkflowInput): Promise<PollSummar
       // The cluster is at maxInFlight with files left: claim again once some finish, within the poll interval.
       if (roomWaitMs === undefined) return summary;
       waitMs = claims.length > 0 ? ROOM_WAIT_FIRST_MS : Math.min(waitMs * 2, ROOM_WAIT_MAX_MS);
-      if (Date.now() - startedAt + waitMs > roomWaitMs - ROOM_WAIT_MARGIN_MS) return summary;
+      if (Date.now() + waitMs > nextScheduledPoll(startedAt, roomWaitMs) - ROOM_WAIT_MARGIN_MS) return summary;
       if (!patched(WAIT_FOR_ROOM)) return summary;
       await sleep(waitMs);
       summary.roomWaits = (summary.roomWaits ?? 0) + 1;
@@ -97,6 +111,15 @@ const WAIT_FOR_ROOM = 'wait-for-in-flight-room';
 
 /** Time kept free before the next scheduled poll (a poll still open when it is due makes it skip). */
 const ROOM_WAIT_MARGIN_MS = 2_000;
+
+/**
+ * When the source's Schedule starts its next poll: its spec is an interval with no offset and no jitter
+ * (starter/schedules.ts), so its times are the multiples of the poll interval since the epoch. A poll started
+ * at another time (a trigger, the CLI's poll) still stops waiting before that time.
+ */
+function nextScheduledPoll(startedAt: number, pollIntervalMs: number): number {
+  return (Math.floor(startedAt / pollIntervalMs) + 1) * pollIntervalMs;
+}
 
 /** The wait between rounds at maxInFlight: short while files finish, doubling up to the longest while none do. */
 const ROOM_WAIT_FIRST_MS = 1_000;

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import { Context } from '@temporalio/activity';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import {
   bundleWorkflowCode,
@@ -15,6 +16,7 @@ import {
 } from '@temporalio/worker';
 import type { Activities } from '../../src/activities';
 import { historyShape } from '../helpers/history';
+import { pollTaskQueue } from '../../src/shared/ids';
 import { temporalBinary } from '../../src/stack/tools';
 import { FTP_KIND, FTP_PATH, FTP_SOURCE, FTP_STAGE } from '../../src/shared/search-attributes';
 import {
@@ -320,13 +322,23 @@ describe('fileWorkflow, small-file fast path', () => {
 });
 
 describe('pollWorkflow', () => {
+  // The polls list on their own task queue, served by the same workers.
+  const pollWorkers = (activities: object) => [
+    { taskQueue: TASK_QUEUE, activities },
+    { taskQueue: pollTaskQueue(TASK_QUEUE), activities },
+  ];
+
   test('starts one file workflow per claim with its deterministic id; a retried start is not a second one', async () => {
     const calls: Calls = [];
     const claims = [file, { ...file, path: 'in/b.csv', workflowId: 'ftp/unit/in/b.csv@1700000000000-10#1' }];
+    const listedOn: string[] = [];
     const activities = mockActivities(calls, 'main', {
-      listAndClaim: () => ({ listed: 2, filteredOut: {}, skipped: {}, rejected: 0, claims, plan }),
+      listAndClaim: () => {
+        listedOn.push(Context.current().info.taskQueue);
+        return { listed: 2, filteredOut: {}, skipped: {}, rejected: 0, claims, plan };
+      },
     });
-    const summary: PollSummary = await withWorkers([{ taskQueue: TASK_QUEUE, activities }], async () => {
+    const summary: PollSummary = await withWorkers(pollWorkers(activities), async () => {
       const first = await env.client.workflow.execute(pollWorkflow, {
         taskQueue: TASK_QUEUE,
         workflowId: 'poll-1',
@@ -341,6 +353,7 @@ describe('pollWorkflow', () => {
       });
     });
     assert.deepEqual([summary.claimed, summary.started, summary.alreadyStarted], [2, 0, 2]);
+    assert.deepEqual(listedOn, [pollTaskQueue(TASK_QUEUE), pollTaskQueue(TASK_QUEUE)], 'listed on the polls queue');
     const described = await env.client.workflow.getHandle(file.workflowId).describe();
     assert.equal(described.typedSearchAttributes.get(FTP_PATH), file.path);
   });
@@ -372,7 +385,7 @@ describe('pollWorkflow', () => {
         });
       },
     };
-    const summary = await withWorkers([{ taskQueue: TASK_QUEUE, activities }], () =>
+    const summary = await withWorkers(pollWorkers(activities), () =>
       env.client.workflow.execute(pollWorkflow, {
         taskQueue: TASK_QUEUE,
         workflowId: 'poll-loop',
@@ -397,7 +410,7 @@ describe('pollWorkflow', () => {
         maxAcceptPerPoll: 2,
       }),
     });
-    const summary = await withWorkers([{ taskQueue: TASK_QUEUE, activities }], () =>
+    const summary = await withWorkers(pollWorkers(activities), () =>
       env.client.workflow.execute(pollWorkflow, {
         taskQueue: TASK_QUEUE,
         workflowId: 'poll-empty',

@@ -82,7 +82,8 @@ export interface ListAndClaimResult {
   maxAcceptPerPoll?: number;
   /**
    * Set when candidates were left unclaimed because this cluster has maxInFlight files of the source in
-   * progress: the poll may wait for room and claim again for up to this long (the source's poll interval).
+   * progress: the source's poll interval. The poll may wait for room and claim again until shortly before its
+   * Schedule's next poll.
    */
   roomWaitMs?: number;
 }

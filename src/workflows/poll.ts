@@ -78,7 +78,7 @@ export async function pollWorkflow(input: PollWorkflowInput): Promise<PollSummar
     if (atCap) {
       if (!patched(CLAIM_AGAIN_AT_CAP)) return summary;
     } else {
-      // The cluster is at maxInFlight with files left: claim again once some finish, within the poll interval.
+      // The cluster is at maxInFlight with files left: claim again once some finish, until the next poll is due.
       if (roomWaitMs === undefined) return summary;
       waitMs = claims.length > 0 ? ROOM_WAIT_FIRST_MS : Math.min(waitMs * 2, ROOM_WAIT_MAX_MS);
       if (Date.now() + waitMs > nextScheduledPoll(startedAt, roomWaitMs) - ROOM_WAIT_MARGIN_MS) return summary;
@@ -103,7 +103,7 @@ const CLAIM_AGAIN_AT_CAP = 'claim-again-at-cap';
 
 /**
  * A poll whose listing left files unclaimed only because this cluster has maxInFlight files of the source in
- * progress waits for room and claims again (from the same listing), until its poll interval is nearly over. A
+ * progress waits for room and claims again (from the same listing), until shortly before the next poll. A
  * backlog then drains with a few hundred files in flight, which the worker's workflow cache holds, instead of
  * needing thousands in flight to bridge the gap until the next poll. Runs recorded before this change return.
  */

@@ -75,13 +75,14 @@ export async function createIngestWorker(options: IngestWorkerOptions): Promise<
       maxCachedWorkflows: config.worker.maxCachedWorkflows,
     }),
   ];
-  // The polls' listings, with slots of their own (one poll per source runs at a time).
+  // The polls' listings, with slots of their own: one per source (its Schedule runs one poll at a time), and one
+  // for an operator's `poll`.
   workers.push(
     await Worker.create({
       ...common,
       activities: { listAndClaim: own.listAndClaim },
       taskQueue: pollTaskQueue(config.temporal.taskQueue),
-      maxConcurrentActivityTaskExecutions: Math.min(Math.max(config.sources.length, 1), MAX_PARALLEL_POLLS),
+      maxConcurrentActivityTaskExecutions: Math.min(config.sources.length + 1, MAX_PARALLEL_POLLS),
     }),
   );
   if (!config.sharedWorkDir) {

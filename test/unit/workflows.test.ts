@@ -424,4 +424,38 @@ describe('pollWorkflow', () => {
       ['listAndClaim@main'],
     );
   });
+
+  test('a poll at maxInFlight waits for room, and stops waiting before its Schedule would start the next poll', async () => {
+    const intervalMs = 10_000;
+    const listedAt: number[] = [];
+    const activities = mockActivities([], 'main', {
+      listAndClaim: () => {
+        listedAt.push(Date.now());
+        // Nothing finishes: every round finds the cluster full.
+        return {
+          listed: 9,
+          filteredOut: {},
+          skipped: { cap: 9 },
+          rejected: 0,
+          claims: [],
+          plan,
+          roomWaitMs: intervalMs,
+        };
+      },
+    });
+    const summary = await withWorkers(pollWorkers(activities), async () => {
+      // Start just after a multiple of the interval: the poll may wait until 2 s before the next one.
+      await sleep(intervalMs - (Date.now() % intervalMs) + 100);
+      return env.client.workflow.execute(pollWorkflow, {
+        taskQueue: TASK_QUEUE,
+        workflowId: 'poll-room',
+        args: [{ sourceId: 'unit' }],
+      });
+    });
+    const nextPoll = (Math.floor(listedAt[0]! / intervalMs) + 1) * intervalMs;
+    // Waits of 2 s, 4 s, 8 s (doubling while nothing is claimed), as long as they end 2 s before nextPoll.
+    assert.ok((summary.roomWaits ?? 0) >= 1, JSON.stringify(summary));
+    assert.equal(listedAt.length, summary.roomWaits! + 1);
+    assert.ok(listedAt.at(-1)! < nextPoll - 1_000, 'the last round ran before the next poll was due');
+  });
 });

@@ -187,15 +187,21 @@ describe('fault: two clusters share one ledger', { timeout: scaled(300_000, 1_20
 
     // Stop A mid-run: it holds claims of this batch (ledger owner = A) whose file workflows are under way, has
     // committed some of the batch, and, if it happens within a few seconds, has a commit waiting for an
-    // activity slot (so that a stale token reaches the fenced commit after the restart).
-    const commitDeadline = Date.now() + 6_000;
+    // activity slot (so that a stale token reaches the fenced commit after the restart). Commits are local
+    // activities on a shared workDir, so that wait is short: the batch takes about 10 s, and A must be stopped
+    // while it still holds claims.
+    const commitDeadline = Date.now() + 2_000;
+    let seen = 'nothing yet';
     await waitFor(
       `${A} to hold 3 claims with running file workflows and 2 commits`,
       async () => {
-        const records = [...(await recordsOf(names)).values()].filter((r) => r.owner === A);
+        const all = [...(await recordsOf(names)).values()];
+        const records = all.filter((r) => r.owner === A);
         const held = records.filter((r) => r.status === 'IN_PROGRESS');
+        seen = `batch ${JSON.stringify(Object.fromEntries(countBy(all.map((r) => `${r.owner}:${r.status}`))))}`;
         if (held.length < 3 || records.filter((r) => r.status === 'DONE').length < 2) return undefined;
         const stages = await Promise.all(held.map((r) => pendingActivity(a, r.workflowId ?? '')));
+        seen += ` stages of ${A}'s held: ${stages.join(',')}`;
         if (stages.filter((stage) => stage !== 'not started').length < 3) return undefined;
         if (!stages.includes('commitFile') && Date.now() <= commitDeadline) return undefined;
         // Frozen, A can finish nothing more: go ahead only if it still holds claims (it may have just committed).
@@ -207,7 +213,9 @@ describe('fault: two clusters share one ledger', { timeout: scaled(300_000, 1_20
         return stillHeld ? true : undefined;
       },
       60_000,
-    );
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}; last seen: ${seen}`);
+    });
     kills += await a.killWorkers();
     const stoppedAt = Date.now();
     // Taken once no worker of A is left: nothing of A can commit any more, so these are exactly A's stale

@@ -37,9 +37,9 @@ export interface FtpProxy {
   /** Cuts the next data connections that carry more than `afterBytes` (listings are short and pass). */
   cutData(policy: CutPolicy): void;
   /**
-   * Sends `reply` on the control connection once the next data connection has relayed its first chunk (at the
-   * latest just before the transfer's `226`), as pure-ftpd does with a second `150` when a transfer is aborted
-   * (its statistics line).
+   * Sends `reply` on the control connection once the next data connection has relayed its first chunk, and holds
+   * the rest of the data a moment, as pure-ftpd does with a second `150` when a transfer is aborted (its
+   * statistics line).
    */
   replyDuringNextTransfer(reply: string): void;
 }
@@ -147,12 +147,7 @@ export function ftpProxy(host = '127.0.0.1'): FtpProxy {
       fromServer = lines.at(-1)!.endsWith('\n') ? '' : lines.pop()!;
       for (const line of lines) {
         queue = queue.then(async () => {
-          if (client.destroyed) return;
-          // A reply meant for during the transfer goes before its end, even when the whole file was relayed
-          // before the proxy saw its first data chunk (a loaded loopback).
-          if (pendingReply !== undefined && /^226[ -]/.test(line)) client.write(pendingReply);
-          if (/^226[ -]/.test(line)) pendingReply = undefined;
-          client.write(Buffer.from(await rewriteReply(line, client), 'latin1'));
+          if (!client.destroyed) client.write(Buffer.from(await rewriteReply(line, client), 'latin1'));
         });
       }
     });

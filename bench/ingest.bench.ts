@@ -179,6 +179,44 @@ async function waitFor(
 }
 
 /** Every file of the source DONE. Reads the in-flight counter first: counting every record is the slow part. */
+/** BENCH_PROGRESS: the backlog's polls, when each ran and what it did (rounds, waits for room, claims, starts). */
+async function printPolls(client: Client, sourceId: string): Promise<void> {
+  const query = `WorkflowType = "pollWorkflow" AND FtpSource = "${sourceId}"`;
+  const polls: string[] = [];
+  for await (const poll of client.workflow.list({ query })) {
+    const summary = (await client.workflow
+      .getHandle(poll.workflowId, poll.runId, { followRuns: false })
+      .result()
+      .catch((err: unknown) => String(err))) as unknown;
+    const { rounds, roomWaits, claimed, started, startPending } = (summary ?? {}) as Record<string, unknown>;
+    const at = (d: Date | undefined): string => d?.toISOString().slice(11, 23) ?? '-';
+    polls.push(
+      `poll ${at(poll.startTime)}–${at(poll.closeTime)} ${JSON.stringify({ rounds, roomWaits, claimed, started, startPending })}`,
+    );
+  }
+  for (const line of polls.sort()) console.log(line);
+  // The listings of the first poll: how long each waited for a slot and ran.
+  let firstId: string | undefined;
+  let firstRun: string | undefined;
+  for await (const poll of client.workflow.list({ query })) [firstId, firstRun] = [poll.workflowId, poll.runId]; // newest first
+  if (firstId === undefined) return;
+  const events = (await client.workflow.getHandle(firstId, firstRun).fetchHistory()).events ?? [];
+  const ms = (t: unknown): number =>
+    Number((t as { seconds?: unknown }).seconds ?? 0) * 1000 + Number((t as { nanos?: number }).nanos ?? 0) / 1e6;
+  const times = events
+    .filter(
+      (e) =>
+        e.activityTaskScheduledEventAttributes ||
+        e.activityTaskStartedEventAttributes ||
+        e.activityTaskCompletedEventAttributes,
+    )
+    .map((e) => ms(e.eventTime));
+  const rounds: string[] = [];
+  for (let i = 0; i + 2 < times.length; i += 3)
+    rounds.push(`${Math.round(times[i + 1]! - times[i]!)}+${Math.round(times[i + 2]! - times[i + 1]!)}`);
+  console.log(`listings of the first poll (ms waiting+running): ${rounds.join(' ')}; events ${events.length}`);
+}
+
 async function allDone(ledger: Ledger, clusterId: string, sourceId: string, files: number): Promise<boolean> {
   if ((await ledger.inFlight(sourceId, clusterId)) > 0) return false;
   return (await ledger.counts(sourceId)).DONE >= files;
@@ -440,6 +478,7 @@ async function main(): Promise<void> {
       );
       const backlogRate = backlogFiles / ((performance.now() - started) / 1000);
       await deletePollSchedule(client, 'backlog');
+      if (process.env.BENCH_PROGRESS) await printPolls(client, 'backlog');
       report(
         `backlog of ${BACKLOG_FILES} files, default source config (maxAcceptPerPoll ${backlogSource.maxAcceptPerPoll}, ` +
           `pollInterval ${backlogSource.pollIntervalMs / 1000} s, maxInFlight ${backlogSource.maxInFlight})`,

@@ -141,6 +141,33 @@ for (const protocol of ['ftp', 'sftp'] as const) {
     });
   });
 
+  test(`${protocol}: a resume onto a part that is not a prefix of the file starts over from byte 0`, async () => {
+    const t = await targets[protocol];
+    const content = crypto.randomBytes(300_000);
+    t.put(`${protocol}-spoiled/file.bin`, content);
+    const part = path.join(tempDir('ftp-ingest-remote-'), 'file.part');
+    // The right size for a prefix, other bytes near its end (a file rewritten with the same size, a spoiled disk).
+    // Every byte from 190000 on is flipped, so the first difference is exactly there.
+    const spoiled = Buffer.from(content.subarray(0, 200_000));
+    for (let i = 190_000; i < spoiled.length; i++) spoiled[i] = spoiled[i]! ^ 0xff;
+    fs.writeFileSync(part, spoiled);
+    const remotePath = `/data/${protocol}-spoiled/file.bin`;
+    await withClient(t.endpoint, async (c) => {
+      await assert.rejects(
+        c.withSession((s) => s.download(remotePath, part, { expectedSize: content.length })),
+        (err: unknown) => {
+          assert.ok(err instanceof FtpTransientError, String(err));
+          assert.match(err.message, /does not continue the bytes already downloaded \(offset 190000\): starting over/);
+          return true;
+        },
+      );
+      assert.equal(fs.existsSync(part), false, 'the spoiled part is gone');
+      const again = await c.withSession((s) => s.download(remotePath, part, { expectedSize: content.length }));
+      assert.deepEqual(again, { bytesFetched: content.length, resumedFrom: 0 });
+      assert.equal(sha(fs.readFileSync(part)), sha(content));
+    });
+  });
+
   test(`${protocol}: stat, delete and rename-into-dir are idempotent; rename-into-dir makes the folder`, async () => {
     const t = await targets[protocol];
     const when = new Date('2022-01-02T03:04:05.000Z');

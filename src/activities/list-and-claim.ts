@@ -32,14 +32,15 @@ const LISTING_ATTEMPTS = 3;
 export async function listAndClaim(deps: ActivityDeps, input: ListAndClaimInput): Promise<ListAndClaimResult> {
   const ctx = Context.current();
   const source = sourceOfOrFail(deps, input.sourceId);
-  // Rounds of one poll share its run id (an activity outside a workflow shares nothing).
-  const runId = ctx.info.workflowExecution?.runId ?? input.pollRun;
+  // Rounds of one poll share its workflow id, across its continue-as-new runs too (an activity outside a workflow
+  // shares nothing).
+  const pollId = ctx.info.workflowExecution?.workflowId ?? input.pollRun;
   const heartbeat = setInterval(() => ctx.heartbeat(), 1_000);
   let stopRenewing: (() => Promise<void>) | undefined;
   try {
     stopRenewing = await keepRunningClaimsRenewed(deps, source);
     // A retried round lists again: its claims of the failed attempt come back only from a listing that has them.
-    const reused = ctx.info.attempt === 1 ? reusableListing(source, runId) : undefined;
+    const reused = ctx.info.attempt === 1 ? reusableListing(source, pollId) : undefined;
     const { listing, rejected, sweep } = reused
       ? { listing: reused, rejected: 0, sweep: undefined }
       : await listFresh(deps, source, ctx.cancellationSignal);
@@ -49,7 +50,7 @@ export async function listAndClaim(deps: ActivityDeps, input: ListAndClaimInput)
     // ordered source lists each round, so it waits for its next poll instead).
     const inFlightFull =
       source.order === 'none' && result.claims.length < source.maxAcceptPerPoll && (result.skipped.cap ?? 0) > 0;
-    keepForNextRound(source, runId, listing, result.claims, inFlightFull);
+    keepForNextRound(source, pollId, listing, result.claims, inFlightFull);
     // The sweep and the source's health need a listing of now: the first round's.
     const swept = sweep ? await sweepDue(deps, source, sweep) : undefined;
     if (sweep) await deps.ledger.recordPoll(source.id, { ok: true, listed: listing.listed });

@@ -12,7 +12,8 @@ export interface Listing {
 }
 
 interface Kept {
-  runId: string;
+  /** The poll's workflow id: a poll that continued as new goes on claiming from its listing. */
+  pollId: string;
   /** listedAt + the source's poll interval: not reused after, and dropped by any later call. */
   expiresAt: number;
   listing: Listing;
@@ -24,14 +25,14 @@ const kept = new Map<string, Kept>();
 /**
  * A poll whose listing claimed maxAcceptPerPoll files claims again at once (pollWorkflow). Listing a large source
  * again for each round made a backlog of 10,000 files pay a full listing per 100 claims: the later rounds of a
- * poll run on this worker claim from its first listing instead, while it is younger than the source's poll
+ * poll on this worker claim from its first listing instead, while it is younger than the source's poll
  * interval (no file waits longer than a poll interval would make it wait anyway). Ordered sources list each
  * round: their claim depends on what the previous round left unfinished in each directory.
  */
-export function reusableListing(source: SourceConfig, runId: string, now = Date.now()): Listing | undefined {
+export function reusableListing(source: SourceConfig, pollId: string, now = Date.now()): Listing | undefined {
   dropExpired(now);
   const entry = kept.get(source.id);
-  return entry?.runId === runId ? entry.listing : undefined;
+  return entry?.pollId === pollId ? entry.listing : undefined;
 }
 
 /** A poll whose next round ran on another worker leaves its listing here: it goes once it is too old to reuse. */
@@ -47,7 +48,7 @@ function dropExpired(now: number): void {
  */
 export function keepForNextRound(
   source: SourceConfig,
-  runId: string,
+  pollId: string,
   listing: Listing,
   claims: readonly Pick<ClaimedFile, 'path'>[],
   inFlightFull = false,
@@ -60,5 +61,5 @@ export function keepForNextRound(
   let last = listing.candidates.length - 1;
   while (last >= 0 && !claimed.has(listing.candidates[last]!.path)) last--;
   const rest = { ...listing, candidates: listing.candidates.slice(last + 1) };
-  kept.set(source.id, { runId, expiresAt: listing.listedAt + source.pollIntervalMs, listing: rest });
+  kept.set(source.id, { pollId, expiresAt: listing.listedAt + source.pollIntervalMs, listing: rest });
 }

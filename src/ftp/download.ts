@@ -43,7 +43,7 @@ export async function downloadToFile(
     }
   } catch (err) {
     if (opts.signal?.aborted) throw opts.signal.reason;
-    if (err instanceof ResumeMismatch) throw await startOver(localPartPath, remotePath, err);
+    if (err instanceof ResumeMismatch) throw await startOver('ftp', localPartPath, remotePath, err);
     throw await brokenTransferOr(classifyFtpError(err), localPartPath, resumedFrom);
   } finally {
     await part.close().catch(() => undefined); // when no transfer took it over (its stream closes it)
@@ -80,16 +80,12 @@ async function transfer(
   startAt: number,
   opts: DownloadOptions,
 ): Promise<void> {
-  // A resumed transfer starts a little before the bytes it lacks and checks them against the part's.
-  const overlapFrom = startAt - Math.min(startAt, RESUME_OVERLAP_BYTES);
-  const overlap = await part.read(Buffer.alloc(startAt - overlapFrom), 0, startAt - overlapFrom, overlapFrom);
-  const fetchFrom = startAt - overlap.bytesRead;
+  const { check, fetchFrom } = await resumeCheck(part, startAt);
   // Positional writes, never appends: if Temporal retries a run it believes dead while that run still writes,
   // both write the same bytes of the same file version at the same offsets, so the part file stays a
   // faithful prefix of the remote file whichever run finishes first. (The stream closes the handle.)
   const out = part.createWriteStream({ start: startAt });
   const closed = new Promise<void>((resolve) => out.once('close', resolve));
-  const check = new TransferGuard(overlap.buffer.subarray(0, overlap.bytesRead), fetchFrom);
   let writeError: Error | undefined;
   const written = pipeline(check, out).catch((err: unknown) => (writeError ??= err as Error));
   const abort = (): void => client.close();
@@ -107,8 +103,23 @@ async function transfer(
   if (writeError) throw writeError;
 }
 
+/**
+ * Where a transfer that continues the part at `startAt` fetches from (a little before: the bytes it lacks, plus up to
+ * RESUME_OVERLAP_BYTES it already has), and the guard to pipe it through, which checks those bytes against the
+ * part's. Shared by FTP and SFTP.
+ */
+export async function resumeCheck(
+  part: fs.promises.FileHandle,
+  startAt: number,
+): Promise<{ check: TransferGuard; fetchFrom: number }> {
+  const overlapFrom = startAt - Math.min(startAt, RESUME_OVERLAP_BYTES);
+  const overlap = await part.read(Buffer.alloc(startAt - overlapFrom), 0, startAt - overlapFrom, overlapFrom);
+  const fetchFrom = startAt - overlap.bytesRead;
+  return { check: new TransferGuard(overlap.buffer.subarray(0, overlap.bytesRead), fetchFrom), fetchFrom };
+}
+
 /** The bytes a resumed transfer fetched again differ from the part's: the part is no prefix of the remote file. */
-class ResumeMismatch extends Error {}
+export class ResumeMismatch extends Error {}
 
 /**
  * Between the data connection and the part file. It checks a resumed transfer's first bytes against `expected`,
@@ -117,7 +128,7 @@ class ResumeMismatch extends Error {}
  * with the wrong contents. And it takes one feed only: pure-ftpd ends an aborted transfer with a second `150`
  * reply, on which basic-ftp pipes the data connection in again, so every byte after it would be written twice.
  */
-class TransferGuard extends Transform {
+export class TransferGuard extends Transform {
   private checked = 0;
 
   constructor(
@@ -153,10 +164,15 @@ class TransferGuard extends Transform {
  * A part that is not a prefix of the remote file goes (unlinked, not truncated: a run still writing keeps its own
  * inode, and can leave no hole in the next part), and the download starts over from byte 0 on the next try.
  */
-async function startOver(localPartPath: string, remotePath: string, err: ResumeMismatch): Promise<Error> {
+export async function startOver(
+  protocol: string,
+  localPartPath: string,
+  remotePath: string,
+  err: ResumeMismatch,
+): Promise<Error> {
   await fs.promises.rm(localPartPath, { force: true });
   return new FtpTransientError(
-    `ftp resume of ${remotePath} does not continue the bytes already downloaded (${err.message}): starting over`,
+    `${protocol} resume of ${remotePath} does not continue the bytes already downloaded (${err.message}): starting over`,
     undefined,
   );
 }

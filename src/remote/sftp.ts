@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Client as SshClient, type ConnectConfig, type FileEntryWithStats, type SFTPWrapper, type Stats } from 'ssh2';
-import { checkDownloaded, openResumablePart } from '../ftp/download';
+import { checkDownloaded, openResumablePart, ResumeMismatch, resumeCheck, startOver } from '../ftp/download';
 import { assertSafeCommandArg, checkSafeName, type NameCheck } from '../ftp/names';
 import {
   classifySftpError,
@@ -183,6 +183,9 @@ export class SftpSession implements RemoteSession {
           await this.transfer(remotePath, part, resumedFrom, opts);
         }
       }, opts.signal);
+    } catch (err) {
+      if (err instanceof ResumeMismatch) throw await startOver('sftp', localPartPath, remotePath, err);
+      throw err;
     } finally {
       await part.close().catch(() => undefined);
     }
@@ -198,7 +201,10 @@ export class SftpSession implements RemoteSession {
     startAt: number,
     opts: DownloadOptions,
   ): Promise<void> {
-    const input = this.conn.sftp.createReadStream(remotePath, { start: startAt, highWaterMark: 64 * 1024 });
+    // Like FTP's, a resumed read starts a little early and checks those bytes against the part's: a part that some
+    // fault filled with other bytes, or a file rewritten with the same size, would otherwise be spliced.
+    const { check, fetchFrom } = await resumeCheck(part, startAt);
+    const input = this.conn.sftp.createReadStream(remotePath, { start: fetchFrom, highWaterMark: 64 * 1024 });
     // Positional writes from the resume offset, never appends (see src/ftp/download.ts). The stream closes the handle
     // (with autoClose off, a stream keeps a reference that makes FileHandle.close() wait forever).
     const out = part.createWriteStream({ start: startAt });
@@ -222,7 +228,7 @@ export class SftpSession implements RemoteSession {
     };
     opts.signal?.addEventListener('abort', abort, { once: true });
     try {
-      await pipeline(input, progress, out, ...(opts.signal ? [{ signal: opts.signal }] : []));
+      await pipeline(input, check, progress, out, ...(opts.signal ? [{ signal: opts.signal }] : []));
     } finally {
       opts.signal?.removeEventListener('abort', abort);
       if (!out.destroyed) out.destroy();
@@ -324,7 +330,7 @@ export class SftpSession implements RemoteSession {
       return await fn();
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
-      if (err instanceof FtpAccessError) throw err;
+      if (err instanceof FtpAccessError || err instanceof ResumeMismatch) throw err;
       await new Promise((resolve) => setImmediate(resolve)); // let the connection's close events land
       const code = err instanceof Error ? (err as NodeJS.ErrnoException).code : undefined;
       if (this.conn.closed && code === undefined) {

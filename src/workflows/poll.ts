@@ -81,7 +81,8 @@ export async function pollWorkflow(input: PollWorkflowInput): Promise<PollSummar
       // The cluster is at maxInFlight with files left: claim again once some finish, until the next poll is due.
       if (roomWaitMs === undefined) return summary;
       waitMs = claims.length > 0 ? ROOM_WAIT_FIRST_MS : Math.min(waitMs * 2, ROOM_WAIT_MAX_MS);
-      if (Date.now() + waitMs > nextScheduledPoll(startedAt, roomWaitMs) - ROOM_WAIT_MARGIN_MS) return summary;
+      const nextPoll = nextScheduledPoll(patched(DEADLINE_FROM_NOW) ? Date.now() : startedAt, roomWaitMs);
+      if (Date.now() + waitMs > nextPoll - ROOM_WAIT_MARGIN_MS) return summary;
       if (!patched(WAIT_FOR_ROOM)) return summary;
       await sleep(waitMs);
       summary.roomWaits = (summary.roomWaits ?? 0) + 1;
@@ -109,16 +110,24 @@ const CLAIM_AGAIN_AT_CAP = 'claim-again-at-cap';
  */
 const WAIT_FOR_ROOM = 'wait-for-in-flight-room';
 
+/**
+ * Rounds at the cap do not look at the clock, so a poll in a backlog may run past Schedule times (each skipped).
+ * When it then finds the cluster at maxInFlight, the poll to leave time for is the Schedule's next after now:
+ * measured from its start, the deadline had passed, and the poll returned at once, leaving the source with no
+ * claims until that next time. Runs recorded before this change measure from their start.
+ */
+const DEADLINE_FROM_NOW = 'room-wait-deadline-from-now';
+
 /** Time kept free before the next scheduled poll (a poll still open when it is due makes it skip). */
 const ROOM_WAIT_MARGIN_MS = 2_000;
 
 /**
- * When the source's Schedule starts its next poll: its spec is an interval with no offset and no jitter
- * (starter/schedules.ts), so its times are the multiples of the poll interval since the epoch. A poll started
- * at another time (a trigger, the CLI's poll) still stops waiting before that time.
+ * When the source's Schedule starts its first poll after `time`: its spec is an interval with no offset and no
+ * jitter (starter/schedules.ts), so its times are the multiples of the poll interval since the epoch. A poll
+ * started at another time (a trigger, the CLI's poll) still stops waiting before that time.
  */
-function nextScheduledPoll(startedAt: number, pollIntervalMs: number): number {
-  return (Math.floor(startedAt / pollIntervalMs) + 1) * pollIntervalMs;
+function nextScheduledPoll(time: number, pollIntervalMs: number): number {
+  return (Math.floor(time / pollIntervalMs) + 1) * pollIntervalMs;
 }
 
 /** The wait between rounds at maxInFlight: short while files finish, doubling up to the longest while none do. */

@@ -458,4 +458,51 @@ describe('pollWorkflow', () => {
     assert.equal(listedAt.length, summary.roomWaits! + 1);
     assert.ok(listedAt.at(-1)! < nextPoll - 1_000, 'the last round ran before the next poll was due');
   });
+
+  test('a poll that claimed at its cap past a Schedule time still waits for room until the next one', async () => {
+    const intervalMs = 10_000;
+    const listedAt: number[] = [];
+    let boundaryPassed: number | undefined;
+    const activities = mockActivities([], 'main', {
+      listAndClaim: () => {
+        const now = Date.now();
+        listedAt.push(now);
+        // At the cap (a backlog) until a Schedule time has passed, then the cluster is full for good.
+        const first = listedAt[0]!;
+        boundaryPassed ??= now >= (Math.floor(first / intervalMs) + 1) * intervalMs + 500 ? now : undefined;
+        const claims =
+          boundaryPassed === undefined
+            ? [{ ...file, path: `cap/${listedAt.length}.csv`, workflowId: `cap/${listedAt.length}` }]
+            : [];
+        return {
+          listed: 9,
+          filteredOut: {},
+          skipped: { cap: 9 },
+          rejected: 0,
+          claims,
+          plan,
+          maxAcceptPerPoll: 1,
+          roomWaitMs: intervalMs,
+        };
+      },
+    });
+    const summary = await withWorkers(pollWorkers(activities), async () => {
+      // Start 4 s before a multiple of the interval, so the rounds at the cap run past it.
+      const untilStart = (intervalMs - (Date.now() % intervalMs) + intervalMs - 4_000) % intervalMs;
+      await sleep(untilStart);
+      return env.client.workflow.execute(pollWorkflow, {
+        taskQueue: TASK_QUEUE,
+        workflowId: 'poll-room-late',
+        args: [{ sourceId: 'unit' }],
+      });
+    });
+    assert.ok(
+      boundaryPassed !== undefined,
+      `the rounds at the cap ran past a Schedule time: ${JSON.stringify(summary)}`,
+    );
+    // Measured from its start the deadline had passed: it used to return at the first full round, with no wait.
+    assert.ok((summary.roomWaits ?? 0) >= 1, JSON.stringify(summary));
+    const nextPoll = (Math.floor(boundaryPassed / intervalMs) + 1) * intervalMs;
+    assert.ok(listedAt.at(-1)! < nextPoll - 1_000, 'the last round ran before the next poll was due');
+  });
 });

@@ -2,6 +2,7 @@
 // records kept small, retention and the stable-size memory walked by cursors kept in Redis.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileWorkflowId } from '../src/shared/ids';
 import { claimOptions, file, freshSource, useLedgerFixture } from './helpers/ledger';
 
@@ -126,7 +127,7 @@ describe('stable-size memory', () => {
     const src = freshSource();
     await fx.ledger.observeVersions(src, [file('a'), file('b'), file('c')], 60_000);
     const before = await fx.redis.hget(seenKey(src), 'a');
-    await fx.ledger.observeVersions(src, [file('a'), file('d')], 60_000);
+    await fx.ledger.observeVersions(src, [file('a'), file('d')], 60_000, 0);
     assert.deepEqual((await fx.redis.hkeys(seenKey(src))).sort(), ['a', 'd']);
     assert.equal(await fx.redis.hget(seenKey(src), 'a'), before, 'its clock runs on');
     assert.deepEqual([...(await fx.ledger.observeVersions(src, [file('a')], 0))], ['a'], 'stable at once');
@@ -143,10 +144,26 @@ describe('stable-size memory', () => {
     const listed = [file('p-1'), file('p-2')];
     let calls = 0;
     while ((await fx.redis.hlen(seenKey(src))) > 2 && calls < 50) {
-      await fx.ledger.observeVersions(src, listed, 60_000);
+      await fx.ledger.observeVersions(src, listed, 60_000, 0);
       calls += 1;
     }
     assert.deepEqual((await fx.redis.hkeys(seenKey(src))).sort(), ['p-1', 'p-2']);
     assert.ok(calls > 1, `trimmed over ${calls} calls, a page each`);
+  });
+
+  test('a path only another cluster lists (other filters) still becomes stable for it', async () => {
+    const src = freshSource();
+    const stableMs = 300;
+    // Cluster B lists b.bin, cluster A (filtered to *.csv) does not; they alternate, A between every two of B's.
+    const b = (): Promise<Set<string>> => fx.ledger.observeVersions(src, [file('a.csv'), file('b.bin')], stableMs);
+    const a = (): Promise<Set<string>> => fx.ledger.observeVersions(src, [file('a.csv')], stableMs);
+    await b();
+    await a();
+    await sleep(stableMs + 50);
+    await a();
+    assert.deepEqual([...(await b())].sort(), ['a.csv', 'b.bin'], "A's listings left b.bin's clock running");
+    // Once first seen longer ago than the keep time, a path no listing gives is forgotten.
+    await fx.ledger.observeVersions(src, [file('a.csv')], stableMs, stableMs);
+    assert.deepEqual(await fx.redis.hkeys(seenKey(src)), ['a.csv']);
   });
 });

@@ -53,6 +53,16 @@ function fenceReason(refused: Refused): FenceFailureReason {
 const SEEN_TRIM_PER_CALL = 1_000;
 
 /**
+ * How long an unlisted path stays in `seen` at least (observe.lua): far longer than another cluster with other
+ * filters needs to see its file stable and claim it, and short enough that vanished paths do not pile up.
+ */
+const SEEN_KEEP_MIN_MS = 3_600_000;
+
+function seenKeepMs(stableMs: number): number {
+  return Math.max(SEEN_KEEP_MIN_MS, 4 * stableMs);
+}
+
+/**
  * How long a cluster's polls keep a claim whose attempt has not begun a run (its child workflow not started or
  * not visible yet), in leases from the claim: a loaded Temporal can start a poll's children slower than a lease.
  */
@@ -228,12 +238,19 @@ export class Ledger {
 
   /**
    * Records when each listed file was first seen with its version (by any cluster) and returns the paths whose
-   * version has not changed for `stableMs` of Redis time: a file still being uploaded is not taken yet.
+   * version has not changed for `stableMs` of Redis time: a file still being uploaded is not taken yet. Paths
+   * not in this listing are forgotten once first seen more than `keepUnlistedMs` ago.
    */
-  async observeVersions(sourceId: string, candidates: Candidate[], stableMs: number): Promise<Set<string>> {
+  async observeVersions(
+    sourceId: string,
+    candidates: Candidate[],
+    stableMs: number,
+    keepUnlistedMs = seenKeepMs(stableMs),
+  ): Promise<Set<string>> {
     if (candidates.length === 0) return new Set();
     const k = this.sourceKeys(sourceId);
-    const args = [stableMs, SEEN_TRIM_PER_CALL, ...candidates.flatMap((c) => [c.path, fileVersion(c.mtimeMs, c.size)])];
+    const versions = candidates.flatMap((c) => [c.path, fileVersion(c.mtimeMs, c.size)]);
+    const args = [stableMs, SEEN_TRIM_PER_CALL, keepUnlistedMs, ...versions];
     return new Set(await this.run('observe', [k.seen, k.cursors], args));
   }
 

@@ -2,14 +2,18 @@
 -- reports the paths whose version has stayed the same for at least stableMs of Redis time: a file still being
 -- uploaded changes size. A time, not a count of listings: two clusters list moments apart.
 -- It also trims the seen hash, one page per call (an HSCAN whose cursor is kept in Redis): a path this listing
--- did not give is gone from the server (or no longer wanted), and would otherwise be remembered for ever. Were
--- it listed again, its clock starts anew, which only waits, never takes a file early.
+-- did not give, first seen more than keepMs ago, is gone from the server (or no longer wanted), and would
+-- otherwise be remembered for ever. Were it listed again, its clock starts anew, which only waits, never takes a
+-- file early. keepMs outlasts stableMs: another cluster's listing may give paths this one does not (other
+-- filters, a listing cut short), and trimming them at once would restart their clocks at each of its polls, so
+-- that they never became stable for that cluster.
 -- KEYS[1] seen hash (path -> '<version>|<first seen ms>'), KEYS[2] cursors hash.
--- ARGV[1] stableMs, ARGV[2] seen entries to look at for trimming (a COUNT hint), then path, version, ...
+-- ARGV[1] stableMs, ARGV[2] seen entries to look at for trimming (a COUNT hint), ARGV[3] keepMs, then path,
+-- version, ...
 -- Returns JSON [stable paths].
 local seen_key, cursors_key = KEYS[1], KEYS[2]
-local stable_ms, trim_count = tonumber(ARGV[1]), tonumber(ARGV[2])
-local FIRST = 3
+local stable_ms, trim_count, keep_ms = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local FIRST = 4
 local CHUNK = 2000
 local now = now_ms()
 local stable, listed, paths = {}, {}, {}
@@ -47,7 +51,8 @@ local page = redis.call('HSCAN', seen_key, redis.call('HGET', cursors_key, 'seen
 redis.call('HSET', cursors_key, 'seen', page[1])
 local gone = {}
 for i = 1, #page[2], 2 do
-  if not listed[page[2][i]] then
+  local since = tonumber(string.match(page[2][i + 1], '|(%d+)$')) or 0
+  if not listed[page[2][i]] and now - since >= keep_ms then
     gone[#gone + 1] = page[2][i]
   end
 end

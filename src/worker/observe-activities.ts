@@ -97,23 +97,11 @@ function onSuccess(
       return;
     }
     case 'processFile':
-      metrics.processDuration(source, seconds);
-      if (fields) logFileEvent('processed', { ...fields, processor: str(res.processor), seconds: round(seconds) });
-      return;
-    case 'downloadProcessPublish': {
+      return onProcessed(source, fields, res, seconds);
+    case 'downloadProcessPublish':
       // The small-file fast path: one event for the three steps (the file is downloaded whole, then published).
       metrics.bytesDownloaded(source, num(file?.size) ?? 0);
-      metrics.processDuration(source, seconds);
-      if (fields) {
-        logFileEvent('processed', {
-          ...fields,
-          processor: str(res.processor),
-          seconds: round(seconds),
-          fastPath: true,
-        });
-      }
-      return;
-    }
+      return onProcessed(source, fields, res, seconds, { fastPath: true });
     case 'commitFile':
       if (res.alreadyCommitted !== true) metrics.fileCommitted(source);
       if (fields) logFileEvent('committed', { ...fields, alreadyCommitted: res.alreadyCommitted === true });
@@ -145,6 +133,18 @@ function onSuccess(
     default:
       return;
   }
+}
+
+function onProcessed(
+  source: string,
+  fields: FileEventFields | undefined,
+  res: Obj,
+  seconds: number,
+  extra: { fastPath?: true } = {},
+): void {
+  metrics.processDuration(source, seconds);
+  if (fields)
+    logFileEvent('processed', { ...fields, processor: str(res.processor), seconds: round(seconds), ...extra });
 }
 
 function onFailure(activityType: string, source: string, err: unknown, seconds: number): void {

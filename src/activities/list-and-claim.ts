@@ -32,9 +32,9 @@ const LISTING_ATTEMPTS = 3;
 export async function listAndClaim(deps: ActivityDeps, input: ListAndClaimInput): Promise<ListAndClaimResult> {
   const ctx = Context.current();
   const source = sourceOfOrFail(deps, input.sourceId);
-  // Rounds of one poll share its workflow id, across its continue-as-new runs too (an activity outside a workflow
+  // Rounds of one poll share its pollId, across its continue-as-new runs too (an activity outside a workflow
   // shares nothing).
-  const pollId = ctx.info.workflowExecution?.workflowId ?? input.pollRun;
+  const pollId = input.pollId ?? ctx.info.workflowExecution?.runId ?? input.pollRun;
   const heartbeat = setInterval(() => ctx.heartbeat(), 1_000);
   let stopRenewing: (() => Promise<void>) | undefined;
   try {

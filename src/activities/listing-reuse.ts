@@ -12,7 +12,7 @@ export interface Listing {
 }
 
 interface Kept {
-  /** The poll's workflow id: a poll that continued as new goes on claiming from its listing. */
+  /** The poll's first run id: a poll that continued as new goes on claiming from its listing. */
   pollId: string;
   /** listedAt + the source's poll interval: not reused after, and dropped by any later call. */
   expiresAt: number;

@@ -65,6 +65,11 @@ export interface ListAndClaimInput {
   sourceId: string;
   /** Run id of the poll workflow: a retried listing claims the same files again with the same tokens. */
   pollRun: string;
+  /**
+   * The poll's first run id (the same in the runs it continues as new): its later rounds claim from the listing
+   * of its first. Absent from polls of older code: their rounds share a run id.
+   */
+  pollId?: string;
 }
 
 export interface ListAndClaimResult {

@@ -49,7 +49,7 @@ const POLL_QUEUE = 'poll-task-queue';
  */
 export async function pollWorkflow(input: PollWorkflowInput): Promise<PollSummary> {
   const { sourceId } = input;
-  const { runId } = workflowInfo();
+  const { runId, firstExecutionRunId: pollId } = workflowInfo();
   const listAndClaim = listingActivity();
   const startedAt = Date.now();
   let waitMs = ROOM_WAIT_FIRST_MS;
@@ -58,7 +58,7 @@ export async function pollWorkflow(input: PollWorkflowInput): Promise<PollSummar
     // Each listing is its own poll run for the ledger: a retried listing gets its own claims back, and a later
     // listing of this run skips the files the earlier ones claimed.
     const pollRun = round === 1 ? runId : `${runId}/${round}`;
-    const { claims, plan, maxAcceptPerPoll, roomWaitMs, ...counts } = await listAndClaim({ sourceId, pollRun });
+    const { claims, plan, maxAcceptPerPoll, roomWaitMs, ...counts } = await listAndClaim({ sourceId, pollRun, pollId });
     const outcomes = patched(PARALLEL_CHILD_STARTS)
       ? patched(BOUNDED_CHILD_STARTS)
         ? await startAllWithin(claims, plan, CHILD_START_WAIT_MS)

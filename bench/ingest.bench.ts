@@ -46,6 +46,7 @@ import { deletePollSchedule, triggerPollSchedule, upsertPollSchedule } from '../
 import type { pollWorkflow } from '../src/workflows';
 import type { barePollWorkflow } from './bare/workflows';
 import { benchClaim } from './claim';
+import { printPolls } from './poll-report';
 import { load, median, report, round } from './figures';
 
 const quick = process.argv.includes('--quick');
@@ -179,44 +180,6 @@ async function waitFor(
 }
 
 /** Every file of the source DONE. Reads the in-flight counter first: counting every record is the slow part. */
-/** BENCH_PROGRESS: the backlog's polls, when each ran and what it did (rounds, waits for room, claims, starts). */
-async function printPolls(client: Client, sourceId: string): Promise<void> {
-  const query = `WorkflowType = "pollWorkflow" AND FtpSource = "${sourceId}"`;
-  const polls: string[] = [];
-  for await (const poll of client.workflow.list({ query })) {
-    const summary = (await client.workflow
-      .getHandle(poll.workflowId, poll.runId, { followRuns: false })
-      .result()
-      .catch((err: unknown) => String(err))) as unknown;
-    const { rounds, roomWaits, claimed, started, startPending } = (summary ?? {}) as Record<string, unknown>;
-    const at = (d: Date | undefined): string => d?.toISOString().slice(11, 23) ?? '-';
-    polls.push(
-      `poll ${at(poll.startTime)}–${at(poll.closeTime)} ${JSON.stringify({ rounds, roomWaits, claimed, started, startPending })}`,
-    );
-  }
-  for (const line of polls.sort()) console.log(line);
-  // The listings of the first poll: how long each waited for a slot and ran.
-  let firstId: string | undefined;
-  let firstRun: string | undefined;
-  for await (const poll of client.workflow.list({ query })) [firstId, firstRun] = [poll.workflowId, poll.runId]; // newest first
-  if (firstId === undefined) return;
-  const events = (await client.workflow.getHandle(firstId, firstRun).fetchHistory()).events ?? [];
-  const ms = (t: unknown): number =>
-    Number((t as { seconds?: unknown }).seconds ?? 0) * 1000 + Number((t as { nanos?: number }).nanos ?? 0) / 1e6;
-  const times = events
-    .filter(
-      (e) =>
-        e.activityTaskScheduledEventAttributes ||
-        e.activityTaskStartedEventAttributes ||
-        e.activityTaskCompletedEventAttributes,
-    )
-    .map((e) => ms(e.eventTime));
-  const rounds: string[] = [];
-  for (let i = 0; i + 2 < times.length; i += 3)
-    rounds.push(`${Math.round(times[i + 1]! - times[i]!)}+${Math.round(times[i + 2]! - times[i + 1]!)}`);
-  console.log(`listings of the first poll (ms waiting+running): ${rounds.join(' ')}; events ${events.length}`);
-}
-
 async function allDone(ledger: Ledger, clusterId: string, sourceId: string, files: number): Promise<boolean> {
   if ((await ledger.inFlight(sourceId, clusterId)) > 0) return false;
   return (await ledger.counts(sourceId)).DONE >= files;

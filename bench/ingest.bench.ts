@@ -24,7 +24,8 @@
 // e.g. '{"maxInFlight":1000}'; BENCH_WORKER_NODE_OPTIONS the Node flags of both worker
 // processes (instead of the product's WORKER_NODE_FLAGS); BENCH_SKIP=claim,download,backlog skips parts;
 // BENCH_ONLY=claim runs the claim part alone (bench/claim.ts, on a redis-server of its own); BENCH_PROGRESS=1 prints
-// the backlog's files in flight and statuses every 2 s.
+// the backlog's files in flight and statuses every 2 s, and at its end what each of its polls did
+// (bench/poll-report.ts).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -3,10 +3,10 @@
 //
 //   pipeline   N small files, one product worker process (default worker settings) beside the bare-Temporal
 //              ceiling of the same shape (bench/bare: a poll activity, a child per file, no-op steps, the same
-//              stage upserts), runs A/B interleaved, medians; events per file workflow and worker CPU time per
-//              file of each (the latter hardly depends on the machine's load). Two shapes, each beside its own
-//              bare mirror: the default steps, and the small-file fast path (smallFileMaxBytes: one local
-//              activity for download, process and publish, then the local commit).
+//              stage upserts), runs A/B interleaved, medians; events per file workflow, and the worker's and the
+//              dev server's CPU time per file of each (these hardly depend on the machine's load). Two shapes,
+//              each beside its own bare mirror: the default steps, and the small-file fast path
+//              (smallFileMaxBytes: one local activity for download, process and publish, then the local commit).
 //   claim      Ledger.claimBatch beside a re-implementation of the seed's per-file CAS loop (WATCH, HGETALL,
 //              MULTI/HSET/EXEC per name) on many listed names, in batches of 1,000: a first poll (all new) and a
 //              steady poll (all already claimed).
@@ -92,6 +92,39 @@ function cpuSecondsOf(pid: number | undefined): number {
   } catch {
     return 0;
   }
+}
+
+/** The process whose command line holds all `markers` (the dev server: its database file), from /proc. */
+function pidWith(...markers: string[]): number | undefined {
+  for (const entry of fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (markers.every((marker) => cmdline.includes(marker))) return Number(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
+
+/** CPU seconds so far: a worker's, the dev server's, and the whole stack's (with Redis and this process). */
+interface CpuSample {
+  worker: number;
+  server: number;
+  stack: number;
+}
+
+interface StackPids {
+  server: number | undefined;
+  redis: number | undefined;
+}
+
+function sampleCpu(workerPid: number | undefined, pids: StackPids): CpuSample {
+  const worker = cpuSecondsOf(workerPid);
+  const server = cpuSecondsOf(pids.server);
+  // This process runs the FTP server (and the bench's own waiting).
+  const { user, system } = process.cpuUsage();
+  return { worker, server, stack: worker + server + cpuSecondsOf(pids.redis) + (user + system) / 1e6 };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -207,8 +240,17 @@ type Shape = 'default' | 'fast';
 
 interface RunFigures {
   rates: number[];
+  /** CPU time per file during the runs: the worker's, the dev server's, the whole stack's. */
   cpu: number[];
+  serverCpu: number[];
+  stackCpu: number[];
   events: number;
+}
+
+function recordCpu(into: RunFigures, before: CpuSample, after: CpuSample, files: number): void {
+  into.cpu.push((after.worker - before.worker) / files);
+  into.serverCpu.push((after.server - before.server) / files);
+  into.stackCpu.push((after.stack - before.stack) / files);
 }
 
 interface ShapeFigures {
@@ -217,7 +259,8 @@ interface ShapeFigures {
 }
 
 function newShapeFigures(): ShapeFigures {
-  return { product: { rates: [], cpu: [], events: 0 }, bare: { rates: [], cpu: [], events: 0 } };
+  const runFigures = (): RunFigures => ({ rates: [], cpu: [], serverCpu: [], stackCpu: [], events: 0 });
+  return { product: runFigures(), bare: runFigures() };
 }
 
 /** Forgets the warm-up round's figures. */
@@ -225,6 +268,8 @@ function clearRuns({ product, bare }: ShapeFigures): void {
   for (const runs of [product, bare]) {
     runs.rates.length = 0;
     runs.cpu.length = 0;
+    runs.serverCpu.length = 0;
+    runs.stackCpu.length = 0;
   }
 }
 
@@ -246,6 +291,21 @@ function reportShape(shape: Shape, { product, bare }: ShapeFigures): void {
     name: 'bare worker',
     value: median(bare.cpu) * 1000,
   });
+  // What each file costs Temporal itself (history writes, task dispatch, visibility), and all processes
+  // together: on shared cores files/s follows the latter.
+  report(`Temporal dev server CPU per file (${label})`, median(product.serverCpu) * 1000, 'ms', {
+    name: 'bare same shape',
+    value: median(bare.serverCpu) * 1000,
+  });
+  report(
+    `stack CPU per file, worker + dev server + Redis + FTP server (${label})`,
+    median(product.stackCpu) * 1000,
+    'ms',
+    {
+      name: 'bare same shape',
+      value: median(bare.stackCpu) * 1000,
+    },
+  );
   report(`events per file workflow (${label})`, product.events, 'events', {
     name: 'bare same shape',
     value: bare.events,
@@ -361,6 +421,13 @@ async function main(): Promise<void> {
     const ledger = new Ledger(redis);
     try {
       const shapes = { default: newShapeFigures(), fast: newShapeFigures() };
+      const pids: StackPids = {
+        server: pidWith(stack.temporal.dbFile),
+        redis: pidWith('redis-server', `:${new URL(stack.redis.url).port}`),
+      };
+      for (const [name, pid] of Object.entries(pids)) {
+        if (pid === undefined) console.log(`bench: no process found for ${name}: the CPU figures leave it out`);
+      }
       const runProduct = async (r: number, shape: Shape): Promise<void> => {
         const sourceId = (shape === 'fast' ? fastSources : pipeSources)[r]!;
         const into = shapes[shape].product;
@@ -371,10 +438,10 @@ async function main(): Promise<void> {
           args: [{ sourceId }],
         });
         const files = filesOfRound(r);
-        const cpu = cpuSecondsOf(product.process.pid);
+        const cpu = sampleCpu(product.process.pid, pids);
         await waitFor(`${sourceId} DONE`, () => allDone(ledger, config.clusterId, sourceId, files), 250, 900_000);
         into.rates.push(files / ((performance.now() - started) / 1000));
-        into.cpu.push((cpuSecondsOf(product.process.pid) - cpu) / files);
+        recordCpu(into, cpu, sampleCpu(product.process.pid, pids), files);
         const workflowId = (await ledger.get(sourceId, 'f-0.csv'))?.workflowId;
         if (workflowId) {
           await client.workflow.getHandle(workflowId).result();
@@ -392,10 +459,10 @@ async function main(): Promise<void> {
         });
         const counted = async (): Promise<boolean> =>
           Number((await redis.get(`bare:${runTag}:done`)) ?? 0) >= filesOfRound(r);
-        const cpu = cpuSecondsOf(bare.process.pid);
+        const cpu = sampleCpu(bare.process.pid, pids);
         await waitFor(`${runTag} done`, counted, 250, 900_000);
         into.rates.push(filesOfRound(r) / ((performance.now() - started) / 1000));
-        into.cpu.push((cpuSecondsOf(bare.process.pid) - cpu) / filesOfRound(r));
+        recordCpu(into, cpu, sampleCpu(bare.process.pid, pids), filesOfRound(r));
         const handle = client.workflow.getHandle(`bare/${runTag}/${runTag}-f-0.bin`);
         await handle.result();
         into.events = (await handle.fetchHistory()).events?.length ?? 0;

@@ -14,6 +14,7 @@ import {
   FtpTransientError,
 } from '../src/ftp/errors';
 import { applyFilters, orderCandidates, type FilterOptions } from '../src/ftp/filters';
+import { ExactTimes, SETTLE_AFTER_MS } from '../src/ftp/exact-times';
 import { listRemote, parseListTime, tolerantParseList, type RemoteEntry } from '../src/ftp/list';
 import { checkSafeName, normalizeRemotePath, safeLocalPath, UnsafeNameError } from '../src/ftp/names';
 import { FtpPool } from '../src/ftp/pool';
@@ -161,6 +162,51 @@ test('listRemote gets exact mtimes through MDTM where LIST gives minutes (ftp-sr
     assert.equal(entry.precision, 'ms', entry.path);
     assert.equal(entry.unsafe, undefined);
   }
+});
+
+test('MDTM answers are reused only once settled; a changed listing line is asked again', async () => {
+  const server = await area();
+  const minute = Math.floor((Date.now() - 3_600_000) / 60_000) * 60_000;
+  const at = (offsetMs: number): Date => new Date(minute + offsetMs);
+  put(server.root, 'a.csv', 'aaaa', at(10_123));
+  put(server.root, 'b.csv', 'bbbb', at(20_456));
+  const client = await connect(server);
+  const asked: string[] = [];
+  const send = client.send.bind(client);
+  client.send = (command, ignoreErrorCodes) => {
+    if (command.startsWith('MDTM ')) asked.push(path.posix.basename(command.slice(5)));
+    return send(command, ignoreErrorCodes);
+  };
+  let clock = 0;
+  const times = new ExactTimes(() => clock);
+  const list = async (atMs: number): Promise<{ asked: string[]; mtimes: Record<string, number> }> => {
+    clock = atMs;
+    asked.length = 0;
+    const entries = await listRemote(client, { remoteDir: server.dir, recursive: false, maxDepth: 0 }, times);
+    const mtimes = Object.fromEntries(entries.map((e) => [e.path, e.mtimeMs - minute]));
+    return { asked: [...asked].sort(), mtimes };
+  };
+
+  assert.deepEqual(await list(0), { asked: ['a.csv', 'b.csv'], mtimes: { 'a.csv': 10_123, 'b.csv': 20_456 } });
+  // Rewritten within its minute, same size: the listing line is the same, only MDTM tells.
+  put(server.root, 'b.csv', 'BBBB', at(40_789));
+  assert.deepEqual(await list(30_000), { asked: ['a.csv', 'b.csv'], mtimes: { 'a.csv': 10_123, 'b.csv': 40_789 } });
+  // a.csv held its answer for a minute: settled. b.csv's answer changed at 30 s: not yet.
+  assert.deepEqual((await list(SETTLE_AFTER_MS)).asked, ['a.csv', 'b.csv']);
+  assert.deepEqual((await list(30_000 + SETTLE_AFTER_MS)).asked, ['b.csv']);
+  assert.deepEqual(await list(200_000), { asked: [], mtimes: { 'a.csv': 10_123, 'b.csv': 40_789 } });
+  // A write in a later minute changes the listing line: asked again, and not reused until it settles.
+  put(server.root, 'a.csv', 'AAAA', at(75_000));
+  assert.deepEqual(await list(210_000), { asked: ['a.csv'], mtimes: { 'a.csv': 75_000, 'b.csv': 40_789 } });
+  assert.deepEqual((await list(220_000)).asked, ['a.csv']);
+  // A path missing from a listing is forgotten: back with the same line, it is asked again.
+  const away = `${server.root}-b.csv`;
+  fs.renameSync(path.join(server.root, 'b.csv'), away);
+  assert.deepEqual(await list(300_000), { asked: ['a.csv'], mtimes: { 'a.csv': 75_000 } });
+  fs.renameSync(away, path.join(server.root, 'b.csv'));
+  assert.deepEqual((await list(400_000)).asked, ['b.csv']);
+  // After a day without a listing nothing is trusted: a time text without a year could repeat.
+  assert.deepEqual((await list(400_000 + 25 * 3_600_000)).asked, ['a.csv', 'b.csv']);
 });
 
 test('hostile names do not break a listing: they come back flagged, nothing is sent for them', async () => {

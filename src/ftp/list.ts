@@ -5,6 +5,7 @@ import * as dosParser from 'basic-ftp/dist/parseListDOS';
 import * as mlsdParser from 'basic-ftp/dist/parseListMLSD';
 import * as unixParser from 'basic-ftp/dist/parseListUnix';
 import { classifyFtpError } from './errors';
+import type { ExactTime, ExactTimes, ListingTimes } from './exact-times';
 import { checkSafeName, type NameCheck } from './names';
 
 /** How exact `mtimeMs` is: MDTM/MLSD with a fraction → ms, MLSD/MDTM → s, LIST → min (or day for old files). */
@@ -51,6 +52,8 @@ interface ListState {
   readonly out: RemoteEntry[];
   /** Whether MDTM works on this server; learned on first use. */
   mdtm: 'unknown' | 'yes' | 'no';
+  /** MDTM answers of earlier listings of the same directory (exact-times.ts). */
+  readonly times: ListingTimes | undefined;
 }
 
 /**
@@ -58,21 +61,23 @@ interface ListState {
  * when the server can give them. Works by CWD + argument-less MLSD/LIST so that no name ever has to be
  * parsed as a LIST argument; the client's working directory is restored afterwards.
  */
-export async function listRemote(client: Client, opts: ListOptions): Promise<RemoteEntry[]> {
+export async function listRemote(client: Client, opts: ListOptions, exactTimes?: ExactTimes): Promise<RemoteEntry[]> {
   client.parseList = tolerantParseList;
-  const state: ListState = { opts, out: [], mdtm: 'unknown' };
   try {
     const startDir = await client.pwd();
     const baseDir = path.posix.resolve(startDir, opts.remoteDir || '.');
+    const times = exactTimes?.begin(`${baseDir}\n${opts.recursive ? opts.maxDepth : 0}`);
+    const state: ListState = { opts, out: [], mdtm: 'unknown', times };
     try {
       await walk(client, state, baseDir, '', 0);
     } finally {
       await client.cd(startDir);
     }
+    times?.complete();
+    return state.out;
   } catch (err) {
     throw classifyFtpError(err);
   }
-  return state.out;
 }
 
 async function walk(client: Client, state: ListState, absDir: string, relDir: string, depth: number): Promise<void> {
@@ -122,17 +127,18 @@ async function toEntry(
   relPath: string,
   check: NameCheck,
 ): Promise<RemoteEntry | undefined> {
+  const { textShowsWrites, ...listed } = listedTime(item, state.opts.timeZone);
   const entry: RemoteEntry = {
     path: relPath,
     name: item.name,
     size: item.size,
     isHidden: relPath.split('/').some((segment) => segment.startsWith('.')),
-    ...listedTime(item, state.opts.timeZone),
+    ...listed,
   };
   if (!check.ok) return { ...entry, unsafe: check.reason };
   if (entry.precision === 'min' || entry.precision === 'day') {
     // Never for unsafe names: they must not reach the control connection.
-    const exact = await exactTime(client, state, path.posix.join(absDir, item.name));
+    const exact = await exactTimeOf(client, state, path.posix.join(absDir, item.name), item, textShowsWrites);
     if (exact === 'vanished') {
       state.opts.onSkip?.(relPath, 'vanished before MDTM');
       return undefined;
@@ -144,15 +150,41 @@ async function toEntry(
 
 type Timed = Pick<RemoteEntry, 'mtimeMs' | 'precision'>;
 
-function listedTime(item: FileInfo, timeZone: string | undefined): Timed {
+/**
+ * `textShowsWrites`: the LIST time text is one that any write now would change (a minute, or the year form Unix
+ * servers give files older than six months), so a settled MDTM answer may stand for it (exact-times.ts).
+ */
+function listedTime(item: FileInfo, timeZone: string | undefined): Timed & { textShowsWrites: boolean } {
   if (item.modifiedAt) {
     // tolerantParseList keeps MLSD's raw `modify` fact, so a fraction tells us the server gave ms.
-    return { mtimeMs: item.modifiedAt.getTime(), precision: item.rawModifiedAt.includes('.') ? 'ms' : 's' };
+    const precision = item.rawModifiedAt.includes('.') ? 'ms' : 's';
+    return { mtimeMs: item.modifiedAt.getTime(), precision, textShowsWrites: true };
   }
-  return parseListTime(item.rawModifiedAt, Date.now(), timeZone) ?? { mtimeMs: 0, precision: 'day' };
+  const parsed = parseListTime(item.rawModifiedAt, Date.now(), timeZone);
+  return parsed ? { ...parsed, textShowsWrites: true } : { mtimeMs: 0, precision: 'day', textShowsWrites: false };
 }
 
-async function exactTime(client: Client, state: ListState, absPath: string): Promise<Timed | 'vanished' | undefined> {
+/** MDTM's answer, or a settled earlier one while the file's listing line is unchanged. */
+async function exactTimeOf(
+  client: Client,
+  state: ListState,
+  absPath: string,
+  item: FileInfo,
+  textShowsWrites: boolean,
+): Promise<ExactTime | 'vanished' | undefined> {
+  const times = textShowsWrites ? state.times : undefined;
+  const known = times?.reuse(absPath, item.size, item.rawModifiedAt);
+  if (known) return known;
+  const exact = await exactTime(client, state, absPath);
+  if (exact && exact !== 'vanished') times?.asked(absPath, item.size, item.rawModifiedAt, exact);
+  return exact;
+}
+
+async function exactTime(
+  client: Client,
+  state: ListState,
+  absPath: string,
+): Promise<ExactTime | 'vanished' | undefined> {
   if (state.mdtm === 'no') return undefined;
   try {
     const res = await client.send(`MDTM ${await client.protectWhitespace(absPath)}`);
@@ -172,7 +204,7 @@ async function exactTime(client: Client, state: ListState, absPath: string): Pro
 }
 
 /** Parses `213 YYYYMMDDHHMMSS[.fff]` (UTC per RFC 3659). */
-export function parseMdtmReply(message: string): Timed | undefined {
+export function parseMdtmReply(message: string): ExactTime | undefined {
   const match = /^213 (\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d+))?/.exec(message.trim());
   if (!match) return undefined;
   const n = (i: number): number => Number(match[i]);

@@ -3,6 +3,7 @@ import { FTPError, type Client } from 'basic-ftp';
 import { describeEndpoint, type FtpEndpoint } from '../ftp/connection-options';
 import { downloadToFile } from '../ftp/download';
 import { classifyFtpError } from '../ftp/errors';
+import { ExactTimes } from '../ftp/exact-times';
 import { listRemote } from '../ftp/list';
 import { assertSafeCommandArg } from '../ftp/names';
 import { FtpPool } from '../ftp/pool';
@@ -17,10 +18,14 @@ export type FtpRemoteEndpoint = FtpEndpoint & { readonly protocol: 'ftp' };
 export class FtpSession implements RemoteSession {
   readonly protocol = 'ftp';
 
-  constructor(readonly client: Client) {}
+  /** `exactTimes`: MDTM answers shared by the sessions of one server, so its listings need not ask them again. */
+  constructor(
+    readonly client: Client,
+    private readonly exactTimes?: ExactTimes,
+  ) {}
 
   list(opts: ListOptions): Promise<RemoteEntry[]> {
-    return listRemote(this.client, opts);
+    return listRemote(this.client, opts, this.exactTimes);
   }
 
   download(remotePath: string, localPartPath: string, opts: DownloadOptions): Promise<DownloadResult> {
@@ -54,11 +59,12 @@ export class FtpSession implements RemoteSession {
 export class FtpRemoteClient extends PooledRemoteClient<Client> {
   constructor(endpoint: FtpEndpoint, options: RemotePoolOptions) {
     const pool = new FtpPool(endpoint, options);
+    const exactTimes = new ExactTimes();
     super(
       'ftp',
       `ftp://${describeEndpoint(endpoint)}`,
       pool,
-      (client) => new FtpSession(client),
+      (client) => new FtpSession(client, exactTimes),
       (err) => pool.cleanError(err),
     );
   }

@@ -3,8 +3,8 @@
 //
 //   pipeline   N small files, one product worker process (default worker settings) beside the bare-Temporal
 //              ceiling of the same shape (bench/bare: a poll activity, a child per file, no-op steps, the same
-//              stage upserts), runs A/B interleaved, medians; events per file workflow, and the worker's and the
-//              dev server's CPU time per file of each (these hardly depend on the machine's load). Two shapes,
+//              stage upserts), runs A/B interleaved, medians; events per file workflow, and the CPU time per
+//              file of the worker, the dev server and the whole stack (these hardly depend on the load). Two shapes,
 //              each beside its own bare mirror: the default steps, and the small-file fast path
 //              (smallFileMaxBytes: one local activity for download, process and publish, then the local commit).
 //   claim      Ledger.claimBatch beside a re-implementation of the seed's per-file CAS loop (WATCH, HGETALL,

@@ -24,12 +24,17 @@ export interface ExactTime {
   precision: 'ms' | 's';
 }
 
-interface Known extends ExactTime {
-  size: number;
-  /** The LIST line's time text the answer belongs to. */
-  listed: string;
-  firstAskedAt: number;
-  settled: boolean;
+/** One kept answer. A class, not a spread literal: about 125 bytes a file instead of 400 (100,000 files: 12 MiB). */
+class Known implements ExactTime {
+  constructor(
+    readonly mtimeMs: number,
+    readonly precision: ExactTime['precision'],
+    readonly size: number,
+    /** The LIST line's time text the answer belongs to. */
+    readonly listed: string,
+    readonly firstAskedAt: number,
+    readonly settled: boolean,
+  ) {}
 }
 
 /** The exact times of one listing: reads the last complete listing's answers, keeps this one's for the next. */
@@ -70,7 +75,8 @@ export class ExactTimes {
         const known = last.get(absPath);
         const again = sameLine(known, size, listed) && known.mtimeMs === exact.mtimeMs;
         const firstAskedAt = again ? known.firstAskedAt : at;
-        keep(absPath, { ...exact, size, listed, firstAskedAt, settled: at - firstAskedAt >= SETTLE_AFTER_MS });
+        const settled = at - firstAskedAt >= SETTLE_AFTER_MS;
+        keep(absPath, new Known(exact.mtimeMs, exact.precision, size, listed, firstAskedAt, settled));
       },
       complete: () => {
         this.byListing.set(listingRoot, { completedAt: this.now(), answers: next });

@@ -14,7 +14,7 @@ import {
   FtpTransientError,
 } from '../src/ftp/errors';
 import { applyFilters, orderCandidates, type FilterOptions } from '../src/ftp/filters';
-import { ExactTimes, SETTLE_AFTER_MS } from '../src/ftp/exact-times';
+import { ExactTimes, SETTLE_AFTER_MS, type ExactTime } from '../src/ftp/exact-times';
 import { listRemote, parseListTime, tolerantParseList, type RemoteEntry } from '../src/ftp/list';
 import { checkSafeName, normalizeRemotePath, safeLocalPath, UnsafeNameError } from '../src/ftp/names';
 import { FtpPool } from '../src/ftp/pool';
@@ -207,6 +207,32 @@ test('MDTM answers are reused only once settled; a changed listing line is asked
   assert.deepEqual((await list(400_000)).asked, ['b.csv']);
   // After a day without a listing nothing is trusted: a time text without a year could repeat.
   assert.deepEqual((await list(400_000 + 25 * 3_600_000)).asked, ['a.csv', 'b.csv']);
+});
+
+test('an MDTM answer settles only for an ask sent a minute after the first answer came back', async () => {
+  let clock = 0;
+  const times = new ExactTimes(() => clock);
+  let asks = 0;
+  // A slow server: each answer comes back 2 s after its ask was sent.
+  const slowAsk = (): Promise<ExactTime> => {
+    asks += 1;
+    clock += 2_000;
+    return Promise.resolve({ mtimeMs: 1_000, precision: 's' });
+  };
+  const listing = async (atMs: number): Promise<void> => {
+    clock = atMs;
+    const listed = times.begin('/d\n0');
+    assert.deepEqual(await listed.exactTime('/d/a.csv', 4, 'Nov 28 04:43', slowAsk), {
+      mtimeMs: 1_000,
+      precision: 's',
+    });
+    listed.complete();
+  };
+  await listing(0); // answered at 2 s
+  await listing(61_000); // sent 59 s after that answer: not settled, though answered 61 s after it
+  await listing(200_000); // settled
+  await listing(300_000); // reused
+  assert.equal(asks, 3);
 });
 
 test('hostile names do not break a listing: they come back flagged, nothing is sent for them', async () => {

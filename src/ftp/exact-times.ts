@@ -3,15 +3,15 @@
 // directory, and reuses one only once it can no longer hide a new version.
 //
 // Why reuse is safe only once settled: LIST shows the minute; a same-size rewrite within that minute keeps the
-// listing line, and only MDTM tells it apart. An answer T asked at time A1 (server time ≥ T, as the file already
-// had T) and again, unchanged, at A2 ≥ A1 + 60 s was true at a server time past T's minute; any later write
-// stamps a later minute, which changes the listing line, which is asked again. Elapsed time is this process's
-// monotonic clock, so neither clock skew nor the server's zone matters. Only a writer that sets a file's mtime
-// into the future (and then rewrites it within that minute, same size) could slip past; such a writer defeats
-// the (mtime, size) version too.
+// listing line, and only MDTM tells it apart. An answer T that came back at time A1 (the server read T before
+// then, so its clock was past T) and again, unchanged, for an ask sent at A2 ≥ A1 + 60 s was true at a server
+// time past T's minute; any later write stamps a later minute, which changes the listing line, which is asked
+// again. Elapsed time is this process's monotonic clock, so neither clock skew, the server's zone nor a slow
+// round trip matters. Only a writer that sets a file's mtime into the future (and then rewrites it within that
+// minute, same size) could slip past; such a writer defeats the (mtime, size) version too.
 
-/** An unchanged MDTM answer settles once asked again at least this long after the first time. */
-export const SETTLE_AFTER_MS = 61_000;
+/** An unchanged MDTM answer settles when asked again at least this long after the first one came back. */
+export const SETTLE_AFTER_MS = 60_000;
 
 /** Answers kept per listed directory tree; past this a listing asks MDTM for the rest, as before. */
 const MAX_KEPT_PER_LISTING = 200_000;
@@ -32,17 +32,22 @@ class Known implements ExactTime {
     readonly size: number,
     /** The LIST line's time text the answer belongs to. */
     readonly listed: string,
-    readonly firstAskedAt: number,
+    /** When this answer first came back. */
+    readonly firstAnsweredAt: number,
     readonly settled: boolean,
   ) {}
 }
 
+/** What MDTM says of a file: its exact time, 'vanished' (550), or nothing (the server has no MDTM). */
+export type MdtmAnswer = ExactTime | 'vanished' | undefined;
+
 /** The exact times of one listing: reads the last complete listing's answers, keeps this one's for the next. */
 export interface ListingTimes {
-  /** A settled answer for this path, if its listing line (size, time text) is unchanged. */
-  reuse(absPath: string, size: number, listed: string): ExactTime | undefined;
-  /** Records what MDTM answered now. */
-  asked(absPath: string, size: number, listed: string, exact: ExactTime): void;
+  /**
+   * The settled answer for this path if its listing line (size, time text) is unchanged; else `ask()`'s, kept
+   * for the next listings.
+   */
+  exactTime(absPath: string, size: number, listed: string, ask: () => Promise<MdtmAnswer>): Promise<MdtmAnswer>;
   /** The listing completed: its answers replace the last ones (paths no longer listed are forgotten). */
   complete(): void;
 }
@@ -61,22 +66,22 @@ export class ExactTimes {
     const keep = (absPath: string, known: Known): void => {
       if (next.size < MAX_KEPT_PER_LISTING) next.set(absPath, known);
     };
-    const sameLine = (known: Known | undefined, size: number, listed: string): known is Known =>
-      known !== undefined && known.size === size && known.listed === listed;
     return {
-      reuse: (absPath, size, listed) => {
+      exactTime: async (absPath, size, listed, ask) => {
         const known = last.get(absPath);
-        if (!sameLine(known, size, listed) || !known.settled) return undefined;
-        keep(absPath, known);
-        return { mtimeMs: known.mtimeMs, precision: known.precision };
-      },
-      asked: (absPath, size, listed, exact) => {
-        const at = this.now();
-        const known = last.get(absPath);
-        const again = sameLine(known, size, listed) && known.mtimeMs === exact.mtimeMs;
-        const firstAskedAt = again ? known.firstAskedAt : at;
-        const settled = at - firstAskedAt >= SETTLE_AFTER_MS;
-        keep(absPath, new Known(exact.mtimeMs, exact.precision, size, listed, firstAskedAt, settled));
+        const sameLine = known !== undefined && known.size === size && known.listed === listed;
+        if (sameLine && known.settled) {
+          keep(absPath, known);
+          return { mtimeMs: known.mtimeMs, precision: known.precision };
+        }
+        const sentAt = this.now();
+        const answer = await ask();
+        if (typeof answer !== 'object') return answer;
+        const again = sameLine && known.mtimeMs === answer.mtimeMs;
+        const firstAnsweredAt = again ? known.firstAnsweredAt : this.now();
+        const settled = sentAt - firstAnsweredAt >= SETTLE_AFTER_MS;
+        keep(absPath, new Known(answer.mtimeMs, answer.precision, size, listed, firstAnsweredAt, settled));
+        return answer;
       },
       complete: () => {
         this.byListing.set(listingRoot, { completedAt: this.now(), answers: next });

@@ -5,7 +5,7 @@ import * as dosParser from 'basic-ftp/dist/parseListDOS';
 import * as mlsdParser from 'basic-ftp/dist/parseListMLSD';
 import * as unixParser from 'basic-ftp/dist/parseListUnix';
 import { classifyFtpError } from './errors';
-import type { ExactTime, ExactTimes, ListingTimes } from './exact-times';
+import type { ExactTime, ExactTimes, ListingTimes, MdtmAnswer } from './exact-times';
 import { checkSafeName, type NameCheck } from './names';
 
 /** How exact `mtimeMs` is: MDTM/MLSD with a fraction → ms, MLSD/MDTM → s, LIST → min (or day for old files). */
@@ -165,26 +165,19 @@ function listedTime(item: FileInfo, timeZone: string | undefined): Timed & { tex
 }
 
 /** MDTM's answer, or a settled earlier one while the file's listing line is unchanged. */
-async function exactTimeOf(
+function exactTimeOf(
   client: Client,
   state: ListState,
   absPath: string,
   item: FileInfo,
   textShowsWrites: boolean,
-): Promise<ExactTime | 'vanished' | undefined> {
-  const times = textShowsWrites ? state.times : undefined;
-  const known = times?.reuse(absPath, item.size, item.rawModifiedAt);
-  if (known) return known;
-  const exact = await exactTime(client, state, absPath);
-  if (exact && exact !== 'vanished') times?.asked(absPath, item.size, item.rawModifiedAt, exact);
-  return exact;
+): Promise<MdtmAnswer> {
+  const ask = (): Promise<MdtmAnswer> => exactTime(client, state, absPath);
+  if (!textShowsWrites || !state.times) return ask();
+  return state.times.exactTime(absPath, item.size, item.rawModifiedAt, ask);
 }
 
-async function exactTime(
-  client: Client,
-  state: ListState,
-  absPath: string,
-): Promise<ExactTime | 'vanished' | undefined> {
+async function exactTime(client: Client, state: ListState, absPath: string): Promise<MdtmAnswer> {
   if (state.mdtm === 'no') return undefined;
   try {
     const res = await client.send(`MDTM ${await client.protectWhitespace(absPath)}`);

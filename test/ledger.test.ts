@@ -16,6 +16,11 @@ async function claimOne(src: string, path: string, overrides: Partial<ClaimBatch
   return result.claims[0] as Claim;
 }
 
+/** The attempt begins a run (a download or process step started): from now on its lapse costs a try. */
+async function beginRun(src: string, claim: Claim): Promise<void> {
+  assert.ok((await fx.ledger.beginRun(src, claim.path, claim.token, { leaseMs: 150, maxCrashes: 5 })).ok);
+}
+
 async function skipReason(src: string, path: string, overrides: Partial<ClaimBatchOptions> = {}, mtimeMs?: number) {
   const result = await fx.ledger.claimBatch(src, [file(path, mtimeMs)], claimOptions(overrides));
   assert.deepEqual(result.claims, []);
@@ -87,6 +92,7 @@ describe('claimBatch', () => {
   test('an expired lease is taken over by another cluster with a higher token and the next attempt', async () => {
     const src = freshSource();
     const first = await claimOne(src, 'a', { clusterId: 'A', leaseMs: 150 });
+    await beginRun(src, first);
     await sleep(200);
     const second = await claimOne(src, 'a', { clusterId: 'B', pollRun: 'b-1' });
 
@@ -104,11 +110,45 @@ describe('claimBatch', () => {
   test('a cluster takes over its own expired lease (also from the same pollRun), its in-flight count unchanged', async () => {
     const src = freshSource();
     const first = await claimOne(src, 'a', { leaseMs: 150 });
+    await beginRun(src, first);
     await sleep(200);
     const second = await claimOne(src, 'a', { maxInFlight: 1 });
     assert.ok(second.token > first.token);
     assert.equal(second.tries, 2);
     assert.equal(await fx.ledger.inFlight(src, 'A'), 1);
+  });
+
+  test('a lapsed attempt that never began a run is taken over with the same try, also at maxTries', async () => {
+    const src = freshSource();
+    const opts = { maxTries: 2, leaseMs: 100 };
+    const first = await claimOne(src, 'a', opts);
+    await beginRun(src, first);
+    await sleep(200);
+    // Tries 2 of 2: its workflow does not start (Temporal away), and the lease lapses twice.
+    const second = await claimOne(src, 'a', { ...opts, pollRun: 'run-2' });
+    await sleep(150);
+    const third = await claimOne(src, 'a', { ...opts, pollRun: 'run-3', clusterId: 'B' });
+    await sleep(150);
+    const fourth = await claimOne(src, 'a', { ...opts, pollRun: 'run-4' });
+    assert.deepEqual(
+      [second, third, fourth].map((c) => [c.tries, c.attempt]),
+      [
+        [2, 2],
+        [2, 3],
+        [2, 4],
+      ],
+    );
+    assert.ok(fourth.token > third.token && third.token > second.token, 'each attempt is fenced off the one before');
+    const record = await fx.ledger.get(src, 'a');
+    assert.equal(record?.error, 'lease expired', "the last try's error stays");
+    assert.equal(await fx.ledger.inFlight(src, 'A'), 1);
+    assert.equal(await fx.ledger.inFlight(src, 'B'), 0);
+    // Once that attempt begins a run, its lapse is a try: at maxTries, REJECTED.
+    await beginRun(src, fourth);
+    await sleep(200);
+    const fifth = await fx.ledger.claimBatch(src, [file('a')], claimOptions({ ...opts, pollRun: 'run-5' }));
+    assert.deepEqual(fifth.claims, []);
+    assert.equal(fifth.rejected.length, 1);
   });
 
   test('RETRY_WAIT is skipped until retryAt, then claimed with tries + 1', async () => {
@@ -132,11 +172,12 @@ describe('claimBatch', () => {
   test('maxTries reached on takeover of an expired lease: REJECTED with exactly one dead letter', async () => {
     const src = freshSource();
     const opts = { maxTries: 2, leaseMs: 100 };
-    await claimOne(src, 'a', opts);
-    await sleep(150);
+    await beginRun(src, await claimOne(src, 'a', opts));
+    await sleep(200);
     const second = await claimOne(src, 'a', { ...opts, pollRun: 'run-2' });
     assert.equal(second.tries, 2);
-    await sleep(150);
+    await beginRun(src, second);
+    await sleep(200);
 
     const third = await fx.ledger.claimBatch(src, [file('a')], claimOptions({ ...opts, pollRun: 'run-3' }));
     assert.deepEqual(third.claims, []);
@@ -383,8 +424,9 @@ describe('fencing', () => {
     const a = await claimOne(src, 'a', { leaseMs: 300 });
     const b = await claimOne(src, 'b', { leaseMs: 300 });
     const other = await claimOne(src, 'c', { leaseMs: 300, clusterId: 'B' });
-    // b's attempt has begun a run: only a running workflow of that attempt keeps it now.
+    // b's and c's attempts have begun a run: only a running workflow of that attempt keeps it now.
     assert.ok((await fx.ledger.beginRun(src, 'b', b.token, { leaseMs: 300, maxCrashes: 5 })).ok);
+    assert.ok((await fx.ledger.beginRun(src, 'c', other.token, { leaseMs: 300, maxCrashes: 5 })).ok);
     const running = [
       { path: 'a', workflowId: a.workflowId },
       { path: 'b', workflowId: `${b.workflowId}-an-older-attempt` },
@@ -430,6 +472,44 @@ describe('fencing', () => {
     assert.equal(await leaseOf('other'), before.other, "another cluster's claim is never renewed");
     assert.equal((await fx.ledger.get(src, 'young'))?.token, young.token);
     assert.equal((await fx.ledger.get(src, 'other'))?.token, other.token);
+  });
+
+  test("renewRunning takes back this cluster's lapsed claims without a run, within the grace; a claim then keeps them", async () => {
+    const src = freshSource();
+    // Temporal was away longer than the lease: nothing renewed these claims, and no workflow of theirs runs yet.
+    const waiting = await claimOne(src, 'waiting', { leaseMs: 300 });
+    const ran = await claimOne(src, 'ran', { leaseMs: 300 });
+    const other = await claimOne(src, 'other', { leaseMs: 300, clusterId: 'B' });
+    assert.ok((await fx.ledger.beginRun(src, 'ran', ran.token, { leaseMs: 300, maxCrashes: 5 })).ok);
+    await sleep(800);
+    // A lease of 1 s gives a grace of 3 s from the claim: 'waiting' lapsed 0.5 s ago and is still within it.
+    assert.equal(await fx.ledger.renewRunning(src, 'A', [], 1_000), 1);
+    const again = await fx.ledger.claimBatch(
+      src,
+      [file('waiting'), file('ran'), file('other')],
+      claimOptions({ pollRun: 'run-2' }),
+    );
+    assert.deepEqual(
+      again.claims.map((c) => [c.path, c.tries]),
+      [
+        ['ran', 2],
+        ['other', 1],
+      ],
+      'the lapsed claim without a run was kept; the one that ran and the other cluster’s were taken over',
+    );
+    assert.equal((await fx.ledger.get(src, 'waiting'))?.token, waiting.token);
+    assert.notEqual((await fx.ledger.get(src, 'other'))?.token, other.token);
+  });
+
+  test('renewRunning leaves a lapsed claim without a run past the grace to be taken over', async () => {
+    const src = freshSource();
+    const late = await claimOne(src, 'late', { leaseMs: 300 });
+    await sleep(1_200);
+    // A lease of 300 ms gives a grace of 900 ms: the claim is older.
+    assert.equal(await fx.ledger.renewRunning(src, 'A', [], 300), 0);
+    const again = await claimOne(src, 'late', { pollRun: 'run-2' });
+    assert.deepEqual([again.tries, again.attempt], [1, 2], 'a new attempt; no try spent, as none ran');
+    assert.ok(again.token > late.token);
   });
 
   test('commit is idempotent for the same token: in-flight and the commit count change once', async () => {

@@ -16,7 +16,7 @@ import {
 } from '../shared/types';
 import { claimOptionsOf, filePlanOf, remoteOf, sourceOf, type ActivityDeps } from './deps';
 import { keepForNextRound, reusableListing, type Listing } from './listing-reuse';
-import { keepRunningClaimsRenewed } from './running-claims';
+import { keepRunningClaimsRenewed, type RunningClaimsKeeper } from './running-claims';
 import { sweepDue } from './sweep-due';
 import { isTransient } from './transient';
 
@@ -36,15 +36,16 @@ export async function listAndClaim(deps: ActivityDeps, input: ListAndClaimInput)
   // shares nothing).
   const pollId = input.pollId ?? ctx.info.workflowExecution?.runId ?? input.pollRun;
   const heartbeat = setInterval(() => ctx.heartbeat(), 1_000);
-  let stopRenewing: (() => Promise<void>) | undefined;
+  let renewals: RunningClaimsKeeper | undefined;
   try {
-    stopRenewing = await keepRunningClaimsRenewed(deps, source);
+    renewals = await keepRunningClaimsRenewed(deps, source);
     // A retried round lists again: its claims of the failed attempt come back only from a listing that has them.
     const reused = ctx.info.attempt === 1 ? reusableListing(source, pollId) : undefined;
     const { listing, rejected, sweep } = reused
       ? { listing: reused, rejected: 0, sweep: undefined }
       : await listFresh(deps, source, ctx.cancellationSignal);
     const claimOptions = claimOptionsOf(deps.config.clusterId, source, input.pollRun);
+    await renewals.renewedRecently();
     const result = await deps.ledger.claimBatch(source.id, listing.candidates, claimOptions);
     // Files left only because of maxInFlight: the poll may wait for room and claim them from this listing (an
     // ordered source lists each round, so it waits for its next poll instead).
@@ -69,7 +70,7 @@ export async function listAndClaim(deps: ActivityDeps, input: ListAndClaimInput)
     throw await pollFailure(deps, source, err);
   } finally {
     clearInterval(heartbeat);
-    await stopRenewing?.();
+    await renewals?.stop();
   }
 }
 

@@ -20,32 +20,66 @@ export async function renewRunningClaims(deps: ActivityDeps, source: SourceConfi
   return deps.ledger.renewRunning(source.id, deps.config.clusterId, running, source.retryTimeoutMs);
 }
 
+/** Keeps a cluster's running claims renewed while a poll lists; see keepRunningClaimsRenewed. */
+export interface RunningClaimsKeeper {
+  /** Renews now unless the last renewal that succeeded began less than half a lease ago; throws if it cannot. */
+  renewedRecently(): Promise<void>;
+  stop(): Promise<void>;
+}
+
 /**
  * Renews the running claims now (its failure fails the poll, as before), then every third of the lease until
- * the returned stop is called. A listing can wait long for an FTP connection (downloads hold the pool's
- * connections; after Redis or a worker comes back they all restart at once): with one renewal before it, the
- * leases of files waiting for a worker slot could lapse during the wait, and the claim that followed would take
- * this cluster's own running files over (superseded attempts, a try each; other clusters could too).
+ * stopped. A listing can wait long for an FTP connection (downloads hold the pool's connections; after Redis or a
+ * worker comes back they all restart at once): with one renewal before it, the leases of files waiting for a
+ * worker slot could lapse during the wait, and the claim that followed would take this cluster's own running
+ * files over (superseded attempts, a try each; other clusters could too). The claim calls renewedRecently first:
+ * renewals fail while Temporal is away (they ask it what runs), and a claim made then would take over the files
+ * whose leases lapsed meanwhile. Half a lease, not the renewal interval: a loaded Temporal answers slowly, and
+ * an extra query per claim would load it more.
  */
-export async function keepRunningClaimsRenewed(deps: ActivityDeps, source: SourceConfig): Promise<() => Promise<void>> {
-  await renewRunningClaims(deps, source);
+export async function keepRunningClaimsRenewed(deps: ActivityDeps, source: SourceConfig): Promise<RunningClaimsKeeper> {
   const ctx = Context.current();
-  let renewing: Promise<void> | undefined;
-  const timer = setInterval(
-    () => {
-      renewing ??= renewRunningClaims(deps, source)
-        .then(() => undefined)
-        .catch((err: unknown) => {
-          ctx.log.warn('renewing running claims failed', { error: String(err) });
-        })
-        .finally(() => {
-          renewing = undefined;
-        });
+  return keepRenewing(
+    () => renewRunningClaims(deps, source),
+    { everyMs: Math.max(1_000, source.retryTimeoutMs / 3), freshForMs: source.retryTimeoutMs / 2 },
+    (err) => {
+      ctx.log.warn('renewing running claims failed', { error: String(err) });
     },
-    Math.max(1_000, source.retryTimeoutMs / 3),
   );
-  return async () => {
-    clearInterval(timer);
-    await renewing;
+}
+
+/**
+ * Runs `renew` now (its failure is thrown), then every `everyMs` (failures go to `onError`) until stopped; a
+ * renewal counts as recent for `freshForMs` from its start.
+ */
+export async function keepRenewing(
+  renew: () => Promise<unknown>,
+  { everyMs, freshForMs }: { everyMs: number; freshForMs: number },
+  onError: (err: unknown) => void,
+): Promise<RunningClaimsKeeper> {
+  let renewedAt = 0;
+  const renewNow = async (): Promise<void> => {
+    const started = performance.now();
+    await renew();
+    renewedAt = started;
+  };
+  await renewNow();
+  let renewing: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    renewing ??= renewNow()
+      .catch(onError)
+      .finally(() => {
+        renewing = undefined;
+      });
+  }, everyMs);
+  return {
+    async renewedRecently() {
+      await renewing;
+      if (performance.now() - renewedAt > freshForMs) await renewNow();
+    },
+    async stop() {
+      clearInterval(timer);
+      await renewing;
+    },
   };
 }

@@ -12,6 +12,7 @@ import { ledgerRows } from '../../src/ledger';
 import { accountSource, scaled } from '../helpers/faults';
 import {
   finished,
+  progress,
   keepPolling,
   makeFiles,
   outputsNow,
@@ -68,6 +69,15 @@ test(
     /** [down, up] in ms since the epoch, on this machine's clock (the clock redis-server stamps doneAt with). */
     const windows: [number, number][] = [];
     const committedBeforeStops: Set<string>[] = [];
+    /** Names the cause the first time: the unfinished files' ledger rows and workflow stories, the open polls. */
+    const withReport = async (err: unknown): Promise<never> => {
+      const noReport = (e: unknown): string => `no report: ${(e as Error).message}`;
+      const report = [
+        await stuckReport(pipeline.ledger, pipeline.client, SOURCE, expected.keys()).catch(noReport),
+        await openPollsReport(pipeline.client, pipeline.config.temporal.taskQueue).catch(noReport),
+      ].join('\n');
+      throw new Error(`${(err as Error).message}\n${report}`, { cause: err });
+    };
 
     for (const [i, downMs] of OUTAGES_MS.entries()) {
       putFiles(pipeline, SOURCE, batches[i] ?? [], expected);
@@ -77,13 +87,14 @@ test(
         'a quarter of the batch finished',
         async () => ((await finished(pipeline, SOURCE, expected)) >= target ? true : undefined),
         60_000,
-      );
+      ).catch(withReport);
       const counts = await pipeline.ledger.counts(SOURCE);
       const committed = await donePaths();
       committedBeforeStops.push(committed);
       const claimed = await pathsIn(['DONE', 'IN_PROGRESS']);
 
       const { port } = pipeline.redisServer;
+      progress(`outage ${i + 1}: stopping Redis (finished ${await finished(pipeline, SOURCE, expected)})`);
       await pipeline.redisServer.stop();
       const downAt = Date.now();
       const outputsAtStop = outputsNow(pipeline, SOURCE);
@@ -105,6 +116,7 @@ test(
 
       // The data came back: every commit made before the stop is still there.
       const afterRestart = await waitUntil('the ledger answers again', donePaths, 10_000);
+      progress(`outage ${i + 1}: Redis is back`);
       for (const file of committed) assert.ok(afterRestart.has(file), `${file} was DONE before the stop, and is still`);
       outages.push({
         downMs,
@@ -115,15 +127,7 @@ test(
       });
     }
 
-    await waitAllFinished(pipeline, SOURCE, expected, scaled(90_000, 600_000)).catch(async (err: unknown) => {
-      // Name the cause the first time: the unfinished files' ledger rows and workflow stories.
-      const noReport = (e: unknown): string => `no report: ${(e as Error).message}`;
-      const report = [
-        await stuckReport(pipeline.ledger, pipeline.client, SOURCE, expected.keys()).catch(noReport),
-        await openPollsReport(pipeline.client, pipeline.config.temporal.taskQueue).catch(noReport),
-      ].join('\n');
-      throw new Error(`${(err as Error).message}\n${report}`, { cause: err });
-    });
+    await waitAllFinished(pipeline, SOURCE, expected, scaled(90_000, 600_000)).catch(withReport);
     const seconds = (Date.now() - started) / 1000;
     await polling.stop();
 
@@ -144,9 +148,10 @@ test(
       expected,
       invocationsLog,
     });
-    const retriedTries = records.filter((r) => r.tries > 1).length;
+    const secondTries = records.filter((r) => r.tries > 1).length;
+    const claimedAgain = records.filter((r) => (r.attempt ?? 1) > 1).length;
     t.diagnostic(
-      `files=${figures.files} done=${figures.done} commits=${figures.commits} duplicates=${figures.duplicates} lost=${figures.lost} invocations=${figures.invocations} files-with-a-second-claim=${retriedTries}`,
+      `files=${figures.files} done=${figures.done} commits=${figures.commits} duplicates=${figures.duplicates} lost=${figures.lost} invocations=${figures.invocations} files-with-a-second-try=${secondTries} files-claimed-again=${claimedAgain}`,
     );
     for (const o of outages) {
       t.diagnostic(

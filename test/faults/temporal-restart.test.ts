@@ -4,11 +4,13 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import { ledgerRows } from '../../src/ledger';
 import { accountSource, scaled } from '../helpers/faults';
 import {
   finished,
   keepPolling,
   makeFiles,
+  progress,
   putFiles,
   slowCountingProcessor,
   summarizeInterruptions,
@@ -58,7 +60,9 @@ test(
       const counts = await pipeline.ledger.counts(SOURCE);
       const before = await finished(pipeline, SOURCE, expected);
       const stopAt = Date.now();
+      progress(`restart ${i + 1}: stopping the dev server`);
       await pipeline.restartTemporal(DOWN_MS);
+      progress(`restart ${i + 1}: the dev server is back`);
       const upAfterMs = Date.now() - stopAt;
       const progressed = await waitUntil(
         'a file finished after the restart',
@@ -84,8 +88,11 @@ test(
       expected,
       invocationsLog,
     });
+    const records = await ledgerRows(pipeline.ledger, SOURCE, undefined, Infinity);
+    const secondTries = records.filter((r) => r.tries > 1).length;
+    const claimedAgain = records.filter((r) => (r.attempt ?? 1) > 1).length;
     t.diagnostic(
-      `files=${figures.files} done=${figures.done} commits=${figures.commits} duplicates=${figures.duplicates} lost=${figures.lost} invocations=${figures.invocations}`,
+      `files=${figures.files} done=${figures.done} commits=${figures.commits} duplicates=${figures.duplicates} lost=${figures.lost} invocations=${figures.invocations} files-with-a-second-try=${secondTries} files-claimed-again=${claimedAgain}`,
     );
     for (const line of restarts) t.diagnostic(line);
     t.diagnostic(`activities re-run: ${summarizeInterruptions(tally.interruptions)}`);

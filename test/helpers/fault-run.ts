@@ -206,7 +206,10 @@ export async function finished(pipeline: Pipeline, sourceId: string, expected: M
   return count;
 }
 
-/** Waits until every expected file is DONE and moved; tolerates servers that are away meanwhile. */
+/**
+ * Waits until every expected file is DONE and moved; tolerates servers that are away meanwhile. Fails early once
+ * the only files left are REJECTED (they would never finish), with the attempts of a few of them.
+ */
 export async function waitAllFinished(
   pipeline: Pipeline,
   sourceId: string,
@@ -214,6 +217,7 @@ export async function waitAllFinished(
   timeoutMs: number,
 ): Promise<void> {
   let last = 0;
+  let rejected: string[] = [];
   try {
     await waitUntil(
       `all ${expected.size} files DONE and moved`,
@@ -221,7 +225,10 @@ export async function waitAllFinished(
         const now = await finished(pipeline, sourceId, expected);
         if (now !== last) progress(`finished ${now}/${expected.size}`);
         last = now;
-        return last === expected.size ? true : undefined;
+        if (last === expected.size) return true;
+        rejected = (await pipeline.ledger.deadLetters(sourceId)).map((letter) => letter.path);
+        if (last + rejected.length >= expected.size) throw new Error(`${rejected.length} files REJECTED`);
+        return undefined;
       },
       timeoutMs,
       250,
@@ -232,10 +239,28 @@ export async function waitAllFinished(
     for (const letter of await pipeline.ledger.deadLetters(sourceId).catch(() => [])) {
       reasons[letter.error] = (reasons[letter.error] ?? 0) + 1;
     }
+    const traces = await Promise.all(rejected.slice(0, 3).map((file) => attemptsOf(pipeline, file)));
     throw new Error(
-      `${(err as Error).message} (finished ${last}; ledger ${JSON.stringify(counts)}; dead letters ${JSON.stringify(reasons)})`,
+      `${(err as Error).message} (finished ${last}; ledger ${JSON.stringify(counts)}; dead letters ${JSON.stringify(reasons)})${traces.join('')}`,
     );
   }
+}
+
+/** Each attempt's workflow of a file: when it started, when its first activity began, how it ended. */
+async function attemptsOf(pipeline: Pipeline, file: string): Promise<string> {
+  const lines = [`\n${file}:`];
+  const query = `WorkflowType = "fileWorkflow" AND FtpPath = "${file}"`;
+  for await (const execution of pipeline.client.workflow.list({ query })) {
+    const history = await pipeline.client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
+    const started = history.events?.find((event) => event.activityTaskStartedEventAttributes);
+    const at = (time: { seconds?: unknown; nanos?: number | null } | null | undefined): string =>
+      time ? new Date(Number(time.seconds) * 1000 + (time.nanos ?? 0) / 1e6).toISOString().slice(11, 23) : '-';
+    lines.push(
+      `  ${execution.workflowId} ${execution.status.name} started ${execution.startTime.toISOString().slice(11, 23)}` +
+        ` first activity ${at(started?.eventTime)} closed ${execution.closeTime?.toISOString().slice(11, 23) ?? '-'}`,
+    );
+  }
+  return lines.join('\n');
 }
 
 /** Remote paths whose output is present under processedDir/<source> now. */

@@ -258,7 +258,7 @@ export async function runLedgerRace(o: RaceOptions): Promise<RaceFigures> {
     for (const { claim } of held) {
       const previous = lastToken.get(claim.path);
       if (previous !== undefined) superseded.push({ path: claim.path, token: previous });
-      if (claim.tries > 1) f.retakes += 1;
+      if (claim.attempt > 1) f.retakes += 1;
       lastToken.set(claim.path, claim.token);
     }
   };
@@ -314,7 +314,7 @@ export async function runLedgerRace(o: RaceOptions): Promise<RaceFigures> {
   const claimMs = f.claimMs.map((ms) => Math.round(ms));
   o.diagnostic(`files ${FILES}, clusters ${CLUSTERS.length}, connections ${workers.length}, rounds ${ROUNDS} + drain`);
   o.diagnostic(`claim calls ${f.calls}, claims returned ${f.claimsReturned} (incl. same-run repeats)`);
-  o.diagnostic(`tokens issued ${issued}, unique ${tokenPaths.size}, retakes (tries > 1) ${f.retakes}`);
+  o.diagnostic(`tokens issued ${issued}, unique ${tokenPaths.size}, retakes (attempt > 1) ${f.retakes}`);
   o.diagnostic(`commits ${f.commits}, releases ${f.releases}, rejects ${f.rejects}, abandoned ${f.abandoned}`);
   o.diagnostic(`rejected at maxTries ${f.rejectedByMaxTries}, final ${JSON.stringify(counts)}`);
   o.diagnostic(`commits counter ${f.commitCounter}, calls retried after a connection error ${f.retried}`);

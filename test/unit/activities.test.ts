@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { claimOptionsOf, type ActivityDeps } from '../../src/activities/deps';
@@ -11,6 +12,7 @@ import { ATTEMPTS_PER_ACTIVITY, retryOrFail } from '../../src/activities/failure
 import { withLease, type LeaseKeeperOptions } from '../../src/activities/lease-keeper';
 import { SKIP_LOG_LINES, skipLog } from '../../src/activities/list-and-claim';
 import { processFile } from '../../src/activities/process';
+import { keepRenewing } from '../../src/activities/running-claims';
 import { isTransient } from '../../src/activities/transient';
 import { parseConfig, type AppConfig } from '../../src/config';
 import { registerProcessor, type ProcessorContext, type Progress } from '../../src/processors';
@@ -234,5 +236,39 @@ describe('skipped listing entries', () => {
     skips.onSkip('dev', 'not a regular file');
     skips.end();
     assert.equal(lines.length, 1);
+  });
+});
+
+describe('keepRenewing (the running claims a poll keeps while it lists)', () => {
+  test('a claim waits for a renewal that succeeded within half a lease; none while renewals fail', async () => {
+    let calls = 0;
+    let failing = false;
+    const errors: unknown[] = [];
+    const keeper = await keepRenewing(
+      () => {
+        calls++;
+        return failing ? Promise.reject(new Error('Temporal is away')) : Promise.resolve();
+      },
+      { everyMs: 100, freshForMs: 200 },
+      (err) => errors.push(err),
+    );
+    try {
+      assert.equal(calls, 1, 'renewed at once');
+      await keeper.renewedRecently();
+      assert.equal(calls, 1, 'a renewal that recent is enough');
+      failing = true;
+      await sleep(350);
+      assert.ok(errors.length >= 2, 'the periodic renewals failed');
+      const before = calls;
+      await assert.rejects(keeper.renewedRecently(), /Temporal is away/, 'no claim after failed renewals');
+      assert.equal(calls, before + 1, 'it tried once more itself');
+      failing = false;
+      await keeper.renewedRecently();
+    } finally {
+      await keeper.stop();
+    }
+    const stopped = calls;
+    await sleep(250);
+    assert.equal(calls, stopped, 'no renewal after stop');
   });
 });

@@ -76,7 +76,7 @@ local function quick_skip(packed, version)
   return 'in-flight'
 end
 
--- What the rules make of one candidate: 'new' | 'retry' | 'reject' | 'same-run' | 'skip' (+ reason).
+-- What the rules make of one candidate: 'new' | 'retry' | 'restart' | 'reject' | 'same-run' | 'skip' (+ reason).
 local function decide(rec, version)
   local status = rec.status
   if status == nil then
@@ -103,6 +103,11 @@ local function decide(rec, version)
   end
   if status == 'RETRY_WAIT' and tonumber(rec.retryAt or '0') > now then
     return 'skip', 'retry-wait'
+  end
+  -- A lapsed attempt that never began a run (its workflow was not started, or never reached its first step:
+  -- Temporal away or overloaded, its poll or worker lost) tried nothing: a new attempt costs the file no try.
+  if status == 'IN_PROGRESS' and rec.openRuns == nil then
+    return 'restart'
   end
   if tonumber(rec.tries or '0') >= max_tries then
     return 'reject'
@@ -165,8 +170,9 @@ local function add_view(i, token, tries, attempt, until_ms)
 end
 
 -- A new attempt: lease from now; its token is issued below with the batch's. The previous owner's in-flight
--- count moves to this cluster.
-local function take(i, rec, fresh)
+-- count moves to this cluster. decision: 'new', 'retry' (one more try) or 'restart' (the same try again).
+local function take(i, rec, decision)
+  local fresh = decision == 'new'
   local was_mine = rec.status == 'IN_PROGRESS' and rec.owner == cluster
   if not was_mine then
     mine = mine + 1
@@ -177,13 +183,15 @@ local function take(i, rec, fresh)
       move_inflight(cluster, 1)
     end
   end
-  local tries = fresh and 1 or tonumber(rec.tries or '0') + 1
+  local tries = fresh and 1 or tonumber(rec.tries or '0') + (decision == 'retry' and 1 or 0)
   -- attempt never resets for a version (unlike tries), so each attempt's workflow id is new to Temporal.
   local attempt = fresh and 1 or tonumber(rec.attempt or rec.tries or '0') + 1
   local n = #taken + 1
   taken[n], taken_at[n] = i, add_view(i, 0, tries, attempt, lease_until)
-  if not fresh then
+  if decision == 'retry' then
     taken_error[n] = rec.status == 'IN_PROGRESS' and 'lease expired' or rec.error
+  elseif decision == 'restart' then
+    taken_error[n] = rec.error
   end
 end
 
@@ -244,7 +252,7 @@ for i = 1, count do
     skip(i, 'cap')
   else
     accepted = accepted + 1
-    take(i, rec, decision == 'new')
+    take(i, rec, decision)
     explain(i, 'claim', decision)
   end
 end

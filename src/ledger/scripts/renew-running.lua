@@ -1,10 +1,12 @@
 -- renew-running.lua: extends the leases of a cluster's claims whose file workflows are still running (its poll
 -- asked Temporal). A claim waiting for a worker slot, a workflow task timeout or Redis to come back is not a
 -- failed try; only a cluster that stops polling lets its leases run out, and then another cluster takes over.
--- Also kept: this cluster's live claims whose attempt has not begun a run yet (no openRuns) and that were made
--- less than ARGV[3] ms ago. Their workflow may not be running yet: a loaded Temporal can take longer than a lease
--- to start a poll's children, or to show them as running; such a claim taken over would cost its file a try
--- although nothing ran. A claim that never gets a workflow still ends, once that grace has passed.
+-- Also kept: this cluster's claims whose attempt has not begun a run yet (no openRuns) and that were made less
+-- than ARGV[3] ms ago, even if their lease lapsed meanwhile (no other cluster took them: they are still this
+-- cluster's). Their workflow may not be running yet: a loaded Temporal can take longer than a lease to start a
+-- poll's children or to show them as running, and a Temporal that was away started none; such a claim taken over
+-- would cost its file a try although nothing ran. A claim that never gets a workflow still ends, once that grace
+-- has passed.
 -- KEYS[1] records hash, KEYS[2] due zset. ARGV[1] clusterId, ARGV[2] leaseMs, ARGV[3] startGraceMs, then path,
 -- version and attempt per running workflow (its id names exactly these: ledger.ts checks).
 -- Returns the number of leases extended.
@@ -30,15 +32,15 @@ for i = 4, #ARGV, 3 do
   end
 end
 
--- Only live leases that end before the new one (an expired lease is left to the claim rules, and a lease is never
--- shortened): a claim's due score is its lease end, so the scan reads just the deadlines in [now, lease_until).
+-- Leases are never shortened. A claim's due score is its lease end, which is after the claim was made, so the
+-- scan reads just the deadlines in (now - grace, lease_until).
 local MAX_WAITING = 10000
-local waiting = redis.call('ZRANGEBYSCORE', due_key, now, '(' .. lease_until, 'LIMIT', 0, MAX_WAITING)
+local waiting = redis.call('ZRANGEBYSCORE', due_key, '(' .. (now - start_grace_ms), '(' .. lease_until, 'LIMIT', 0,
+  MAX_WAITING)
 for _, path in ipairs(waiting) do
   local rec = read_record(records_key, path)
-  local leased_until = tonumber(rec.leaseUntil or '0')
   if rec.status == 'IN_PROGRESS' and rec.owner == cluster and rec.openRuns == nil
-    and tonumber(rec.lastTryAt or '0') > now - start_grace_ms and leased_until >= now and leased_until < lease_until then
+    and tonumber(rec.lastTryAt or '0') > now - start_grace_ms and tonumber(rec.leaseUntil or '0') < lease_until then
     renew(path, rec)
   end
 end

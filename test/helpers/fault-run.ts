@@ -226,7 +226,8 @@ export async function waitAllFinished(
         if (now !== last) progress(`finished ${now}/${expected.size}`);
         last = now;
         if (last === expected.size) return true;
-        rejected = (await pipeline.ledger.deadLetters(sourceId)).map((letter) => letter.path);
+        const letters = await pipeline.ledger.deadLetters(sourceId);
+        rejected = [...new Set(letters.map((letter) => letter.path).filter((file) => expected.has(file)))];
         if (last + rejected.length >= expected.size) throw new Error(`${rejected.length} files REJECTED`);
         return undefined;
       },

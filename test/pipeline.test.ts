@@ -171,6 +171,8 @@ describe('small-file fast path (smallFileMaxBytes)', () => {
         assert.deepEqual(shape.activities, [], `${name}: no activity task`);
         assert.deepEqual(shape.localActivities, ['downloadProcessPublish', 'commitFile', 'finishRemoteAction']);
         assert.equal(shape.workflowTasks, 1, `${name}: one workflow task`);
+        // One patch marker (and the SDK's upsert of it), the three local activities, the final stage upsert.
+        assert.equal(shape.events, 11, `${name}: 11 history events`);
       }
     }
     assert.deepEqual(publishedPaths(pipeline.processed('fast', '')).sort(), [...contents.keys()].sort());

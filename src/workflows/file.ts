@@ -69,6 +69,14 @@ const CHEAP_STEPS = 'cheap-file-steps';
  */
 const SMALL_FILE_FAST_PATH = 'small-file-fast-path';
 
+/**
+ * One marker for a small file's run: each patch a new run records costs two history events (the marker and the
+ * SDK's TemporalChangeVersion upsert, a visibility write), and the fast path recorded two (CHEAP_STEPS and
+ * SMALL_FILE_FAST_PATH) in a history of 13 events. A run with this marker takes both. Runs recorded before it
+ * replay with the two markers they have.
+ */
+const ONE_MARKER_FAST_PATH = 'one-marker-fast-path';
+
 /** Times the file may start over from download because the host holding its local copy vanished. */
 const MAX_HOST_LOSSES = 3;
 
@@ -77,7 +85,8 @@ const MAX_HOST_LOSSES = 3;
  * the attempt whose token still owns the ledger record commits; a superseded attempt ends without commit.
  */
 export async function fileWorkflow({ file, plan }: FileWorkflowInput): Promise<FileWorkflowResult> {
-  const cheap = patched(CHEAP_STEPS);
+  const oneMarkerFast = fitsFastPath({ file, plan }) && patched(ONE_MARKER_FAST_PATH);
+  const cheap = oneMarkerFast || patched(CHEAP_STEPS);
   const main: Steps = {
     long: proxyActivities<FileActivities>(longActivityOptions(plan)),
     short: cheap
@@ -91,7 +100,7 @@ export async function fileWorkflow({ file, plan }: FileWorkflowInput): Promise<F
   };
 
   try {
-    const fast = takesFastPath({ file, plan });
+    const fast = oneMarkerFast || (fitsFastPath({ file, plan }) && patched(SMALL_FILE_FAST_PATH));
     const processed = fast ? await fastPath({ file, plan }) : await downloadProcessPublish({ file, plan }, main);
     // The fast path runs its steps in one workflow task: a stage upserted in between would never be seen.
     if (!fast) setStage('commit');
@@ -138,10 +147,10 @@ interface Processed extends ProcessResult {
   published: boolean;
 }
 
-/** A small file of a source with the fast path on and an activity processor (checked in that order). */
-function takesFastPath({ file, plan }: FileWorkflowInput): boolean {
+/** A small file of a source with the fast path on and an activity processor. */
+function fitsFastPath({ file, plan }: FileWorkflowInput): boolean {
   const max = plan.smallFileMaxBytes ?? 0;
-  return max > 0 && file.size <= max && plan.processorWorkflow === undefined && patched(SMALL_FILE_FAST_PATH);
+  return max > 0 && file.size <= max && plan.processorWorkflow === undefined;
 }
 
 /**

@@ -21,6 +21,16 @@ async function beginRun(src: string, claim: Claim): Promise<void> {
   assert.ok((await fx.ledger.beginRun(src, claim.path, claim.token, { leaseMs: 150, maxCrashes: 5 })).ok);
 }
 
+/** Lists the paths again in a later poll run: [path, tries] of what it claims. */
+async function claimAgain(src: string, paths: string[]): Promise<[string, number][]> {
+  const again = await fx.ledger.claimBatch(
+    src,
+    paths.map((path) => file(path)),
+    claimOptions({ pollRun: 'run-2' }),
+  );
+  return again.claims.map((c) => [c.path, c.tries]);
+}
+
 async function skipReason(src: string, path: string, overrides: Partial<ClaimBatchOptions> = {}, mtimeMs?: number) {
   const result = await fx.ledger.claimBatch(src, [file(path, mtimeMs)], claimOptions(overrides));
   assert.deepEqual(result.claims, []);
@@ -425,8 +435,8 @@ describe('fencing', () => {
     const b = await claimOne(src, 'b', { leaseMs: 300 });
     const other = await claimOne(src, 'c', { leaseMs: 300, clusterId: 'B' });
     // b's and c's attempts have begun a run: only a running workflow of that attempt keeps it now.
-    assert.ok((await fx.ledger.beginRun(src, 'b', b.token, { leaseMs: 300, maxCrashes: 5 })).ok);
-    assert.ok((await fx.ledger.beginRun(src, 'c', other.token, { leaseMs: 300, maxCrashes: 5 })).ok);
+    await beginRun(src, b);
+    await beginRun(src, other);
     const running = [
       { path: 'a', workflowId: a.workflowId },
       { path: 'b', workflowId: `${b.workflowId}-an-older-attempt` },
@@ -434,13 +444,8 @@ describe('fencing', () => {
     ];
     assert.equal(await fx.ledger.renewRunning(src, 'A', running, 60_000), 1);
     await sleep(400);
-    const again = await fx.ledger.claimBatch(
-      src,
-      [file('a'), file('b'), file('c')],
-      claimOptions({ pollRun: 'run-2' }),
-    );
     assert.deepEqual(
-      again.claims.map((c) => [c.path, c.tries]),
+      await claimAgain(src, ['a', 'b', 'c']),
       [
         ['b', 2],
         ['c', 2],
@@ -480,17 +485,12 @@ describe('fencing', () => {
     const waiting = await claimOne(src, 'waiting', { leaseMs: 300 });
     const ran = await claimOne(src, 'ran', { leaseMs: 300 });
     const other = await claimOne(src, 'other', { leaseMs: 300, clusterId: 'B' });
-    assert.ok((await fx.ledger.beginRun(src, 'ran', ran.token, { leaseMs: 300, maxCrashes: 5 })).ok);
+    await beginRun(src, ran);
     await sleep(800);
     // A lease of 1 s gives a grace of 3 s from the claim: 'waiting' lapsed 0.5 s ago and is still within it.
     assert.equal(await fx.ledger.renewRunning(src, 'A', [], 1_000), 1);
-    const again = await fx.ledger.claimBatch(
-      src,
-      [file('waiting'), file('ran'), file('other')],
-      claimOptions({ pollRun: 'run-2' }),
-    );
     assert.deepEqual(
-      again.claims.map((c) => [c.path, c.tries]),
+      await claimAgain(src, ['waiting', 'ran', 'other']),
       [
         ['ran', 2],
         ['other', 1],

@@ -73,7 +73,10 @@ export interface ClaimBatchResult {
 export interface ClaimDecision {
   path: string;
   decision: 'claim' | 'skip' | 'reject';
-  /** For a claim: new | retry | restart (a lapsed attempt that never began a run: no try) | same-run; for a skip: a SkipReason; for a reject: max-tries. */
+  /**
+   * For a claim: new | retry | restart (a lapsed attempt that never began a run: no try) | same-run; for a skip:
+   * a SkipReason; for a reject: max-tries.
+   */
   reason: string;
 }
 

@@ -219,21 +219,22 @@ export async function waitAllFinished(
   let last = 0;
   let rejected: string[] = [];
   try {
-    await waitUntil(
+    const ended = await waitUntil(
       `all ${expected.size} files DONE and moved`,
       async () => {
         const now = await finished(pipeline, sourceId, expected);
         if (now !== last) progress(`finished ${now}/${expected.size}`);
         last = now;
-        if (last === expected.size) return true;
+        if (last === expected.size) return 'finished';
         const letters = await pipeline.ledger.deadLetters(sourceId);
         rejected = [...new Set(letters.map((letter) => letter.path).filter((file) => expected.has(file)))];
-        if (last + rejected.length >= expected.size) throw new Error(`${rejected.length} files REJECTED`);
-        return undefined;
+        // An error here would only count as "not yet" (waitUntil): the REJECTED end is a value.
+        return last + rejected.length >= expected.size ? 'rejected' : undefined;
       },
       timeoutMs,
       250,
     );
+    if (ended === 'rejected') throw new Error(`${rejected.length} of ${expected.size} files REJECTED`);
   } catch (err) {
     const counts = await pipeline.ledger.counts(sourceId).catch(() => undefined);
     const reasons: Record<string, number> = {};

@@ -9,13 +9,13 @@ import { after, test } from 'node:test';
 import type { Status } from '../../src/ledger';
 import { startRedisServer } from '../../src/stack/redis';
 import { ledgerRows } from '../../src/ledger';
-import { accountSource, scaled } from '../helpers/faults';
+import { accountSource, scaled, secondClaims } from '../helpers/faults';
 import {
   finished,
-  progress,
   keepPolling,
   makeFiles,
   outputsNow,
+  progress,
   putFiles,
   slowCountingProcessor,
   summarizeInterruptions,
@@ -148,10 +148,8 @@ test(
       expected,
       invocationsLog,
     });
-    const secondTries = records.filter((r) => r.tries > 1).length;
-    const claimedAgain = records.filter((r) => (r.attempt ?? 1) > 1).length;
     t.diagnostic(
-      `files=${figures.files} done=${figures.done} commits=${figures.commits} duplicates=${figures.duplicates} lost=${figures.lost} invocations=${figures.invocations} files-with-a-second-try=${secondTries} files-claimed-again=${claimedAgain}`,
+      `files=${figures.files} done=${figures.done} commits=${figures.commits} duplicates=${figures.duplicates} lost=${figures.lost} invocations=${figures.invocations} ${secondClaims(records)}`,
     );
     for (const o of outages) {
       t.diagnostic(

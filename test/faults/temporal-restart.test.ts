@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { ledgerRows } from '../../src/ledger';
-import { accountSource, scaled } from '../helpers/faults';
+import { accountSource, scaled, secondClaims } from '../helpers/faults';
 import {
   finished,
   keepPolling,
@@ -89,10 +89,8 @@ test(
       invocationsLog,
     });
     const records = await ledgerRows(pipeline.ledger, SOURCE, undefined, Infinity);
-    const secondTries = records.filter((r) => r.tries > 1).length;
-    const claimedAgain = records.filter((r) => (r.attempt ?? 1) > 1).length;
     t.diagnostic(
-      `files=${figures.files} done=${figures.done} commits=${figures.commits} duplicates=${figures.duplicates} lost=${figures.lost} invocations=${figures.invocations} files-with-a-second-try=${secondTries} files-claimed-again=${claimedAgain}`,
+      `files=${figures.files} done=${figures.done} commits=${figures.commits} duplicates=${figures.duplicates} lost=${figures.lost} invocations=${figures.invocations} ${secondClaims(records)}`,
     );
     for (const line of restarts) t.diagnostic(line);
     t.diagnostic(`activities re-run: ${summarizeInterruptions(tally.interruptions)}`);

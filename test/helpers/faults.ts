@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import type { Ledger } from '../../src/ledger';
+import type { Ledger, LedgerRecord } from '../../src/ledger';
 import type { Pipeline } from './pipeline';
 import { publishedFile, publishedPaths } from './published';
 
@@ -106,4 +106,14 @@ export function accountSource(
 export function report(figures: Accounting): void {
   const file = process.env.FAULTS_REPORT;
   if (file) fs.appendFileSync(file, `${JSON.stringify(figures)}\n`);
+}
+
+/**
+ * How many files needed a second try, and how many a second claim attempt (a lapsed attempt that never began a
+ * run is claimed again without a try): `files-with-a-second-try=… files-claimed-again=…`.
+ */
+export function secondClaims(records: LedgerRecord[]): string {
+  const secondTries = records.filter((r) => r.tries > 1).length;
+  const claimedAgain = records.filter((r) => (r.attempt ?? 1) > 1).length;
+  return `files-with-a-second-try=${secondTries} files-claimed-again=${claimedAgain}`;
 }

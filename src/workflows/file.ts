@@ -85,7 +85,8 @@ const MAX_HOST_LOSSES = 3;
  * the attempt whose token still owns the ledger record commits; a superseded attempt ends without commit.
  */
 export async function fileWorkflow({ file, plan }: FileWorkflowInput): Promise<FileWorkflowResult> {
-  const oneMarkerFast = fitsFastPath({ file, plan }) && patched(ONE_MARKER_FAST_PATH);
+  const fits = fitsFastPath({ file, plan });
+  const oneMarkerFast = fits && patched(ONE_MARKER_FAST_PATH);
   const cheap = oneMarkerFast || patched(CHEAP_STEPS);
   const main: Steps = {
     long: proxyActivities<FileActivities>(longActivityOptions(plan)),
@@ -100,7 +101,7 @@ export async function fileWorkflow({ file, plan }: FileWorkflowInput): Promise<F
   };
 
   try {
-    const fast = oneMarkerFast || (fitsFastPath({ file, plan }) && patched(SMALL_FILE_FAST_PATH));
+    const fast = oneMarkerFast || (fits && patched(SMALL_FILE_FAST_PATH));
     const processed = fast ? await fastPath({ file, plan }) : await downloadProcessPublish({ file, plan }, main);
     // The fast path runs its steps in one workflow task: a stage upserted in between would never be seen.
     if (!fast) setStage('commit');

@@ -34,6 +34,7 @@ EXPOSE 9464
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9464/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # The worker's memory settings (src/worker/memory.ts: WORKER_NODE_FLAGS, WORKER_ENV; docs/PERFORMANCE.md).
-ENV MALLOC_ARENA_MAX=2
+ENV MALLOC_ARENA_MAX=2 \
+    MALLOC_MMAP_THRESHOLD_=131072
 ENTRYPOINT ["node", "--max-semi-space-size=2", "--max-old-space-size=256", "bin/ftp-ingest.js"]
 CMD ["worker"]

@@ -1,6 +1,7 @@
 // The worker's memory settings (src/worker/memory.ts, docs/PERFORMANCE.md "Memory"): the workflow thread's isolate
 // gets the heap limits even when the process was started without them; the workflow bundle's source map keeps its
-// mappings without the sources' text; `ftp-ingest` runs the compiled lib/ only while it is fresh.
+// mappings without the sources' text; a worker's environment returns freed large native blocks to the system;
+// `ftp-ingest` runs the compiled lib/ only while it is fresh.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -8,7 +9,7 @@ import { describe, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { withoutSourcesContent } from '../../src/plugins/worker';
 import { projectRoot } from '../../src/stack/tools';
-import { applyWorkerFlagsToNewIsolates, WORKER_NODE_FLAGS } from '../../src/worker/memory';
+import { applyWorkerFlagsToNewIsolates, WORKER_ENV, WORKER_NODE_FLAGS } from '../../src/worker/memory';
 
 const MiB = 2 ** 20;
 
@@ -34,6 +35,27 @@ describe('worker memory', () => {
     const after = await threadHeap();
     // V8 adds the young generation to the old-space limit.
     assert.ok(after.limitMiB >= limit && after.limitMiB < limit + 64, `limit ${after.limitMiB} MiB`);
+  });
+
+  test('with WORKER_ENV, large native blocks freed between small kept ones leave the process', (t) => {
+    if (process.platform !== 'linux') return t.skip('reads /proc and glibc settings');
+    // A freed 4 MiB block raises glibc's dynamic mmap threshold; then 100 MiB of 256 KiB buffers, each beside a
+    // small one that stays, are freed. Under the dynamic threshold the small ones pin the freed pages (RSS stays
+    // up by ~100 MiB); with WORKER_ENV every large block has its own mapping and goes back.
+    const code = `const rss = () => Number(/VmRSS:\\s+(\\d+)/.exec(require('fs').readFileSync('/proc/self/status', 'utf8'))[1]) / 1024;
+      let warm = Buffer.alloc(4 * ${MiB}, 1); warm = null; gc(); gc();
+      const before = rss(); const kept = []; let big = [];
+      for (let i = 0; i < 400; i++) { big.push(Buffer.alloc(256 * 1024, 1)); kept.push(Buffer.alloc(4096, 1)); }
+      const peak = rss(); big = null; gc(); gc();
+      console.log(JSON.stringify({ before, peak, after: rss(), kept: kept.length }));`;
+    const run = spawnSync(process.execPath, ['--expose-gc', '-e', code], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, ...WORKER_ENV },
+    });
+    assert.equal(run.status, 0, run.stderr);
+    const { before, peak, after } = JSON.parse(run.stdout) as { before: number; peak: number; after: number };
+    assert.ok(peak - before > 80, `the buffers took ${peak - before} MiB`);
+    assert.ok(after - before < 20, `${after - before} MiB stayed after the buffers were freed (peak ${peak})`);
   });
 
   test('withoutSourcesContent keeps the code and the mappings, and drops the sources', () => {

@@ -9,6 +9,7 @@ import { CONFIG_FILE_ENV, ENV_SETTINGS } from '../src/config';
 import { loadConfig } from '../src/config';
 import { LOG_LEVEL_ENV } from '../src/log';
 import { WORKFLOW_BUNDLE_ENV } from '../src/stack/worker-process';
+import { WORKER_ENV, WORKER_NODE_FLAGS } from '../src/worker/memory';
 import { SEARCH_ATTRIBUTE_TYPES } from '../src/shared/search-attributes';
 
 const root = path.resolve(__dirname, '..');
@@ -178,6 +179,16 @@ describe('Dockerfile', () => {
         assert.ok(key! in ENV_SETTINGS || key === WORKFLOW_BUNDLE_ENV, `${key} is a known variable`);
       }
     }
+  });
+
+  test('the final stage runs the worker with its memory settings (src/worker/memory.ts)', () => {
+    const env = final.lines.filter((l) => l.startsWith('ENV')).join(' ');
+    for (const [key, value] of Object.entries(WORKER_ENV)) {
+      assert.ok(new RegExp(`(^|\\s)${key}=${value}(\\s|$)`).test(env), `ENV ${key}=${value}`);
+    }
+    const entrypoint = final.lines.find((l) => l.startsWith('ENTRYPOINT'));
+    const args = JSON.parse(entrypoint?.slice('ENTRYPOINT'.length) ?? '[]') as string[];
+    assert.deepEqual(args.slice(1, 1 + WORKER_NODE_FLAGS.length), [...WORKER_NODE_FLAGS], 'node flags first');
   });
 
   test('.dockerignore keeps local state and dependencies out of the build context', () => {

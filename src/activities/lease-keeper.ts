@@ -29,9 +29,19 @@ export interface HeldLease<Details> {
   readonly signal: AbortSignal;
   /** Heartbeat details of an earlier run of this activity (after a crash or retry), if any. */
   readonly previous: Details | undefined;
-  /** Records progress/checkpoint details; they go to Temporal with every heartbeat. */
-  heartbeat(details: Details): void;
+  /**
+   * Records progress/checkpoint details; they go to Temporal with every heartbeat. Progress alone waits until the
+   * run has lasted FIRST_PROGRESS_HEARTBEAT_MS; `now` (details that carry a new checkpoint) sends at once.
+   */
+  heartbeat(details: Details, now?: boolean): void;
 }
+
+/**
+ * A run's progress is first sent this long after it starts: a step that ends sooner (every step of a small file)
+ * sends no heartbeat, each of which is a write on the Temporal server. Liveness does not depend on it (the renewal
+ * timer heartbeats within a third of heartbeatTimeout), and a checkpoint is never held back.
+ */
+export const FIRST_PROGRESS_HEARTBEAT_MS = 1_000;
 
 /**
  * Runs `work` while keeping the claim alive: renews the Redis lease at about a third of its length and
@@ -62,6 +72,8 @@ export async function withLease<Details, T>(
   };
   await beginRun(options);
 
+  const progressFrom = performance.now() + FIRST_PROGRESS_HEARTBEAT_MS;
+  let heldProgress: NodeJS.Timeout | undefined;
   const everyMs = Math.max(200, Math.min(options.leaseMs / 3, options.heartbeatTimeoutMs / 3));
   const timer = setInterval(() => {
     beat(details);
@@ -74,9 +86,10 @@ export async function withLease<Details, T>(
     const result = await work({
       signal: AbortSignal.any([ctx.cancellationSignal, lost.signal]),
       previous: details,
-      heartbeat(next) {
+      heartbeat(next, now = false) {
         details = next;
-        beat(next);
+        if (now || performance.now() >= progressFrom) beat(next);
+        else heldProgress ??= setTimeout(() => beat(details), progressFrom - performance.now());
       },
     });
     if (lostReason !== undefined) throw claimLost(lostReason);
@@ -86,6 +99,7 @@ export async function withLease<Details, T>(
     throw err;
   } finally {
     clearInterval(timer);
+    clearTimeout(heldProgress);
     // Best effort: a run whose end is not recorded counts as one crash (of maxCrashes).
     await options.ledger.endRun(options.file.sourceId, options.file.path, options.file.token).catch(() => undefined);
   }

@@ -49,7 +49,7 @@ export async function processFile(
         signal: AbortSignal.any([lease.signal, deadline.signal]),
         heartbeat(progress, next) {
           if (next !== undefined) checkpoint = next;
-          lease.heartbeat({ progress, checkpoint });
+          lease.heartbeat({ progress, checkpoint }, next !== undefined);
         },
       });
       // A processor that ignores its signal still cannot hold the file past the deadline.

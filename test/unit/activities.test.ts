@@ -9,7 +9,12 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { claimOptionsOf, type ActivityDeps } from '../../src/activities/deps';
 import { ATTEMPTS_PER_ACTIVITY, retryOrFail } from '../../src/activities/failures';
-import { withLease, type LeaseKeeperOptions } from '../../src/activities/lease-keeper';
+import {
+  FIRST_PROGRESS_HEARTBEAT_MS,
+  withLease,
+  type HeldLease,
+  type LeaseKeeperOptions,
+} from '../../src/activities/lease-keeper';
 import { SKIP_LOG_LINES, skipLog } from '../../src/activities/list-and-claim';
 import { processFile } from '../../src/activities/process';
 import { keepRenewing } from '../../src/activities/running-claims';
@@ -184,14 +189,50 @@ describe('processFile in MockActivityEnvironment', () => {
   });
 });
 
-describe('crash counting (withLease)', () => {
-  const leaseOf = async (maxCrashes: number): Promise<LeaseKeeperOptions> => {
-    const sourceId = freshSource();
-    const result = await fixture.ledger.claimBatch(sourceId, [file('crashy.csv')], claimOptions());
-    const { leaseUntil: _leaseUntil, ...claim } = result.claims[0]!;
-    return { ledger: fixture.ledger, file: claim, leaseMs: 60_000, heartbeatTimeoutMs: 20_000, maxCrashes };
-  };
+/** A fresh claim's lease settings (its renewal timer fires after 6.7 s: not within these tests). */
+async function leaseOf(maxCrashes: number): Promise<LeaseKeeperOptions> {
+  const sourceId = freshSource();
+  const result = await fixture.ledger.claimBatch(sourceId, [file('crashy.csv')], claimOptions());
+  const { leaseUntil: _leaseUntil, ...claim } = result.claims[0]!;
+  return { ledger: fixture.ledger, file: claim, leaseMs: 60_000, heartbeatTimeoutMs: 20_000, maxCrashes };
+}
 
+/** The heartbeat details a step sends to Temporal while it runs with its lease. */
+async function heartbeatsOf(step: (lease: HeldLease<{ done: number }>) => Promise<void>): Promise<unknown[]> {
+  const env = mockEnv();
+  const beats: unknown[] = [];
+  env.on('heartbeat', (details: unknown) => beats.push(details));
+  await env.run(async () => withLease(await leaseOf(3), step));
+  return beats;
+}
+
+describe('heartbeats (withLease)', () => {
+  test('a step that ends within its first second sends no progress; a checkpoint goes at once', async () => {
+    const progressOnly = await heartbeatsOf(async (lease) => {
+      lease.heartbeat({ done: 1 });
+      await sleep(50);
+      lease.heartbeat({ done: 2 });
+    });
+    assert.deepEqual(progressOnly, []);
+    const checkpoint = await heartbeatsOf(async (lease) => {
+      lease.heartbeat({ done: 1 }, true);
+      await sleep(50);
+    });
+    assert.deepEqual(checkpoint, [{ done: 1 }]);
+  });
+
+  test('a longer step sends its latest progress when its first second has passed, then as it comes', async () => {
+    const beats = await heartbeatsOf(async (lease) => {
+      lease.heartbeat({ done: 1 });
+      lease.heartbeat({ done: 2 });
+      await sleep(FIRST_PROGRESS_HEARTBEAT_MS + 300);
+      lease.heartbeat({ done: 3 });
+    });
+    assert.deepEqual(beats, [{ done: 2 }, { done: 3 }]);
+  });
+});
+
+describe('crash counting (withLease)', () => {
   test('refuses with crash-loop after maxCrashes runs that never ended, without running the step', async () => {
     const lease = await leaseOf(2);
     const { sourceId, path: remotePath, token } = lease.file;

@@ -1,7 +1,7 @@
 import type { AppConfig, SourceConfig } from '../config';
 import { getSource } from '../config';
-import type { ClaimBatchOptions, Ledger } from '../ledger';
-import { remoteEndpointOf, type RemoteClient, type RemoteClients } from '../remote';
+import type { Candidate, ClaimBatchOptions, Ledger } from '../ledger';
+import { remoteEndpointOf, type RemoteClient, type RemoteClients, type RemoteEntry } from '../remote';
 import type { FilePlan } from '../shared/types';
 
 /** What the activities share in one worker process: built once at worker start, never in workflow code. */
@@ -48,6 +48,12 @@ export function filePlanOf(deps: ActivityDeps, source: SourceConfig): FilePlan {
 /** The remote path of a file of a source. */
 export function remotePathOf(source: SourceConfig, path: string): string {
   return source.remoteDir === '/' ? `/${path}` : `${source.remoteDir}/${path}`;
+}
+
+/** A listed file as the claim takes it (a poll's and the CLI's backfill alike). */
+export function candidateOf(entry: RemoteEntry): Candidate {
+  const exactTime = entry.precision === 's' || entry.precision === 'ms';
+  return { path: entry.path, mtimeMs: entry.mtimeMs, size: entry.size, ...(exactTime ? { exactTime } : {}) };
 }
 
 /** How a poll run (or the CLI's backfill run) claims a source's files in the ledger. */

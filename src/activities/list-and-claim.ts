@@ -14,7 +14,7 @@ import {
   type ListAndClaimInput,
   type ListAndClaimResult,
 } from '../shared/types';
-import { claimOptionsOf, filePlanOf, remoteOf, sourceOf, type ActivityDeps } from './deps';
+import { candidateOf, claimOptionsOf, filePlanOf, remoteOf, sourceOf, type ActivityDeps } from './deps';
 import { keepForNextRound, reusableListing, type Listing } from './listing-reuse';
 import { keepRunningClaimsRenewed, type RunningClaimsKeeper } from './running-claims';
 import { sweepDue } from './sweep-due';
@@ -189,7 +189,7 @@ function idTooLong(source: SourceConfig, entry: RemoteEntry): boolean {
 
 /** A file still being uploaded changes size: take it only once its version held for stableTime. */
 async function keepStable(deps: ActivityDeps, source: SourceConfig, entries: RemoteEntry[]): Promise<RemoteEntry[]> {
-  const stablePaths = await deps.ledger.observeVersions(source.id, entries.map(toCandidate), source.stableTimeMs);
+  const stablePaths = await deps.ledger.observeVersions(source.id, entries.map(candidateOf), source.stableTimeMs);
   return entries.filter((entry) => stablePaths.has(entry.path));
 }
 
@@ -198,12 +198,12 @@ async function keepStable(deps: ActivityDeps, source: SourceConfig, entries: Rem
  * order and the ledger stops at the first one not yet finished.
  */
 async function orderForClaim(deps: ActivityDeps, source: SourceConfig, entries: RemoteEntry[]): Promise<Candidate[]> {
-  if (source.order === 'none') return entries.map(toCandidate);
-  const unfinished = await deps.ledger.unfinished(source.id, entries.map(toCandidate), source.versionPolicy);
+  if (source.order === 'none') return entries.map(candidateOf);
+  const unfinished = await deps.ledger.unfinished(source.id, entries.map(candidateOf), source.versionPolicy);
   return orderCandidates(
     entries.filter((entry) => unfinished.has(entry.path)),
     source.order,
-  ).map(toCandidate);
+  ).map(candidateOf);
 }
 
 /** A source this worker's config does not know cannot be polled by any retry: fail the poll at once. */
@@ -213,8 +213,4 @@ function sourceOfOrFail(deps: ActivityDeps, sourceId: string): SourceConfig {
   } catch (err) {
     throw ApplicationFailure.nonRetryable((err as Error).message, 'UnknownSource');
   }
-}
-
-function toCandidate(entry: RemoteEntry): Candidate {
-  return { path: entry.path, mtimeMs: entry.mtimeMs, size: entry.size };
 }

@@ -2,13 +2,16 @@ import { Context } from '@temporalio/activity';
 import type { SourceConfig } from '../config';
 import type { RemoteEntry } from '../remote';
 import { fileVersion } from '../shared/ids';
-import type { ActivityDeps } from './deps';
+import { remoteOf, type ActivityDeps } from './deps';
 import { runRemoteAction } from './remote-action';
+import { isGone } from './remote-version';
 
 /** Due records one poll looks at; the oldest first, so none starves. */
 const DUE_PER_POLL = 1_000;
 /** Owed remote actions one poll runs (each is an FTP round trip or two). */
 const ACTIONS_PER_POLL = 50;
+/** Unlisted finished files one poll asks the server about before forgetting them (a round trip or two each). */
+const ABSENCE_CHECKS_PER_POLL = 200;
 
 export interface SweepResult {
   /** Unfinished files REJECTED as vanished. */
@@ -36,32 +39,36 @@ export async function sweepDue(
   if (due.length === 0) return { vanished: 0, remoteActions: 0, forgotten };
   const wanted = new Set(listing.wanted.map((entry) => entry.path));
   const records = new Map((await deps.ledger.records(source.id, due)).map((r) => [r.path, r]));
-  const owed = [...records.values()].filter((r) => r.status === 'DONE' && r.action === 'pending' && listed.has(r.path));
+  // An owed action is run (or found moot) by asking the file itself: a listing cut short must not drop it.
+  const owed = [...records.values()].flatMap((r) => {
+    const { mtimeMs, size } = r;
+    const known = r.status === 'DONE' && r.action === 'pending' && mtimeMs !== undefined && size !== undefined;
+    return known ? [{ path: r.path, version: r.version, mtimeMs, size }] : [];
+  });
+  const owedPaths = new Set(owed.map((r) => r.path));
   // Not found, or finished: the vanish script drops them from `due` (and starts the clock of the unfinished).
   const missing = due.filter((path) => {
     const record = records.get(path);
     if (!record || record.status === 'REJECTED') return true;
-    if (record.status === 'DONE') return record.action !== 'pending' || !listed.has(path);
+    if (record.status === 'DONE') return record.action !== 'pending' || (!listed.has(path) && !owedPaths.has(path));
     return !wanted.has(path);
   });
 
   let remoteActions = 0;
-  for (const record of owed.slice(0, ACTIONS_PER_POLL)) {
-    const entry = listed.get(record.path);
-    if (!entry || record.mtimeMs === undefined || record.size === undefined) continue;
-    if (!(await deps.ledger.takeAction(source.id, record.path, record.version, source.retryTimeoutMs))) continue;
-    const committed = { path: record.path, version: record.version, mtimeMs: record.mtimeMs, size: record.size };
+  for (const committed of owed.slice(0, ACTIONS_PER_POLL)) {
+    const entry = listed.get(committed.path);
+    if (!(await deps.ledger.takeAction(source.id, committed.path, committed.version, source.retryTimeoutMs))) continue;
     try {
       const outcome =
-        record.version === fileVersion(entry.mtimeMs, entry.size)
-          ? await runRemoteAction(deps, source, committed, entry)
+        !entry || committed.version === fileVersion(entry.mtimeMs, entry.size)
+          ? await runRemoteAction(deps, source, committed)
           : 'skipped: the remote file changed (a newer version)';
-      if (await deps.ledger.actionDone(source.id, record.path, record.version, outcome)) remoteActions++;
+      if (await deps.ledger.actionDone(source.id, committed.path, committed.version, outcome)) remoteActions++;
     } catch (err) {
       // The server is away: the action stays owed (its deadline was pushed by takeAction); a later poll acts.
       Context.current().log.warn('owed remote action failed, left to a later poll', {
         sourceId: source.id,
-        path: record.path,
+        path: committed.path,
         error: String(err),
       });
     }
@@ -70,9 +77,29 @@ export async function sweepDue(
   return { vanished: vanished.length, remoteActions, forgotten };
 }
 
-/** Retention: finished records whose file this poll did not find are removed once `forgetAfter` has passed. */
+/**
+ * Retention: finished records whose file is gone from the server are removed once `forgetAfter` has passed. A
+ * listing can be cut short without an error (a data connection closed early ends it like a complete one), and a
+ * forgotten record of a file still there would be claimed and committed again: so a file this poll did not list
+ * is asked for itself, and only one the server says is not there is forgotten.
+ */
 async function forgetGone(deps: ActivityDeps, source: SourceConfig, listed: Map<string, RemoteEntry>): Promise<number> {
   const finished = await deps.ledger.finishedBefore(source.id, source.forgetAfterMs, DUE_PER_POLL);
-  const gone = finished.filter((path) => !listed.has(path));
-  return deps.ledger.forget(source.id, gone, source.forgetAfterMs);
+  const unlisted = finished.filter((path) => !listed.has(path)).slice(0, ABSENCE_CHECKS_PER_POLL);
+  if (unlisted.length === 0) return 0;
+  try {
+    const gone = await remoteOf(deps, source).withSession(async (session) => {
+      const confirmed: string[] = [];
+      for (const path of unlisted) if (await isGone(session, source, path)) confirmed.push(path);
+      return confirmed;
+    });
+    return await deps.ledger.forget(source.id, gone, source.forgetAfterMs);
+  } catch (err) {
+    // Retention can wait for a later poll; the poll's own work cannot.
+    Context.current().log.warn('retention check failed, left to a later poll', {
+      sourceId: source.id,
+      error: String(err),
+    });
+    return 0;
+  }
 }

@@ -1,4 +1,4 @@
-import { FtpPermanentError, FtpTransientError, NETWORK_ERRNOS } from '../remote';
+import { FtpAccessError, FtpFileError, FtpPermanentError, FtpTransientError, NETWORK_ERRNOS } from '../remote';
 import { LedgerReplicationError } from '../ledger';
 
 // ioredis gives these two no class or code (plain Errors from Redis.js/utils): its own exact texts, not a pattern.
@@ -27,4 +27,17 @@ export function isTransient(err: unknown): boolean {
   if (err instanceof FtpTransientError || err instanceof FtpPermanentError) return true;
   if (err instanceof LedgerReplicationError) return true;
   return err instanceof Error && isRedisUnavailable(err);
+}
+
+/** Replies about the whole session or the network, not about one file: the server is away, full or locked. */
+const SESSION_REPLIES = new Set([421, 425, 426, 530, 532]);
+
+/**
+ * The server is up and answers, but refuses this one file (450 busy, 451, 452, a 5xx other than a login or a
+ * "no such file"). Like the environment it is waited for, but a step that keeps getting it must not hold its
+ * claim for ever: see retryOrFail's callers.
+ */
+export function refusesTheFile(err: unknown): boolean {
+  if (!(err instanceof FtpAccessError) || err instanceof FtpFileError || err.ftpCode === undefined) return false;
+  return !SESSION_REPLIES.has(err.ftpCode);
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Client } from 'basic-ftp';
+import { FTPError, type Client } from 'basic-ftp';
 import { classifyFtpError, FtpFileError, FtpSizeMismatchError, FtpTransientError } from './errors';
 import { assertSafeCommandArg } from './names';
 
@@ -44,6 +44,8 @@ export async function downloadToFile(
   } catch (err) {
     if (opts.signal?.aborted) throw opts.signal.reason;
     if (err instanceof ResumeMismatch) throw await startOver('ftp', localPartPath, remotePath, err);
+    // A server without REST (or refusing it for this file) can still send the whole file.
+    if (resumedFrom > 0 && isRestRefusal(err)) throw await startOver('ftp', localPartPath, remotePath, err);
     throw await brokenTransferOr(classifyFtpError(err), localPartPath, resumedFrom);
   } finally {
     await part.close().catch(() => undefined); // when no transfer took it over (its stream closes it)
@@ -168,13 +170,19 @@ export async function startOver(
   protocol: string,
   localPartPath: string,
   remotePath: string,
-  err: ResumeMismatch,
+  err: ResumeMismatch | FTPError,
 ): Promise<Error> {
   await fs.promises.rm(localPartPath, { force: true });
-  return new FtpTransientError(
-    `${protocol} resume of ${remotePath} does not continue the bytes already downloaded (${err.message}): starting over`,
-    undefined,
-  );
+  const why =
+    err instanceof ResumeMismatch
+      ? `does not continue the bytes already downloaded (${err.message})`
+      : `was refused (${err.code}: ${err.message.trim()})`;
+  return new FtpTransientError(`${protocol} resume of ${remotePath} ${why}: starting over`, undefined);
+}
+
+/** Replies that say the command is not understood or not implemented (REST among others): not about the bytes. */
+function isRestRefusal(err: unknown): err is FTPError {
+  return err instanceof FTPError && [500, 501, 502, 504].includes(err.code);
 }
 
 /**

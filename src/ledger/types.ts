@@ -8,6 +8,11 @@ export interface Candidate {
   path: string;
   mtimeMs: number;
   size: number;
+  /**
+   * The listing gave the time to the second or better (MLSD, MDTM, SFTP): the download checks it again once
+   * every byte is on disk. Absent for minute or day times (LIST alone) and in claims recorded before.
+   */
+  exactTime?: boolean;
 }
 
 /** What to do with a modified file (a new version) of a path that is DONE or REJECTED. */
@@ -33,6 +38,8 @@ export interface Claim {
   version: string;
   mtimeMs: number;
   size: number;
+  /** See Candidate.exactTime. */
+  exactTime?: boolean;
   /** Fencing token: only this attempt may renew, commit, release or reject. */
   token: number;
   /** Claims of this version since it was new or last reset by an operator; REJECTED at maxTries. */

@@ -164,3 +164,36 @@ test('downloadToFile: a second 150 during a transfer is refused before any byte 
   await download();
   assert.equal(sha256(fs.readFileSync(part)), sha256(content));
 });
+
+// A server without REST (or one refusing it for a file) answers 502: a kept part file can never be continued
+// there, so the download drops it and the next call fetches the whole file, instead of asking REST for ever.
+test('downloadToFile: a server that refuses REST gets the whole file fetched again', async () => {
+  const content = randomBytes(300_000);
+  pipeline.putRemote(SOURCE, 'unit-no-rest.bin', content);
+  const via = await unitProxy.start(pipeline.ftp);
+  unitProxy.answerCommands((command) => (/^REST [1-9]/.test(command) ? '502 REST not implemented' : undefined));
+  const part = path.join(tempDir('ftp-ingest-cut-unit-'), 'file.part');
+  fs.writeFileSync(part, content.subarray(0, 100_000)); // what a cut first run left
+  const download = async (): Promise<Awaited<ReturnType<typeof downloadToFile>>> => {
+    const client = new Client(5_000);
+    try {
+      await client.access({ ...via, user: pipeline.ftp.user, password: pipeline.password });
+      return await downloadToFile(client, `/${SOURCE}/unit-no-rest.bin`, part, { expectedSize: content.length });
+    } finally {
+      client.close();
+    }
+  };
+  try {
+    await assert.rejects(download(), (err: unknown) => {
+      assert.ok(err instanceof FtpTransientError, String(err));
+      assert.match(err.message, /refused \(502/);
+      return true;
+    });
+    assert.equal(fs.existsSync(part), false, 'the part that cannot be continued is dropped');
+    const whole = await download();
+    assert.equal(whole.resumedFrom, 0);
+    assert.equal(sha256(fs.readFileSync(part)), sha256(content));
+  } finally {
+    unitProxy.answerCommands(undefined);
+  }
+});

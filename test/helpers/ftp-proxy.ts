@@ -42,6 +42,11 @@ export interface FtpProxy {
    * statistics line).
    */
   replyDuringNextTransfer(reply: string): void;
+  /**
+   * Answers the client's commands for which `rule` gives a reply itself (a file the server keeps busy, a server
+   * without REST); the others go to the server. Commands are then relayed line by line (no FTPS through it).
+   */
+  answerCommands(rule: ((command: string) => string | undefined) | undefined): void;
 }
 
 /** Call at the top level of a test file: the proxy closes when the file ends. */
@@ -76,6 +81,7 @@ export function ftpProxy(host = '127.0.0.1'): FtpProxy {
     });
 
   let pendingReply: string | undefined;
+  let answerRule: ((command: string) => string | undefined) | undefined;
 
   // One data connection, relayed to the server's passive port; the listener takes one client and closes.
   const openDataListener = async (serverPort: number, control: net.Socket): Promise<number> => {
@@ -153,11 +159,16 @@ export function ftpProxy(host = '127.0.0.1'): FtpProxy {
     });
     let fromClient = '';
     client.on('data', (chunk: Buffer) => {
-      upstream.write(chunk);
+      if (!answerRule) upstream.write(chunk);
       fromClient += chunk.toString('latin1');
       const lines = fromClient.split('\n');
       fromClient = lines.pop()!;
       for (const line of lines) {
+        if (answerRule) {
+          const reply = answerRule(line.replace(/\r$/, ''));
+          if (reply === undefined) upstream.write(Buffer.from(`${line}\n`, 'latin1'));
+          else queue = queue.then(() => void client.write(`${reply}\r\n`));
+        }
         const rest = /^REST (\d+)/i.exec(line);
         if (rest) stats.restOffsets.push(Number(rest[1]));
         const retr = /^RETR (.*?)\r?$/i.exec(line);
@@ -192,6 +203,9 @@ export function ftpProxy(host = '127.0.0.1'): FtpProxy {
     },
     replyDuringNextTransfer(reply) {
       pendingReply = reply;
+    },
+    answerCommands(rule) {
+      answerRule = rule;
     },
   };
 }

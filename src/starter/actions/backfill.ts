@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
-import { claimOptionsOf, filePlanOf, type ActivityDeps } from '../../activities/deps';
+import { candidateOf, claimOptionsOf, filePlanOf, type ActivityDeps } from '../../activities/deps';
 import type { AppConfig } from '../../config';
 import { applyFilters, filterOptionsOf, orderCandidates } from '../../ftp/filters';
 import type { RemoteEntry } from '../../ftp/list';
@@ -91,8 +91,6 @@ async function claimDryRun(
   return result.decisions ?? [];
 }
 
-const toCandidate = (e: RemoteEntry): Candidate => ({ path: e.path, mtimeMs: e.mtimeMs, size: e.size });
-
 /** The selection of the operator: directory, globs, mtime window. Returns the globs that matched nothing. */
 function select(
   entries: RemoteEntry[],
@@ -176,7 +174,7 @@ export const backfillAction: Action<BackfillOptions, BackfillResult> = async (co
     const toReprocess = new Set(options.reprocess ? candidates.filter(sameVersionFinished).map((e) => e.path) : []);
     if (source.order !== 'none') {
       // Ordered sources run one file per directory at a time: the backfill claims only the first one.
-      const unfinished = await ledger.unfinished(source.id, candidates.map(toCandidate), source.versionPolicy);
+      const unfinished = await ledger.unfinished(source.id, candidates.map(candidateOf), source.versionPolicy);
       const first = new Set(
         orderCandidates(
           candidates.filter((e) => unfinished.has(e.path) || toReprocess.has(e.path)),
@@ -205,7 +203,7 @@ export const backfillAction: Action<BackfillOptions, BackfillResult> = async (co
 
     if (options.dryRun) {
       const byCandidate = new Map(candidates.map((e) => [e.path, e]));
-      const decisions = await claimDryRun(ledger, source.id, candidates.map(toCandidate), claimOptions);
+      const decisions = await claimDryRun(ledger, source.id, candidates.map(candidateOf), claimOptions);
       for (const d of decisions) {
         const e = byCandidate.get(d.path);
         if (!e) continue;
@@ -236,7 +234,7 @@ export const backfillAction: Action<BackfillOptions, BackfillResult> = async (co
         const reply = await ledger.reprocess(source.id, path);
         if (!reply.ok) failures.push({ path, error: `reprocess refused: ${reply.reason}` });
       }
-      let remaining = candidates.map(toCandidate);
+      let remaining = candidates.map(candidateOf);
       const byPathEntry = new Map(candidates.map((e) => [e.path, e]));
       let claimed = 0;
       let started = 0;

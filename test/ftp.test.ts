@@ -311,6 +311,16 @@ test('parseListTime reads LIST times in the server zone with minute or day preci
     precision: 'min',
   });
   assert.equal(parseListTime('yesterday', now), undefined);
+  // New Year's Day in Sydney while UTC is still in the old year: the file is minutes old, not a year.
+  const newYearsEve = Date.parse('2025-12-31T21:05:00Z');
+  assert.deepEqual(parseListTime('Jan  1 08:00', newYearsEve, 'Australia/Sydney'), {
+    mtimeMs: Date.parse('2025-12-31T21:00:00Z'),
+    precision: 'min',
+  });
+  assert.deepEqual(parseListTime('Jan  1 08:00', newYearsEve + 600_000, 'Australia/Sydney'), {
+    mtimeMs: Date.parse('2025-12-31T21:00:00Z'),
+    precision: 'min',
+  });
 });
 
 // ---------------------------------------------------------------- filters and order

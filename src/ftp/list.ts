@@ -210,7 +210,8 @@ const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', '
 
 /**
  * Parses a Unix LIST time (`Nov 28 04:43`, `Nov 28 2025`, `2024-01-02 12:34`) in `timeZone`. Recent files
- * have no year: the year is the one that does not put the file more than a day in the future.
+ * have no year: it is the latest that does not put the file more than a day in the future. The server's year may
+ * already be the next one while UTC's is not (`Jan  1 08:00` in Sydney, listed at 21:05 UTC on 31 December).
  */
 export function parseListTime(raw: string, nowMs: number, timeZone = 'UTC'): Timed | undefined {
   const recent = /^([A-Za-z]{3})\s+(\d{1,2})\s+(\d{1,2}):(\d{2})$/.exec(raw.trim());
@@ -220,8 +221,8 @@ export function parseListTime(raw: string, nowMs: number, timeZone = 'UTC'): Tim
     const year = new Date(nowMs).getUTCFullYear();
     const at = (y: number): number =>
       wallClockToUtcMs([y, month, Number(recent[2]), Number(recent[3]), Number(recent[4])], timeZone);
-    const thisYear = at(year);
-    return { mtimeMs: thisYear > nowMs + 86_400_000 ? at(year - 1) : thisYear, precision: 'min' };
+    const latest = [year + 1, year, year - 1].map(at).find((ms) => ms <= nowMs + 86_400_000);
+    return { mtimeMs: latest ?? at(year - 1), precision: 'min' };
   }
   const old = /^([A-Za-z]{3})\s+(\d{1,2})\s+(\d{4})$/.exec(raw.trim());
   if (old) {

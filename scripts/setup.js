@@ -52,15 +52,16 @@ function ensureTemporal() {
   ]);
 }
 
+// [binary, Debian package, the service Debian starts when it installs the package]
 const debianPackages = [
-  ['redis-server', 'redis-server'],
+  ['redis-server', 'redis-server', 'redis-server'],
   // Debian splits these off redis-server: the Sentinel and Cluster tests start redis-sentinel processes and
   // create the cluster with redis-cli.
-  ['redis-sentinel', 'redis-sentinel'],
+  ['redis-sentinel', 'redis-sentinel', 'redis-sentinel'],
   ['redis-cli', 'redis-tools'],
-  ['pure-ftpd', 'pure-ftpd'], // the real FTP server of the interoperability tests
+  ['pure-ftpd', 'pure-ftpd', 'pure-ftpd'], // the real FTP server of the interoperability tests
   ['chromium', 'chromium'], // the browser of the Web UI test (driven by playwright-core, never a browser download)
-  ['sshd', 'openssh-server'], // the real SFTP server of the SFTP tests
+  ['sshd', 'openssh-server', 'ssh'], // the real SFTP server of the SFTP tests
 ];
 
 function hasBinary(bin) {
@@ -68,7 +69,8 @@ function hasBinary(bin) {
 }
 
 function ensureDebianPackages() {
-  const missing = debianPackages.filter(([bin]) => !hasBinary(bin)).map(([, pkg]) => pkg);
+  const installing = debianPackages.filter(([bin]) => !hasBinary(bin));
+  const missing = installing.map(([, pkg]) => pkg);
   if (missing.length === 0) return;
   const cmd = `apt-get update && apt-get install -y ${missing.join(' ')}`;
   if (typeof process.getuid !== 'function' || process.getuid() !== 0 || !onPath('apt-get')) {
@@ -76,14 +78,11 @@ function ensureDebianPackages() {
     process.exit(1);
   }
   run('sh', ['-c', `${cmd} >/dev/null`], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  // Debian starts the packaged daemons on their default ports; the project runs its own instances.
-  spawnSync(
-    'sh',
-    ['-c', 'service redis-server stop; service redis-sentinel stop; service pure-ftpd stop; service ssh stop'],
-    {
-      stdio: 'ignore',
-    },
-  );
+  // Debian starts a daemon it installs on its default port (an SSH or FTP server open to the network): the
+  // project runs its own instances on free loopback ports, so it stops those it just installed. A daemon that was
+  // there before is the host's own and is left alone.
+  const started = installing.map(([, , service]) => service).filter(Boolean);
+  for (const service of started) spawnSync('service', [service, 'stop'], { stdio: 'ignore' });
 }
 
 ensureNodeModules();

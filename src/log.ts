@@ -6,7 +6,7 @@ import pino from 'pino';
  * start and completion of the Temporal SDK.
  */
 export const LOG_LEVEL_ENV = 'FTP_INGEST_LOG_LEVEL';
-const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevelName = (typeof LEVELS)[number];
 
 export function logLevelFrom(env: NodeJS.ProcessEnv = process.env): LogLevelName {

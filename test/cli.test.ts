@@ -123,6 +123,12 @@ describe('ftp-ingest CLI', () => {
       2,
       '--start',
     );
+    assertShortError(
+      await cli('schedule', 'backfill', '-s', 'cli', '--start', '2024-01-03', '--end', '2024-01-02'),
+      2,
+      '--start',
+      'is after --end',
+    );
     assertShortError(await cli('nonsense'), 2, 'nonsense');
     assert.equal((await cli('files', '-s', 'cli', '--status', 'done', '--status', 'retry_wait,Rejected')).code, 0);
     assertShortError(await cli('files', '-s', 'nope'), 2, 'unknown source "nope"', 'cli-bf');
@@ -153,6 +159,15 @@ describe('ftp-ingest CLI', () => {
     const login = await cli('poll', '-s', 'cli-badpw');
     assertShortError(login, 2, 'cli-badpw', 'login', `:${pipeline.ftp.port}`, 'passwordEnv');
     assert.ok(!login.stderr.includes('not-the-password'));
+    // A source whose scheduled polls fail has no files to show: status names the failure, and exits 1.
+    await pipeline.ledger.recordPoll('cli-badpw', { ok: false, error: 'ftp login refused (530)' });
+    const failing = await cli('status', '-s', 'cli-badpw');
+    assert.equal(failing.code, 1, failing.stderr);
+    assert.match(failing.stdout, /last poll .+ FAILED: ftp login refused \(530\) \(last ok: never\)/);
+    const failingJson = json<{ health: { ok: boolean; error: string } }>(
+      (await cli('status', '-s', 'cli-badpw', '--json')).stdout,
+    );
+    assert.deepEqual([failingJson.health.ok, failingJson.health.error], [false, 'ftp login refused (530)']);
 
     fs.rmSync(pipeline.remote('cli-nodir', ''), { recursive: true, force: true });
     const dir = await cli('backfill', '-s', 'cli-nodir', '--dry-run');
@@ -261,7 +276,8 @@ describe('ftp-ingest CLI', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as { counts: unknown });
     assert.deepEqual(status?.counts, { IN_PROGRESS: 0, DONE: 0, REJECTED: 1, RETRY_WAIT: 0 });
-    assert.match(await ok('status'), /source cli: IN_PROGRESS=0 DONE=2 REJECTED=0 RETRY_WAIT=0/);
+    const cliStatus = await ok('status', '-s', 'cli');
+    assert.match(cliStatus, /source cli: IN_PROGRESS=0 DONE=2 REJECTED=0 RETRY_WAIT=0\n {2}last poll .+ ok, \d+ listed/);
 
     // inspect: a DONE and a REJECTED file; an unknown one.
     const done = await ok('inspect', 'cli', 'a.csv');
@@ -307,6 +323,15 @@ describe('ftp-ingest CLI', () => {
     const reprocessed = json<{ ok: number; failed: number }>(await ok('reprocess', 'cli', '*.csv', '--json'));
     assert.deepEqual([reprocessed.ok, reprocessed.failed], [2, 0]);
     assert.equal((await cli('reprocess', 'cli', 'a.csv')).code, 1);
+    // A DONE file no longer on the server (a remote action deleted it): refused, its record kept as it was.
+    pipeline.putRemote('cli', 'gone.csv', 'g\n');
+    await ok('poll', '-s', 'cli');
+    await pipeline.waitForStatus('cli', 'gone.csv', ['DONE']);
+    fs.rmSync(pipeline.remote('cli', 'gone.csv'));
+    const goneRun = await cli('reprocess', 'cli', 'gone.csv');
+    assert.equal(goneRun.code, 1);
+    assert.match(goneRun.stdout, /FAILED\s+gone\.csv\s+no longer on the server/);
+    assert.equal((await pipeline.ledger.get('cli', 'gone.csv'))?.status, 'DONE');
     await ok('poll', '-s', 'cli');
     const again = await pipeline.waitForStatus('cli', 'a.csv', ['DONE']);
     assert.equal(again.attempt, 2);

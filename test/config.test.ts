@@ -240,6 +240,10 @@ test('environment overrides beat the file; programmatic overrides beat both', ()
 test('a bad value from the environment names the variable', () => {
   const err = configError(() => parseConfig({}, { FTP_INGEST_CLUSTER_ID: 'no spaces please' }));
   assertIssue(err, 'clusterId', '"no spaces please"', 'FTP_INGEST_CLUSTER_ID', 'A-Z');
+  // The logger's own variable too: a level it cannot use is refused, not silently taken as `info`.
+  const level = configError(() => parseConfig({}, { FTP_INGEST_LOG_LEVEL: 'verbose' }));
+  assertIssue(level, 'FTP_INGEST_LOG_LEVEL', '"verbose"', 'trace', 'silent');
+  assert.equal(parseConfig({}, { FTP_INGEST_LOG_LEVEL: 'WARN' }).clusterId, parseConfig({}).clusterId);
 });
 
 test('bad duration: names the setting, the value and the accepted forms', () => {

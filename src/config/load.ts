@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
+import { LEVELS, LOG_LEVEL_ENV } from '../log';
 import { loadPlugins } from '../plugins/load';
 import {
   ConfigError,
@@ -63,6 +64,7 @@ export function parseConfig(input: unknown, env: NodeJS.ProcessEnv = {}, options
       options.origin,
     );
   }
+  assertLogLevel(env);
   const fromEnv = envOverrides(env);
   const raw = normalizeInput(mergeLayers(input ?? {}, fromEnv.values, options.overrides) as Raw);
   for (const setting of fromEnv.origins.keys()) {
@@ -180,6 +182,17 @@ export const ENV_SETTINGS: Readonly<Record<string, readonly [string] | readonly 
   FTP_INGEST_METRICS_PORT: ['worker', 'metricsPort'],
   FTP_INGEST_METRICS_HOST: ['worker', 'metricsHost'],
 };
+
+/**
+ * The logger reads FTP_INGEST_LOG_LEVEL before any config is loaded, and falls back to `info`; a value it cannot
+ * use (`verbose`, `warning`) is refused here, where everything else is checked, instead of being ignored.
+ */
+function assertLogLevel(env: NodeJS.ProcessEnv): void {
+  const value = env[LOG_LEVEL_ENV]?.trim();
+  if (!value || (LEVELS as readonly string[]).includes(value.toLowerCase())) return;
+  const message = `must be one of ${LEVELS.join(', ')}; got "${value}"`;
+  throw new ConfigError([{ path: LOG_LEVEL_ENV, message }]);
+}
 
 /** Names the config file when `loadConfig` is given none. */
 export const CONFIG_FILE_ENV = 'FTP_INGEST_CONFIG';

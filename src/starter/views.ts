@@ -1,5 +1,5 @@
 // How ledger records look to people (table rows) and to scripts (JSON with ISO times).
-import type { LedgerRecord, Status } from '../ledger';
+import type { LedgerRecord, SourceHealth, Status } from '../ledger';
 import { formatBytes, formatTime, isoTime, printable, relative, table } from './output';
 
 const TIME_FIELDS = ['leaseUntil', 'retryAt', 'lastTryAt', 'doneAt', 'rejectedAt', 'mtimeMs'] as const;
@@ -71,4 +71,13 @@ export function recordTable(records: readonly LedgerRecord[], nowMs = Date.now()
 export function countsLine(sourceId: string, counts: Record<Status, number>): string {
   const summary = (Object.keys(counts) as Status[]).map((s) => `${s}=${counts[s]}`).join(' ');
   return `source ${sourceId}: ${summary}`;
+}
+
+/** "last poll 12:00:03 FAILED: <reason> (last ok: never)" or "last poll 12:00:03 ok, 40 listed". */
+export function healthLine(health: SourceHealth | undefined): string {
+  if (!health) return 'last poll: none yet';
+  const at = `last poll ${formatTime(health.lastPollAt)}`;
+  if (health.ok) return `${at} ok, ${health.listed ?? 0} listed`;
+  const lastOk = health.lastOkAt === undefined ? 'never' : formatTime(health.lastOkAt);
+  return `${at} FAILED: ${health.error ?? 'unknown error'} (last ok: ${lastOk})`;
 }

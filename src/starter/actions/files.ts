@@ -1,6 +1,6 @@
 // `files` and `status`: a source's ledger rows, filtered, in a stable order (by path), one page at a time.
 import type { AppConfig } from '../../config';
-import { ledgerRowsWhere, type LedgerRecord, type Status } from '../../ledger';
+import { ledgerRowsWhere, type LedgerRecord, type SourceHealth, type Status } from '../../ledger';
 import { selectSources, sourceFrom, withLedger } from '../context';
 import { EXIT, type ExitCode } from '../errors';
 
@@ -23,6 +23,8 @@ export interface FilesPage {
 
 export interface StatusOfSource extends FilesPage {
   counts: Record<Status, number>;
+  /** The source's last polls (absent before its first): a source whose every poll fails has no files to show. */
+  health?: SourceHealth;
 }
 
 export interface ActionResult<T> {
@@ -58,10 +60,12 @@ export const statusAction: Action<FilesQuery, StatusOfSource[], string | undefin
     const out: StatusOfSource[] = [];
     for (const source of sources) {
       const counts = await ledger.counts(source.id);
+      const health = await ledger.health(source.id);
       const rows = await ledgerRowsWhere(ledger, source.id, { statuses: query.statuses, globs: query.globs });
-      out.push({ counts, ...page(source.id, rows, query) });
+      out.push({ counts, ...(health ? { health } : {}), ...page(source.id, rows, query) });
     }
-    return { data: out, exitCode: EXIT.ok };
+    // A source whose last poll failed is an item that failed: scripts that watch `status` see it in the exit code.
+    return { data: out, exitCode: out.some((s) => s.health?.ok === false) ? EXIT.failed : EXIT.ok };
   });
 };
 

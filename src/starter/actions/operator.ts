@@ -1,5 +1,6 @@
 // retry / reprocess / dead-letters: operator transitions on files chosen by path or glob, one result per file.
-import type { AppConfig } from '../../config';
+import { isGone } from '../../activities/remote-version';
+import type { AppConfig, SourceConfig } from '../../config';
 import {
   ledgerRowsWhere,
   pathMatcher,
@@ -11,6 +12,7 @@ import {
 } from '../../ledger';
 import { sourceFrom, withLedger } from '../context';
 import { EXIT } from '../errors';
+import { withSourceSession } from '../ftp';
 import type { ActionResult } from './files';
 
 export interface ItemResult {
@@ -74,7 +76,14 @@ export async function operatorAction(
       for (const row of hits)
         results.push({ path: row.path, ok: false, status: row.status, reason: `${row.status}: ${spec.refused}` });
     }
+    const gone = action === 'reprocess' ? await goneFromServer(source, [...chosen.keys()]) : new Set<string>();
     for (const path of [...chosen.keys()].sort()) {
+      if (gone.has(path)) {
+        // Reprocessing it would only end REJECTED `vanished` after vanishAfter, and lose its DONE record's result.
+        const reason = 'no longer on the server (deleted or moved by the remote action?): nothing to reprocess';
+        results.push({ path, ok: false, status: chosen.get(path)?.status, reason });
+        continue;
+      }
       const reply = await spec.run(ledger, source.id, path);
       results.push(
         reply.ok
@@ -93,6 +102,16 @@ export async function operatorAction(
     const failed = results.filter((r) => !r.ok).length;
     const data = { source: source.id, action, results, ok: results.length - failed, failed };
     return { data, exitCode: failed > 0 || results.length === 0 ? EXIT.failed : EXIT.ok };
+  });
+}
+
+/** The paths the source's server says it no longer has. */
+async function goneFromServer(source: SourceConfig, paths: string[]): Promise<Set<string>> {
+  if (paths.length === 0) return new Set();
+  return withSourceSession(source, async (session) => {
+    const gone = new Set<string>();
+    for (const path of paths) if (await isGone(session, source, path)) gone.add(path);
+    return gone;
   });
 }
 

@@ -8,6 +8,7 @@ import {
   type ScheduleVerb,
 } from '../actions/schedule';
 import { configFrom, type GlobalOptions } from '../context';
+import { usageError } from '../errors';
 import { formatSpan, formatTime, printJson, printLines, table } from '../output';
 import { time } from '../parse';
 
@@ -27,6 +28,13 @@ const OVERLAP: Record<string, ScheduleOverlapPolicy> = {
   'buffer-all': ScheduleOverlapPolicy.BUFFER_ALL,
   'allow-all': ScheduleOverlapPolicy.ALLOW_ALL,
 };
+
+/** A backfill from a later time to an earlier one would run nothing, and Temporal says nothing about it. */
+function assertTimeRange({ start, end }: TargetOptions): void {
+  if (start !== undefined && end !== undefined && start > end) {
+    throw usageError(`--start (${formatTime(start)}) is after --end (${formatTime(end)}): nothing to backfill`);
+  }
+}
 
 const when = (iso: string | undefined): string => (iso ? formatTime(Date.parse(iso)) : '-');
 
@@ -118,6 +126,7 @@ export function registerScheduleCommands(program: Command): void {
         );
     }
     cmd.option('--json', 'a JSON list of results').action(async (options: TargetOptions) => {
+      assertTimeRange(options);
       const config = configFrom(program.opts<GlobalOptions>());
       const { data, exitCode } = await scheduleAction(
         config,

@@ -156,7 +156,7 @@ test('a YAML file: values, durations in ms, paths relative to the file, shorthan
       '    remoteDir: /out//orders/',
       '    retryTimeout: 2m',
       '    minFileAge: 1500',
-      '    processor: command',
+      '    processor: delay',
       '    remoteAction: delete',
       '',
     ].join('\n'),
@@ -173,7 +173,7 @@ test('a YAML file: values, durations in ms, paths relative to the file, shorthan
   assert.equal(orders.remoteDir, '/out/orders');
   assert.equal(orders.retryTimeoutMs, 120_000);
   assert.equal(orders.minFileAgeMs, 1_500);
-  assert.deepEqual(orders.processor, { name: 'command', options: {} });
+  assert.deepEqual(orders.processor, { name: 'delay', options: {} });
   assert.deepEqual(orders.remoteAction, { type: 'delete' });
 });
 
@@ -244,6 +244,20 @@ test('a bad value from the environment names the variable', () => {
   const level = configError(() => parseConfig({}, { FTP_INGEST_LOG_LEVEL: 'verbose' }));
   assertIssue(level, 'FTP_INGEST_LOG_LEVEL', '"verbose"', 'trace', 'silent');
   assert.equal(parseConfig({}, { FTP_INGEST_LOG_LEVEL: 'WARN' }).clusterId, parseConfig({}).clusterId);
+});
+
+test("the command processor's options are checked at start, not by rejecting every file", () => {
+  const missing = configError(() => parseConfig(oneSource({ processor: 'command' })));
+  assertIssue(missing, 'sources[0].processor.options.command', 'needs its command', '{file}');
+  const text = configError(() =>
+    parseConfig(oneSource({ processor: { name: 'command', options: { command: 'false {file}' } } })),
+  );
+  assertIssue(text, 'sources[0].processor.options.command', 'a list');
+  const codes = { command: ['false'], permanentExitCodes: '1' };
+  const badCodes = configError(() => parseConfig(oneSource({ processor: { name: 'command', options: codes } })));
+  assertIssue(badCodes, 'sources[0].processor.options.permanentExitCodes', 'integers');
+  const good = parseConfig(oneSource({ processor: { name: 'command', options: { command: ['wc', '-c', '{file}'] } } }));
+  assert.deepEqual(good.sources[0]!.processor.options, { command: ['wc', '-c', '{file}'] });
 });
 
 test('bad duration: names the setting, the value and the accepted forms', () => {

@@ -33,8 +33,8 @@ const DEFAULT_SOURCES = [
 // ---- Fields ----
 
 /** Records a problem on the value being checked. */
-function invalid(ctx: z.RefinementCtx, problem: string, allowed: string): void {
-  ctx.addIssue({ code: 'custom', message: problem, params: { allowed } });
+function invalid(ctx: z.RefinementCtx, problem: string, allowed: string, path?: PropertyKey[]): void {
+  ctx.addIssue({ code: 'custom', message: problem, params: { allowed }, ...(path ? { path } : {}) });
 }
 
 /** A duration in the file ("90s" or ms); milliseconds out. */
@@ -202,11 +202,29 @@ function processor(known: KnownProcessors) {
       if ((value.name === undefined) === (value.workflow === undefined)) {
         invalid(ctx, 'set one of name and workflow', 'name (a processor) or workflow (a workflow processor)');
       }
+      if (value.name === 'command') commandOptionsProblems(value.options, ctx);
     })
     .transform(({ name, workflow, options }) =>
       // A workflow processor keeps its workflow name as `name` too: results and logs name the processor by it.
       workflow === undefined ? { name: name ?? '', options } : { name: workflow, workflow, options },
     );
+}
+
+/** The built-in `command` processor's options, checked at start: otherwise every file would be REJECTED for them. */
+function commandOptionsProblems(options: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  const { command, permanentExitCodes } = options;
+  if (!Array.isArray(command) || command.length === 0 || !command.every((arg) => typeof arg === 'string' && arg)) {
+    invalid(
+      ctx,
+      'the command processor needs its command',
+      'a list: program, then arguments; {file} is the local path',
+      ['options', 'command'],
+    );
+  }
+  const codes = permanentExitCodes;
+  if (codes !== undefined && !(Array.isArray(codes) && codes.every((c) => Number.isInteger(c)))) {
+    invalid(ctx, 'not a list of exit codes', 'a list of integers, e.g. [2, 3]', ['options', 'permanentExitCodes']);
+  }
 }
 
 // FTPS certificate checks. `ca` is a file (PEM); verification is on unless rejectUnauthorized is false.

@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { upsertPollSchedule } from '../src/starter/schedules';
@@ -152,6 +154,20 @@ describe('ftp-ingest CLI', () => {
     assertShortError(temporal, 3, 'temporal.address', '127.0.0.1:1');
     within(temporal, 'Temporal');
 
+    // Something that speaks HTTP/2 but is not Temporal (a web server, the Web UI's port): a config error.
+    const web = http2.createServer((_req, res) => {
+      res.statusCode = 404;
+      res.end();
+    });
+    await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
+    const notTemporal = `127.0.0.1:${(web.address() as AddressInfo).port}`;
+    try {
+      const wrong = await cliWith({ FTP_INGEST_TEMPORAL_ADDRESS: notTemporal }, ['schedule', 'list']);
+      assertShortError(wrong, 2, 'temporal.address', notTemporal, 'does not answer as a Temporal server', '404');
+    } finally {
+      web.close();
+    }
+
     const ftp = await cli('poll', '-s', 'cli-noport');
     assertShortError(ftp, 3, 'cli-noport', `${pipeline.ftp.host}:1`, 'port');
     within(ftp, 'FTP');
@@ -277,7 +293,10 @@ describe('ftp-ingest CLI', () => {
       .map((l) => JSON.parse(l) as { counts: unknown });
     assert.deepEqual(status?.counts, { IN_PROGRESS: 0, DONE: 0, REJECTED: 1, RETRY_WAIT: 0 });
     const cliStatus = await ok('status', '-s', 'cli');
-    assert.match(cliStatus, /source cli: IN_PROGRESS=0 DONE=2 REJECTED=0 RETRY_WAIT=0\n {2}last poll .+ ok, \d+ listed/);
+    assert.match(
+      cliStatus,
+      /source cli: IN_PROGRESS=0 DONE=2 REJECTED=0 RETRY_WAIT=0\n {2}last poll .+ ok, \d+ listed/,
+    );
 
     // inspect: a DONE and a REJECTED file; an unknown one.
     const done = await ok('inspect', 'cli', 'a.csv');

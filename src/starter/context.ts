@@ -50,10 +50,17 @@ export function temporalError(config: AppConfig, err: unknown): unknown {
   // Reachable, but one side refused the TLS handshake: the fix is in temporal.tls, not the network.
   if (err instanceof TemporalTlsError) return usageError(err.message, err);
   // 14 UNAVAILABLE, 4 DEADLINE_EXCEEDED: the server is away; 5 NOT_FOUND on a namespace: a config error.
-  const code = isGrpcServiceError(err) ? Number(err.code) : undefined;
+  // The client's own errors ("Failed to list schedules") carry the gRPC error as their cause.
+  const grpc = causesOf(err).find(isGrpcServiceError);
+  const code = grpc ? Number(grpc.code) : undefined;
   const text = shortReason(err);
   if (code === 14 || code === 4 || /Failed to connect|deadline|ECONNREFUSED|UNAVAILABLE|transport/i.test(text)) {
     return unreachableError(`${temporalWhere(config)} is unreachable: ${text}`, err);
+  }
+  // Something answers there, but not Temporal's API: a web server, the Web UI's port, a proxy.
+  const answer = shortReason(grpc ?? err);
+  if (code === 12 || /HTTP status code \d+/.test(answer)) {
+    return usageError(`${temporalWhere(config)} does not answer as a Temporal server: ${answer}`, err);
   }
   if (/Namespace .* is not found|namespace not found/i.test(text)) {
     return usageError(
@@ -62,6 +69,15 @@ export function temporalError(config: AppConfig, err: unknown): unknown {
     );
   }
   return err;
+}
+
+/** `err` and its causes, outermost first. */
+function causesOf(err: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let e: unknown = err; e !== undefined && chain.length < 8; e = e instanceof Error ? e.cause : undefined) {
+    chain.push(e);
+  }
+  return chain;
 }
 
 /** Runs `fn` with a Temporal client, closing the connection afterwards. */

@@ -4,14 +4,18 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEMO_PASSWORD_ENV, loadConfig, type AppConfig } from '../config';
 import { closeRedis, connectRedis } from '../connections/redis';
-import type { Client } from '@temporalio/client';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { connectClient } from '../connections/temporal';
 import { Ledger, ledgerRows } from '../ledger';
 import { deletePollSchedule, upsertPollSchedule } from '../starter/schedules';
+import { ErrorTypes } from '../shared/types';
 import { startEmbeddedStack, type EmbeddedStack } from '../stack/embedded';
-import { spawnWorkerProcess, writeWorkflowBundle, WORKFLOW_BUNDLE_ENV } from '../stack/worker-process';
+import { writeWorkflowBundle, WORKFLOW_BUNDLE_ENV } from '../stack/worker-process';
+import { prepareDataDir } from './data-dir';
 import { plainLines, readProgress, renderView, type FileProgress, type Phase } from './progress';
 import { writeSampleFiles } from './sample-files';
+import { DemoWorkers } from './workers';
 import { ledgerOf } from '../connections/ledger';
 
 export interface DemoOptions {
@@ -32,7 +36,8 @@ export interface DemoSummary {
 }
 
 const SOURCE_ID = 'demo';
-const DEMO_METRICS_PORT = 9464;
+/** What `--processor command` runs: harmless, in every Debian, and it reads the whole downloaded copy. */
+const DEMO_COMMAND = ['wc', '-c', '{file}'];
 
 /**
  * The seed's demo, end to end on real servers: an embedded stack, sample files on the FTP server, worker
@@ -41,10 +46,10 @@ const DEMO_METRICS_PORT = 9464;
 export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const out = options.out ?? process.stderr;
   const started = Date.now();
-  fs.rmSync(options.dataDir, { recursive: true, force: true });
+  prepareDataDir(options.dataDir);
   const password = randomBytes(12).toString('hex');
   const stack = await startEmbeddedStack({ dataDir: options.dataDir, ftpPassword: password });
-  const workers: ReturnType<typeof spawnWorkerProcess>[] = [];
+  let workers: DemoWorkers | undefined;
   try {
     writeSampleFiles(stack.ftp.root, options.files);
     const configFile = writeDemoConfig(options, stack);
@@ -53,17 +58,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     out.write(`FTP server: ftp://${stack.ftp.user}@${stack.ftp.host}:${stack.ftp.port} (${options.files} files)\n`);
     const bundle = await writeWorkflowBundle(path.join(options.dataDir, 'workflow-bundle.js'));
     const env = { [DEMO_PASSWORD_ENV]: password, [WORKFLOW_BUNDLE_ENV]: bundle };
-    for (let i = 1; i <= options.workers; i++) {
-      // Each worker's /metrics, /healthz, /readyz on its own port (a port already taken is logged and skipped).
-      const workerEnv = { ...env, FTP_INGEST_METRICS_PORT: String(DEMO_METRICS_PORT + i - 1) };
-      const logFile = path.join(options.dataDir, `worker-${i}.log`);
-      workers.push(spawnWorkerProcess({ configFile, env: workerEnv, logFile }));
-    }
+    workers = new DemoWorkers({ configFile, env, dataDir: options.dataDir });
+    await workers.start(options.workers);
     out.write(`Workers: ${options.workers} processes (logs in ${options.dataDir})\n`);
-    out.write(`Metrics: http://127.0.0.1:${DEMO_METRICS_PORT}/metrics (worker 1; /healthz, /readyz)\n`);
-    return await watch(config, options, started, out);
+    out.write(`Metrics: ${workers.metricsUrls()[0]} (worker 1; /healthz, /readyz)\n`);
+    return await watch(config, options, started, { out, workers });
   } finally {
-    await Promise.all(workers.map((w) => w.stop()));
+    await workers?.stop();
     await stack.stop();
   }
 }
@@ -71,7 +72,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
 function writeDemoConfig(options: DemoOptions, stack: EmbeddedStack): string {
   // 10 steps of 500 ms with a 2 s heartbeat timeout: heartbeats are throttled to 80% of it, so the live view
   // sees the progress move a few times per file instead of only the first step.
-  const processorOptions = options.processor === 'delay' ? { steps: 10, stepMs: 500 } : {};
+  const processorOptions = demoProcessorOptions(options.processor);
   const config = {
     clusterId: 'demo',
     temporal: { address: stack.temporal.address, namespace: stack.temporal.namespace, taskQueue: 'ftp-ingest-demo' },
@@ -99,11 +100,18 @@ function writeDemoConfig(options: DemoOptions, stack: EmbeddedStack): string {
   return file;
 }
 
+function demoProcessorOptions(processor: string): Record<string, unknown> {
+  if (processor === 'delay') return { steps: 10, stepMs: 500 };
+  // The command processor has no default command: without one every file would be rejected.
+  if (processor === 'command') return { command: DEMO_COMMAND };
+  return {};
+}
+
 async function watch(
   config: AppConfig,
   options: DemoOptions,
   started: number,
-  out: NodeJS.WriteStream,
+  { out, workers }: { out: NodeJS.WriteStream; workers: DemoWorkers },
 ): Promise<DemoSummary> {
   const client = await connectClient(config, {});
   const redis = connectRedis(config, {});
@@ -114,6 +122,8 @@ async function watch(
     out.write(`Schedule ftp-poll/${source.id}: every ${source.pollIntervalMs / 1000}s\n`);
     const screen: Screen = { drawn: 0, phases: new Map(), summary: {} };
     for (;;) {
+      if (workers.failure) throw workers.failure;
+      printNotices(out, screen, workers.takeNotices());
       const files = await readProgress(client, ledger, source.id);
       draw(out, files, screen, { expected: options.files, seconds: secondsSince(started) });
       const summary = summarize(files, options.files, started);
@@ -155,6 +165,14 @@ function draw(
   for (const line of plainLines(files, screen.phases, screen.summary, view)) out.write(`${line}\n`);
 }
 
+/** Lines between two ticks of the view (a worker died): above the view, which a terminal then redraws below. */
+function printNotices(out: NodeJS.WriteStream, screen: Screen, notices: string[]): void {
+  if (notices.length === 0) return;
+  if (out.isTTY && screen.drawn > 0) out.write(`\x1b[${screen.drawn}A\x1b[J`);
+  screen.drawn = 0;
+  for (const notice of notices) out.write(`${notice}\n`);
+}
+
 function summarize(files: FileProgress[], total: number, started: number): DemoSummary {
   return {
     files: total,
@@ -168,10 +186,26 @@ function secondsSince(started: number): number {
   return Math.round((Date.now() - started) / 100) / 10;
 }
 
-/** A DONE file may still be moving into processedDir: wait for the workflow of each file's last attempt. */
+/**
+ * A DONE file may still be moving into processedDir: wait for the workflow of each file's last attempt. The
+ * workflow of a REJECTED file fails by design (FileRejected, so the Web UI lists it): that is its normal end.
+ */
 async function waitForFileWorkflows(client: Client, ledger: Ledger, sourceId: string): Promise<void> {
   const records = await ledgerRows(ledger, sourceId, undefined, 10_000);
   for (const { workflowId } of records) {
-    if (workflowId) await client.workflow.getHandle(workflowId).result();
+    if (!workflowId) continue;
+    try {
+      await client.workflow.getHandle(workflowId).result();
+    } catch (err) {
+      if (!isRejection(err)) throw err;
+    }
   }
+}
+
+function isRejection(err: unknown): boolean {
+  return (
+    err instanceof WorkflowFailedError &&
+    err.cause instanceof ApplicationFailure &&
+    err.cause.type === ErrorTypes.rejected
+  );
 }

@@ -13,6 +13,15 @@ export function integer(min: number): (value: string) => number {
   };
 }
 
+/** A TCP port flag (`--ftp-port 2121`). */
+export function tcpPort(value: string): number {
+  const n = Number(value.trim());
+  if (!/^\d+$/.test(value.trim()) || n < 1 || n > 65_535) {
+    throw new InvalidArgumentError(`expected a TCP port (1-65535), got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
 /** A ledger status, any case (`done`, `retry_wait`, `retry-wait`). */
 export function status(value: string): Status {
   const normalized = value.trim().toUpperCase().replace(/-/g, '_');

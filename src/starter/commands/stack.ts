@@ -4,16 +4,27 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { DEMO_PASSWORD_ENV } from '../../config';
 import { startEmbeddedStack } from '../../stack/embedded';
+import { portIsFree } from '../../stack/ports';
 import { printJson } from '../context';
+import { usageError } from '../errors';
+import { tcpPort } from '../parse';
 
 interface StackOptions {
   dataDir: string;
   ftpRoot?: string;
-  temporalPort: string;
-  uiPort: string;
-  redisPort: string;
-  ftpPort: string;
+  temporalPort: number;
+  uiPort: number;
+  redisPort: number;
+  ftpPort: number;
 }
+
+/** Each fixed port: its flag and what listens on it, for the message when it is taken. */
+const PORT_FLAGS = [
+  ['temporalPort', '--temporal-port', 'Temporal'],
+  ['uiPort', '--ui-port', 'Temporal Web UI'],
+  ['redisPort', '--redis-port', 'Redis'],
+  ['ftpPort', '--ftp-port', 'FTP'],
+] as const;
 
 export function registerStackCommand(program: Command): void {
   program
@@ -22,23 +33,19 @@ export function registerStackCommand(program: Command): void {
     .option('--data-dir <dir>', 'where the servers keep their data', '.data/stack')
     .option('--ftp-root <dir>', 'folder served over FTP (default <data-dir>/ftp-root)')
     // The defaults are the ports of the default configuration: `stack`, then `worker`, needs no config file.
-    .option('--temporal-port <port>', 'Temporal frontend', '7233')
-    .option('--ui-port <port>', 'Temporal Web UI', '8233')
-    .option('--redis-port <port>', 'Redis', '6379')
-    .option('--ftp-port <port>', 'FTP', '2121')
+    .option('--temporal-port <port>', 'Temporal frontend', tcpPort, 7233)
+    .option('--ui-port <port>', 'Temporal Web UI', tcpPort, 8233)
+    .option('--redis-port <port>', 'Redis', tcpPort, 6379)
+    .option('--ftp-port <port>', 'FTP', tcpPort, 2121)
     .action(async (options: StackOptions) => {
+      await refuseTakenPorts(options);
       const dataDir = path.resolve(options.dataDir);
       const { password, passwordFile } = stackPassword(dataDir);
       const stack = await startEmbeddedStack({
         dataDir,
         ftpPassword: password,
         ftpRoot: options.ftpRoot && path.resolve(options.ftpRoot),
-        ports: {
-          temporal: port('--temporal-port', options.temporalPort),
-          ui: port('--ui-port', options.uiPort),
-          redis: port('--redis-port', options.redisPort),
-          ftp: port('--ftp-port', options.ftpPort),
-        },
+        ports: { temporal: options.temporalPort, ui: options.uiPort, redis: options.redisPort, ftp: options.ftpPort },
       });
       printJson({
         temporal: { address: stack.temporal.address, namespace: stack.temporal.namespace, ui: stack.temporal.uiUrl },
@@ -60,11 +67,23 @@ export function registerStackCommand(program: Command): void {
     });
 }
 
-function port(flag: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65_535)
-    throw new Error(`${flag} must be a TCP port (1-65535), got ${value}`);
-  return n;
+/**
+ * Checked before any server starts: a second `stack` would otherwise fail deep inside one server with a bare
+ * `listen EADDRINUSE` and leave the others to be stopped.
+ */
+async function refuseTakenPorts(options: StackOptions): Promise<void> {
+  const taken: string[] = [];
+  const flags: string[] = [];
+  for (const [key, flag, what] of PORT_FLAGS) {
+    if (await portIsFree(options[key])) continue;
+    taken.push(`${options[key]} (${what})`);
+    flags.push(flag);
+  }
+  if (taken.length === 0) return;
+  throw usageError(
+    `port already in use on 127.0.0.1: ${taken.join(', ')}; is another \`ftp-ingest stack\` running?\n` +
+      `Stop it, or choose other ports with ${flags.join(', ')}`,
+  );
 }
 
 /** The FTP password: from FTP_INGEST_DEMO_PASSWORD, or a new random one kept in a 0600 file (never printed). */

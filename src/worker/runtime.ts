@@ -27,6 +27,9 @@ export interface RuntimeOptions {
   sdkMetricsAddress?: string;
 }
 
+/** SDK warnings about what this project does on purpose: the polls' queue runs activities only. */
+const EXPECTED_WARNINGS = new Set(['No workflows registered, not polling for workflow tasks']);
+
 /**
  * Routes the SDK's logs (worker, workflows, activities, and core's forwarded logs) into the process logger,
  * with errors serialised (message, type, cause) and task tokens dropped; optionally turns on the SDK's
@@ -35,7 +38,7 @@ export interface RuntimeOptions {
 export function installRuntime(options: RuntimeOptions = {}): void {
   Runtime.install({
     logger: new DefaultLogger(sdkLevel[logLevelFrom()] ?? 'INFO', ({ level, message, meta }) => {
-      log[levels[level]]({ sdk: true, ...cleanFields(meta) }, message);
+      log[EXPECTED_WARNINGS.has(message) ? 'debug' : levels[level]]({ sdk: true, ...cleanFields(meta) }, message);
     }),
     ...(options.sdkMetricsAddress
       ? { telemetryOptions: { metrics: { prometheus: { bindAddress: options.sdkMetricsAddress } } } }

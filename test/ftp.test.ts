@@ -272,6 +272,7 @@ test('tolerantParseList survives a junk last line, skips . and .., keeps symlink
     'lrwxrwxrwx 1 u g 5 Nov 28 04:43 link -> a.csv',
     'drwxr-xr-x 2 u g 4096 Nov 28 04:43 ..',
     'junk-from-a-name-with-a-newline',
+    '',
   ].join('\r\n');
   const files = tolerantParseList(raw);
   assert.deepEqual(
@@ -285,11 +286,15 @@ test('tolerantParseList survives a junk last line, skips . and .., keeps symlink
     ],
   );
   const mlsd = tolerantParseList(
-    'type=file;size=3;modify=20230506070809.5; x y.csv\r\ntype=cdir;modify=20230506070809; .',
+    'type=file;size=3;modify=20230506070809.5; x y.csv\r\ntype=cdir;modify=20230506070809; .\r\n',
   );
   assert.equal(mlsd[0]?.name, 'x y.csv');
   assert.equal(mlsd[0]?.modifiedAt?.toISOString(), '2023-05-06T07:08:09.500Z');
   assert.equal(mlsd[0]?.rawModifiedAt, '20230506070809.5');
+  // Cut within its last line (a data connection closed early, which no error reports): listed again, never a
+  // file named after what arrived.
+  assert.throws(() => tolerantParseList(raw.slice(0, raw.indexOf('a.csv') + 3)), FtpTransientError);
+  assert.deepEqual(tolerantParseList(''), []);
 });
 
 test('parseListTime reads LIST times in the server zone with minute or day precision', () => {

@@ -4,7 +4,7 @@ import { FTPError, type Client, type FileInfo } from 'basic-ftp';
 import * as dosParser from 'basic-ftp/dist/parseListDOS';
 import * as mlsdParser from 'basic-ftp/dist/parseListMLSD';
 import * as unixParser from 'basic-ftp/dist/parseListUnix';
-import { classifyFtpError } from './errors';
+import { classifyFtpError, FtpTransientError } from './errors';
 import type { ExactTime, ExactTimes, ListingTimes, MdtmAnswer } from './exact-times';
 import { checkSafeName, type NameCheck } from './names';
 
@@ -270,6 +270,12 @@ const PARSERS = [dosParser, unixParser, mlsdParser];
  * that fit nothing are dropped. For MLSD the raw `modify` fact is kept in `rawModifiedAt` (see listedTime).
  */
 export function tolerantParseList(rawList: string): FileInfo[] {
+  // Every line of a listing ends with CRLF (RFC 959, RFC 3659). A data connection closed early ends the listing
+  // as if it were complete, and no error says so; cut within a line, the last line has no line end and would be
+  // taken for a file (part of a name). Listed again instead (a cut at a line end is not seen here: DESIGN §4).
+  if (rawList !== '' && !rawList.endsWith('\n')) {
+    throw new FtpTransientError('ftp listing cut short: its last line has no line end', undefined);
+  }
   const lines = rawList.split(/\r?\n/).filter((line) => line.trim() !== '' && !line.startsWith('total'));
   const parser = mostFitting(lines);
   if (!parser) return [];

@@ -13,20 +13,23 @@ import { candidateOf, claimOptionsOf, remoteOf, type ActivityDeps } from '../../
 import { sweepDue } from '../../src/activities/sweep-due';
 import { parseConfig, type SourceConfig } from '../../src/config';
 import { listOptionsOf } from '../../src/ftp/list';
-import { RemoteClients, type RemoteEntry } from '../../src/remote';
+import { FtpTransientError, RemoteClients, type RemoteEntry } from '../../src/remote';
+import { ftpProxy } from '../helpers/ftp-proxy';
 import { useLedgerFixture } from '../helpers/ledger';
 import { tempDir, testFtp } from '../helpers/servers';
 
 const fixture = useLedgerFixture();
 const ftp = testFtp();
+const proxy = ftpProxy();
 const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 const T1 = new Date('2025-05-01T00:00:00Z');
 
-/** A source over `/<id>` of the test's ftp-srv, its deps, and files put there (all with mtime T1). */
+/** A source over `/<id>` of the test's ftp-srv (or a proxy before it), its deps, and files put there (mtime T1). */
 async function sourceWith(
   id: string,
   remoteAction: string,
   names: string[],
+  via?: { host: string; port: number },
 ): Promise<{ deps: ActivityDeps; source: SourceConfig }> {
   const server = await ftp;
   const work = tempDir('ftp-ingest-listing-cut-');
@@ -40,8 +43,8 @@ async function sourceWith(
       sources: [
         {
           id,
-          host: server.host,
-          port: server.port,
+          host: via?.host ?? server.host,
+          port: via?.port ?? server.port,
           user: server.user,
           passwordEnv: 'PW',
           remoteDir: `/${id}`,
@@ -143,5 +146,20 @@ test('an owed remote action asks the file right before it acts: a version upload
   assert.equal(swept.remoteActions, 1);
   assert.match((await deps.ledger.get(source.id, 'a.csv'))?.action ?? '', /^skipped/);
   assert.equal(fs.readFileSync(remote, 'utf8'), 'version 2, never processed\n', 'V2 is still on the server');
+  await deps.remote.closeAll();
+});
+
+test('a listing cut within a line is listed again, never taken as a file named after what arrived', async () => {
+  const names = Array.from({ length: 300 }, (_, i) => `f-${String(i).padStart(3, '0')}.csv`);
+  const { deps, source } = await sourceWith('cut-listing', 'none', names, await proxy.start(await ftp));
+  const list = (): Promise<RemoteEntry[]> => remoteOf(deps, source).withSession((s) => s.list(listOptionsOf(source)));
+  proxy.cutData({ afterBytes: 6_001, times: 1, modes: ['end'] }); // a FIN: looks like the end of the listing
+  await assert.rejects(list(), FtpTransientError);
+  assert.equal(proxy.stats.cuts, 1, 'the listing really was cut');
+  assert.deepEqual(
+    (await list()).map((e) => e.path),
+    names,
+    'listed again: whole',
+  );
   await deps.remote.closeAll();
 });

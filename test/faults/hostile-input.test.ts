@@ -120,8 +120,15 @@ test('hostile input: unsafe names rejected, odd names processed, vanished/change
   expected.set('grow.csv', sha256(`${GOOD['grow.csv'] as string}appended while we were downloading\n`));
   for (const name of Object.keys(ON_DISK)) pipeline.putRemote(SOURCE, name, 'hostile\n');
   pipeline.putRemote(SOURCE, VANISH, 'gone before the download\n');
-  pipeline.putRemote(SOURCE, HUGE, Buffer.alloc(3 * WORK_DISK_BYTES, 7));
   await pipeline.startWorker();
+  // The full disk comes once grow.csv is done: filling the shared tmpfs during grow.csv's first download would end
+  // that attempt with ENOSPC instead of the change this test looks for (seen once in CI).
+  let hugePut = false;
+  const putHugeOnceGrowIsDone = async (): Promise<void> => {
+    if (hugePut || (await pipeline.ledger.get(SOURCE, 'grow.csv'))?.status !== 'DONE') return;
+    pipeline.putRemote(SOURCE, HUGE, Buffer.alloc(3 * WORK_DISK_BYTES, 7));
+    hugePut = true;
+  };
 
   const unsafe = { ...ON_DISK, ...INJECTED };
   const settled = async (): Promise<boolean> => {
@@ -138,6 +145,7 @@ test('hostile input: unsafe names rejected, odd names processed, vanished/change
       const { records } = await pipeline.ledger.list(SOURCE, { count: 1000 });
       assert.fail(`not settled: ${JSON.stringify(records.map((r) => [r.path, r.status, r.error]))}`);
     }
+    await putHugeOnceGrowIsDone();
     await pipeline.poll(SOURCE);
     await sleep(1_000);
   }

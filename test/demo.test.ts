@@ -71,13 +71,22 @@ function assertExit(run: Ended, code: number): void {
 }
 
 /** Holds `port` on loopback until the test ends (if another process holds it already, that does as well). */
-async function holdPort(t: TestContext, port: number): Promise<void> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => {
-    server.once('error', () => resolve());
-    server.listen(port, '127.0.0.1', resolve);
-  });
-  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+/**
+ * Holds `port` for the rest of the test; false when another process kept it for 5 s (a worker of a test file that
+ * runs beside this one may use the same default port, and let it go at any time).
+ */
+async function holdPort(t: TestContext, port: number): Promise<boolean> {
+  for (const deadline = Date.now() + 5_000; Date.now() < deadline; await sleep(200)) {
+    const server = net.createServer();
+    const held = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (!held) continue;
+    t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    return true;
+  }
+  return false;
 }
 
 /** The pid of the worker process that runs with this config file. */
@@ -168,11 +177,12 @@ test('demo --once with REJECTED files: exit 0 and the JSON summary counts them',
 
 const KILL_TEST = 'demo: a killed worker is reported and restarted, the run ends DONE; metrics on a port it bound';
 test(KILL_TEST, { timeout: 90_000 }, async (t) => {
-  await holdPort(t, 9464); // the demo's usual metrics port, taken
+  const held = await holdPort(t, 9464); // the demo's usual metrics port, taken
   const dataDir = path.join(tempDir(), 'demo');
   const demo = startCli(t, ['demo', '--files', '4', '--workers', '1', '--once', '--data-dir', dataDir]);
   const [, metricsUrl] = await demo.waitForStderr(/^Metrics: (\S+)/m);
-  assert.doesNotMatch(metricsUrl!, /:9464\//, 'not the port held by another process');
+  if (held) assert.doesNotMatch(metricsUrl!, /:9464\//, 'not the port held by another process');
+  else t.diagnostic('9464 was held by another process for 5 s: which port the demo takes is not checked');
   await demo.waitForStderr(/[1-9] working/);
   assert.equal((await fetch(metricsUrl!)).status, 200, `${metricsUrl} answers`);
   process.kill(workerPid(path.join(dataDir, 'config.json')), 'SIGKILL');

@@ -30,11 +30,18 @@ export async function versionNow(
   return statByListing(session, source, committed.path);
 }
 
+/** Of `relPaths`, those the server says it has no file at (see isGone), asked one after the other. */
+export async function goneOf(session: RemoteSession, source: SourceConfig, relPaths: string[]): Promise<string[]> {
+  const gone: string[] = [];
+  for (const relPath of relPaths) if (await isGone(session, source, relPath)) gone.push(relPath);
+  return gone;
+}
+
 /**
  * The server says there is no file at `relPath`: asked of the file itself (SIZE, or an SFTP stat), or, when the
  * server gives no answer about a file alone, of a fresh listing of its directory.
  */
-export async function isGone(session: RemoteSession, source: SourceConfig, relPath: string): Promise<boolean> {
+async function isGone(session: RemoteSession, source: SourceConfig, relPath: string): Promise<boolean> {
   const unknown = Symbol('unknown');
   const stat = await session.stat(remotePathOf(source, relPath)).catch(() => unknown);
   if (stat !== unknown) return stat === undefined;

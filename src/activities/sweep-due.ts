@@ -4,7 +4,7 @@ import type { RemoteEntry } from '../remote';
 import { fileVersion } from '../shared/ids';
 import { remoteOf, type ActivityDeps } from './deps';
 import { runRemoteAction } from './remote-action';
-import { isGone } from './remote-version';
+import { goneOf } from './remote-version';
 
 /** Due records one poll looks at; the oldest first, so none starves. */
 const DUE_PER_POLL = 1_000;
@@ -88,11 +88,7 @@ async function forgetGone(deps: ActivityDeps, source: SourceConfig, listed: Map<
   const unlisted = finished.filter((path) => !listed.has(path)).slice(0, ABSENCE_CHECKS_PER_POLL);
   if (unlisted.length === 0) return 0;
   try {
-    const gone = await remoteOf(deps, source).withSession(async (session) => {
-      const confirmed: string[] = [];
-      for (const path of unlisted) if (await isGone(session, source, path)) confirmed.push(path);
-      return confirmed;
-    });
+    const gone = await remoteOf(deps, source).withSession((session) => goneOf(session, source, unlisted));
     return await deps.ledger.forget(source.id, gone, source.forgetAfterMs);
   } catch (err) {
     // Retention can wait for a later poll; the poll's own work cannot.

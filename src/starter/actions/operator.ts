@@ -1,5 +1,5 @@
 // retry / reprocess / dead-letters: operator transitions on files chosen by path or glob, one result per file.
-import { isGone } from '../../activities/remote-version';
+import { goneOf } from '../../activities/remote-version';
 import type { AppConfig, SourceConfig } from '../../config';
 import {
   ledgerRowsWhere,
@@ -108,11 +108,7 @@ export async function operatorAction(
 /** The paths the source's server says it no longer has. */
 async function goneFromServer(source: SourceConfig, paths: string[]): Promise<Set<string>> {
   if (paths.length === 0) return new Set();
-  return withSourceSession(source, async (session) => {
-    const gone = new Set<string>();
-    for (const path of paths) if (await isGone(session, source, path)) gone.add(path);
-    return gone;
-  });
+  return new Set(await withSourceSession(source, (session) => goneOf(session, source, paths)));
 }
 
 export interface DeadLettersResult {

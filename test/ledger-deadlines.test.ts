@@ -115,14 +115,14 @@ describe('deadlines', () => {
     assert.equal(await fx.ledger.commits(src), 2);
   });
 
-  test('runs that never end count as crashes: at maxCrashes the attempt is refused as a crash loop', async () => {
+  test('runs that never end count as crashes: at maxCrashes of a step in a row the attempt is a crash loop', async () => {
     const src = freshSource();
     const { claims } = await fx.ledger.claimBatch(src, [file('poison')], claimOptions());
     const token = claims[0]!.token;
-    const opts = { leaseMs: 60_000, maxCrashes: 2 };
+    const opts = { step: 'process', leaseMs: 60_000, maxCrashes: 2 } as const;
     const ok = await fx.ledger.beginRun(src, 'poison', token, opts);
     assert.ok(ok.ok && ok.crashes === 0);
-    await fx.ledger.endRun(src, 'poison', token); // a run that reported its error
+    await fx.ledger.endRun(src, 'poison', token, 'process'); // a run that reported its error
     assert.ok((await fx.ledger.beginRun(src, 'poison', token, opts)).ok); // then dies
     const afterOne = await fx.ledger.beginRun(src, 'poison', token, opts); // and dies again
     assert.ok(afterOne.ok && afterOne.crashes === 1);
@@ -130,6 +130,33 @@ describe('deadlines', () => {
     assert.deepEqual(refused.ok ? undefined : refused.reason, 'crash-loop');
     const stale = await fx.ledger.beginRun(src, 'poison', token + 1000, opts);
     assert.equal(stale.ok ? undefined : stale.reason, 'superseded');
+  });
+
+  test('a run that ends starts its step count again; the steps count apart', async () => {
+    const src = freshSource();
+    const { claims } = await fx.ledger.claimBatch(src, [file('a')], claimOptions());
+    const token = claims[0]!.token;
+    const run = (step: 'download' | 'process') =>
+      fx.ledger.beginRun(src, 'a', token, { step, leaseMs: 60_000, maxCrashes: 3 });
+    // A healthy file whose workers are killed now and then: two process runs die, a third ends.
+    assert.ok((await run('process')).ok);
+    assert.ok((await run('process')).ok);
+    const third = await run('process');
+    assert.ok(third.ok && third.crashes === 2);
+    await fx.ledger.endRun(src, 'a', token, 'process');
+    assert.ok((await run('process')).ok);
+    const afterEnd = await run('process');
+    assert.ok(afterEnd.ok && afterEnd.crashes === 1, 'only the runs since the last end count');
+    // The small-file fast path downloads again (and ends that run) before each process run: that does not
+    // hide a process step that kills its worker.
+    for (let i = 0; i < 2; i++) {
+      assert.ok((await run('download')).ok);
+      await fx.ledger.endRun(src, 'a', token, 'download');
+    }
+    assert.ok((await run('process')).ok);
+    const refused = await run('process');
+    assert.equal(refused.ok ? undefined : refused.reason, 'crash-loop');
+    assert.deepEqual((await fx.ledger.get(src, 'a'))?.runsInRow, { download: 0, process: 3 });
   });
 });
 

@@ -18,7 +18,9 @@ async function claimOne(src: string, path: string, overrides: Partial<ClaimBatch
 
 /** The attempt begins a run (a download or process step started): from now on its lapse costs a try. */
 async function beginRun(src: string, claim: Claim): Promise<void> {
-  assert.ok((await fx.ledger.beginRun(src, claim.path, claim.token, { leaseMs: 150, maxCrashes: 5 })).ok);
+  assert.ok(
+    (await fx.ledger.beginRun(src, claim.path, claim.token, { step: 'download', leaseMs: 150, maxCrashes: 5 })).ok,
+  );
 }
 
 /** Lists the paths again in a later poll run: [path, tries] of what it claims. */
@@ -462,7 +464,9 @@ describe('fencing', () => {
     const young = await claimOne(src, 'young', { leaseMs: 4_000 });
     const ran = await claimOne(src, 'ran', { leaseMs: 4_000 });
     const other = await claimOne(src, 'other', { leaseMs: 4_000, clusterId: 'B' });
-    assert.ok((await fx.ledger.beginRun(src, 'ran', ran.token, { leaseMs: 4_000, maxCrashes: 5 })).ok);
+    assert.ok(
+      (await fx.ledger.beginRun(src, 'ran', ran.token, { step: 'download', leaseMs: 4_000, maxCrashes: 5 })).ok,
+    );
     const leaseOf = async (path: string) => Number((await fx.ledger.get(src, path))?.leaseUntil);
     const before = { young: await leaseOf('young'), ran: await leaseOf('ran'), other: await leaseOf('other') };
     // A lease of 1 s gives a grace of 3 s: 'stale' (claimed 3.2 s ago, its lease ending within that second) is

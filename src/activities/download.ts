@@ -44,7 +44,7 @@ export async function downloadFile(deps: ActivityDeps, { file }: { file: Claimed
     hostTaskQueue: deps.hostTaskQueue,
   });
 
-  return withLease<DownloadProgress, DownloadedFile>(leaseFor(deps.ledger, source, file), async (lease) => {
+  return withLease<DownloadProgress, DownloadedFile>(leaseFor(deps.ledger, source, file, 'download'), async (lease) => {
     // A run that finished the rename but died before reporting: the work is done.
     if ((await sizeOf(finalPath)) === file.size) return done(file.size);
     await fs.mkdir(path.dirname(finalPath), { recursive: true });

@@ -1,23 +1,26 @@
 import { Context } from '@temporalio/activity';
 import type { SourceConfig } from '../config';
-import type { Ledger } from '../ledger';
+import type { Ledger, RunStep } from '../ledger';
 import { Reasons, type ClaimedFile } from '../shared/types';
 import { claimLost, permanentFailure } from './failures';
 
 export interface LeaseKeeperOptions {
   ledger: Ledger;
   file: ClaimedFile;
+  /** Which step runs: the ledger counts the runs in a row of each step that ended without a word. */
+  step: RunStep;
   leaseMs: number;
   heartbeatTimeoutMs: number;
-  /** Runs of this step that may end without a word (worker died or hung) before the file is REJECTED. */
+  /** Runs of this step in a row that may end without a word (worker died or hung) before the file is REJECTED. */
   maxCrashes: number;
 }
 
-/** A source's lease settings for one claimed file. */
-export function leaseFor(ledger: Ledger, source: SourceConfig, file: ClaimedFile): LeaseKeeperOptions {
+/** A source's lease settings for one step of one claimed file. */
+export function leaseFor(ledger: Ledger, source: SourceConfig, file: ClaimedFile, step: RunStep): LeaseKeeperOptions {
   return {
     ledger,
     file,
+    step,
     leaseMs: source.retryTimeoutMs,
     heartbeatTimeoutMs: source.heartbeatTimeoutMs,
     maxCrashes: source.maxCrashes,
@@ -48,8 +51,8 @@ export const FIRST_PROGRESS_HEARTBEAT_MS = 1_000;
  * heartbeats Temporal with the latest details, so a killed worker's activity moves elsewhere within
  * heartbeatTimeout and resumes from those details. Fails with ClaimLost as soon as the token stops owning
  * the record, including at the start (a retry after another attempt took over does no work). Each run is
- * counted open in the ledger until it ends: when `maxCrashes` runs never ended, the file is REJECTED as a
- * crash loop instead of killing workers forever.
+ * counted open in the ledger until it ends: when `maxCrashes` runs of the step in a row never ended, the file is
+ * REJECTED as a crash loop instead of killing workers forever.
  */
 export async function withLease<Details, T>(
   options: LeaseKeeperOptions,
@@ -101,16 +104,17 @@ export async function withLease<Details, T>(
     clearInterval(timer);
     clearTimeout(heldProgress);
     // Best effort: a run whose end is not recorded counts as one crash (of maxCrashes).
-    await options.ledger.endRun(options.file.sourceId, options.file.path, options.file.token).catch(() => undefined);
+    const { ledger, file, step } = options;
+    await ledger.endRun(file.sourceId, file.path, file.token, step).catch(() => undefined);
   }
 }
 
-async function beginRun({ ledger, file, leaseMs, maxCrashes }: LeaseKeeperOptions): Promise<void> {
-  const begun = await ledger.beginRun(file.sourceId, file.path, file.token, { leaseMs, maxCrashes });
+async function beginRun({ ledger, file, step, leaseMs, maxCrashes }: LeaseKeeperOptions): Promise<void> {
+  const begun = await ledger.beginRun(file.sourceId, file.path, file.token, { step, leaseMs, maxCrashes });
   if (begun.ok) return;
   if (begun.reason === 'crash-loop') {
     throw permanentFailure(
-      `${Reasons.crashLoop}: ${begun.crashes} runs of this attempt ended without a word (their worker died or hung)`,
+      `${Reasons.crashLoop}: ${begun.crashes} runs of its ${step} in a row ended without a word (their worker died or hung)`,
     );
   }
   throw claimLost(begun.reason);

@@ -28,7 +28,7 @@ export async function processFile(
   const source = sourceOf(deps, file.sourceId);
   const processor = getProcessor(source.processor.name);
   const absolute = inside(deps.config.workDir, localPath);
-  return withLease<ProcessDetails, ProcessResult>(leaseFor(deps.ledger, source, file), async (lease) => {
+  return withLease<ProcessDetails, ProcessResult>(leaseFor(deps.ledger, source, file, 'process'), async (lease) => {
     await assertLocalCopy(absolute, file);
     let checkpoint = lease.previous?.checkpoint;
     const deadline = processDeadline(source.processTimeoutMs);

@@ -89,7 +89,7 @@ export interface SourceConfig {
   readonly maxTries: number;
   /** A processor run that has not returned by then is stopped; the attempt fails ('process-timeout'). */
   readonly processTimeoutMs: number;
-  /** Runs of a step of one attempt that may end without a word (worker died or hung) before 'crash-loop'. */
+  /** Runs in a row of a step of one attempt that may end without a word (worker died or hung) before 'crash-loop'. */
   readonly maxCrashes: number;
   /** Files up to this many bytes take the small-file fast path (one local activity); 0 = off. */
   readonly smallFileMaxBytes: number;

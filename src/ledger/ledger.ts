@@ -15,6 +15,7 @@ import {
   type ClaimBatchResult,
   type DeadLetter,
   type BeginRunResult,
+  type RunStep,
   type SourceHealth,
   type LedgerSize,
   type VanishResult,
@@ -135,27 +136,28 @@ export class Ledger {
 
   /**
    * A run of a long step starts: renews the lease and counts the run open until `endRun`. Fails with
-   * 'crash-loop' once `maxCrashes` earlier runs of this attempt never ended (their worker died or hung).
+   * 'crash-loop' once `maxCrashes` runs of this step in a row never ended (their worker died or hung).
    */
   async beginRun(
     sourceId: string,
     path: string,
     token: number,
-    opts: { leaseMs: number; maxCrashes: number },
+    opts: { step: RunStep; leaseMs: number; maxCrashes: number },
   ): Promise<BeginRunResult> {
     assertToken(token);
     assertLeaseMs(opts.leaseMs);
     const k = this.sourceKeys(sourceId);
-    const reply = await this.runOnFile('beginRun', sourceId, path, [k.due], [token, opts.leaseMs, opts.maxCrashes]);
+    const args = [token, opts.leaseMs, opts.maxCrashes, opts.step];
+    const reply = await this.runOnFile('beginRun', sourceId, path, [k.due], args);
     if (reply.ok) return { ok: true, leaseUntil: reply.leaseUntil, crashes: reply.crashes };
     if (reply.reason === 'crash-loop') return { ok: false, reason: 'crash-loop', crashes: reply.crashes ?? 0 };
     return this.fenceFailure(sourceId, path, reply);
   }
 
-  /** A run opened by `beginRun` ended with a result or a reported error. */
-  async endRun(sourceId: string, path: string, token: number): Promise<void> {
+  /** A run opened by `beginRun` ended with a result or a reported error: the step's count in a row starts again. */
+  async endRun(sourceId: string, path: string, token: number, step: RunStep): Promise<void> {
     assertToken(token);
-    await this.runOnFile('endRun', sourceId, path, [], [token]);
+    await this.runOnFile('endRun', sourceId, path, [], [token, step]);
   }
 
   /**

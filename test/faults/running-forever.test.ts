@@ -18,6 +18,8 @@ const pipeline = usePipeline({
     { id: 'hang', ...SHORT, processor: command('sleep', '1000'), maxTries: 1 },
     // The command's parent is the worker process that runs the processor (no shell in between).
     { id: 'crash', ...SHORT, processor: command('sh', '-c', 'kill -9 $PPID') },
+    // The small-file fast path downloads again before each process run: its clean downloads must not hide it.
+    { id: 'crash-fast', ...SHORT, smallFileMaxBytes: 1024, processor: command('sh', '-c', 'kill -9 $PPID') },
     { id: 'fine', ...SHORT },
   ],
 });
@@ -110,40 +112,42 @@ describe('nothing runs forever', () => {
     });
   });
 
-  test('item 8b: a file that kills its worker every time ends REJECTED crash-loop; the workers stop dying', async (t) => {
-    const pool = supervisedPool(2);
-    t.after(() => pool.stop());
-    await pool.full();
-    pipeline.putRemote('crash', 'poison.bin', 'kills whoever processes it\n');
-    const startedAt = Date.now();
-    assert.equal((await pipeline.poll('crash')).claimed, 1);
+  for (const source of ['crash', 'crash-fast']) {
+    test(`item 8b: a file that kills its worker every time ends REJECTED crash-loop; the workers stop dying (${source})`, async (t) => {
+      const pool = supervisedPool(2);
+      t.after(() => pool.stop());
+      await pool.full();
+      pipeline.putRemote(source, 'poison.bin', 'kills whoever processes it\n');
+      const startedAt = Date.now();
+      assert.equal((await pipeline.poll(source)).claimed, 1);
 
-    const record = await pipeline.waitForStatus('crash', 'poison.bin', ['REJECTED'], 75_000);
-    const seconds = (Date.now() - startedAt) / 1000;
-    const deathsAtReject = [...pool.deaths];
-    // Nothing else kills a worker after the verdict: wait a few heartbeat timeouts and poll rounds.
-    for (let i = 0; i < 3; i++) {
-      await pipeline.poll('crash');
-      await sleep(1_000);
-    }
-    t.diagnostic(
-      `poison.bin: REJECTED after ${seconds.toFixed(1)} s, workers died ${deathsAtReject.join(', ')}; ${JSON.stringify(record.error)}`,
-    );
-    assert.match(record.error ?? '', /^crash-loop: /);
-    assert.equal(record.tries, 1, 'one claim attempt: its runs crashed');
-    assert.equal(deathsAtReject.length, 2, 'maxCrashes (2) runs killed their worker, no more');
-    assert.ok(
-      deathsAtReject.every((d) => d.endsWith(':SIGKILL')),
-      'each worker was killed by the processor ($PPID is the worker process)',
-    );
-    assert.deepEqual(pool.deaths, deathsAtReject, 'the workers stop dying');
-    assert.deepEqual(
-      (await pipeline.ledger.deadLetters('crash')).map((l) => [l.path, l.error.split(':')[0]]),
-      [['poison.bin', 'crash-loop']],
-    );
-    const result = (await pipeline.fileResult(record)) as { outcome: string };
-    assert.equal(result.outcome, 'rejected');
-    const counts = await pipeline.ledger.counts('crash');
-    assert.deepEqual([counts.IN_PROGRESS, counts.RETRY_WAIT, counts.REJECTED], [0, 0, 1]);
-  });
+      const record = await pipeline.waitForStatus(source, 'poison.bin', ['REJECTED'], 75_000);
+      const seconds = (Date.now() - startedAt) / 1000;
+      const deathsAtReject = [...pool.deaths];
+      // Nothing else kills a worker after the verdict: wait a few heartbeat timeouts and poll rounds.
+      for (let i = 0; i < 3; i++) {
+        await pipeline.poll(source);
+        await sleep(1_000);
+      }
+      t.diagnostic(
+        `poison.bin: REJECTED after ${seconds.toFixed(1)} s, workers died ${deathsAtReject.join(', ')}; ${JSON.stringify(record.error)}`,
+      );
+      assert.match(record.error ?? '', /^crash-loop: /);
+      assert.equal(record.tries, 1, 'one claim attempt: its runs crashed');
+      assert.equal(deathsAtReject.length, 2, 'maxCrashes (2) runs killed their worker, no more');
+      assert.ok(
+        deathsAtReject.every((d) => d.endsWith(':SIGKILL')),
+        'each worker was killed by the processor ($PPID is the worker process)',
+      );
+      assert.deepEqual(pool.deaths, deathsAtReject, 'the workers stop dying');
+      assert.deepEqual(
+        (await pipeline.ledger.deadLetters(source)).map((l) => [l.path, l.error.split(':')[0]]),
+        [['poison.bin', 'crash-loop']],
+      );
+      const result = (await pipeline.fileResult(record)) as { outcome: string };
+      assert.equal(result.outcome, 'rejected');
+      const counts = await pipeline.ledger.counts(source);
+      assert.deepEqual([counts.IN_PROGRESS, counts.RETRY_WAIT, counts.REJECTED], [0, 0, 1]);
+    });
+  }
 });

@@ -194,7 +194,14 @@ async function leaseOf(maxCrashes: number): Promise<LeaseKeeperOptions> {
   const sourceId = freshSource();
   const result = await fixture.ledger.claimBatch(sourceId, [file('crashy.csv')], claimOptions());
   const { leaseUntil: _leaseUntil, ...claim } = result.claims[0]!;
-  return { ledger: fixture.ledger, file: claim, leaseMs: 60_000, heartbeatTimeoutMs: 20_000, maxCrashes };
+  return {
+    ledger: fixture.ledger,
+    file: claim,
+    step: 'process',
+    leaseMs: 60_000,
+    heartbeatTimeoutMs: 20_000,
+    maxCrashes,
+  };
 }
 
 /** The heartbeat details a step sends to Temporal while it runs with its lease. */
@@ -238,7 +245,11 @@ describe('crash counting (withLease)', () => {
     const { sourceId, path: remotePath, token } = lease.file;
     // Runs whose worker died: begun, never ended.
     for (let i = 0; i < lease.maxCrashes; i++) {
-      const begun = await fixture.ledger.beginRun(sourceId, remotePath, token, { leaseMs: 60_000, maxCrashes: 2 });
+      const begun = await fixture.ledger.beginRun(sourceId, remotePath, token, {
+        step: 'process',
+        leaseMs: 60_000,
+        maxCrashes: 2,
+      });
       assert.equal(begun.ok, true);
     }
     let ran = false;

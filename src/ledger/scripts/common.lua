@@ -18,11 +18,11 @@ end
 -- first, so claim.lua can read it off the head without unpacking the rest. No record stores its workflow id: it
 -- is the file's id base and the attempt (record.ts derives it).
 local RECORD_FIELDS = { 'status', 'version', 'owner', 'leaseUntil', 'pollRun', 'tries', 'attempt', 'token', 'doneAt',
-  'rejectedAt', 'lastTryAt', 'action', 'error', 'result', 'retryAt', 'missingSince', 'openRuns' }
+  'rejectedAt', 'lastTryAt', 'action', 'error', 'result', 'retryAt', 'missingSince', 'openRuns', 'runsInRow' }
 -- What only an attempt in flight needs: a finished record (DONE, REJECTED) drops it, as there may be millions.
 -- Of its poll run it keeps only the origin, the text up to a first ':' (`backfill:<id>` keeps `backfill:`; a
 -- poll's run id, none), so a backfill's claim stays told from a poll's.
-local IN_FLIGHT = { leaseUntil = true, retryAt = true, missingSince = true, openRuns = true }
+local IN_FLIGHT = { leaseUntil = true, retryAt = true, missingSince = true, openRuns = true, runsInRow = true }
 local STATUS_CODE = { IN_PROGRESS = 'I', DONE = 'D', REJECTED = 'R', RETRY_WAIT = 'W' }
 local STATUS_NAME = { I = 'IN_PROGRESS', D = 'DONE', R = 'REJECTED', W = 'RETRY_WAIT' }
 local ESCAPES = { ['|'] = '%7C', ['%'] = '%25' }
@@ -123,6 +123,19 @@ end
 
 local function clear_due(due_key, path)
   redis.call('ZREM', due_key, path)
+end
+
+-- The long steps that count their runs (begin-run.lua, end-run.lua). `runsInRow` holds, per step, the runs begun
+-- since that step's last run that ended normally: '<download>,<process>'.
+local RUN_STEPS = { download = 1, process = 2 }
+
+local function runs_in_row(rec)
+  local d, p = match(rec.runsInRow or '', '^(%d+),(%d+)$')
+  return { tonumber(d) or 0, tonumber(p) or 0 }
+end
+
+local function set_runs_in_row(rec, counts)
+  rec.runsInRow = counts[1] .. ',' .. counts[2]
 end
 
 -- An operator's retry or reprocess: RETRY_WAIT due now with a fresh budget of tries; the attempt number is kept,

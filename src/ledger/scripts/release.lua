@@ -21,7 +21,7 @@ if tonumber(rec.tries or '0') >= max_tries then
 else
   add_inflight(inflight_key, rec.owner, -1)
   rec.status, rec.error, rec.retryAt = 'RETRY_WAIT', error_text, tostring(now_ms() + retry_delay_ms)
-  rec.openRuns = nil
+  rec.openRuns, rec.runsInRow = nil, nil
   write_record(records_key, path, rec)
   set_due(due_key, path, tonumber(rec.retryAt))
 end

@@ -7,6 +7,7 @@ import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { FTP_PATH, FTP_SOURCE } from '../src/shared/search-attributes';
 import { upsertPollSchedule } from '../src/starter/schedules';
 import { PASSWORD, PASSWORD_ENV, usePipeline } from './helpers/pipeline';
 
@@ -19,6 +20,7 @@ const pipeline = usePipeline({
     { id: 'cli-bad', processor: { name: 'command', options: { command: ['false'] } }, maxTries: 1 },
     { id: 'cli-bf', recursive: true, maxAcceptPerPoll: 2 },
     { id: 'cli-slow', processor: { name: 'delay', options: { steps: 20, stepMs: 500 } } },
+    { id: 'cli-wft' },
     // Error cases: nothing listens on port 1; a wrong password; a remote dir that is not there.
     { id: 'cli-noport', port: 1 },
     { id: 'cli-badpw', passwordEnv: WRONG_PASSWORD_ENV },
@@ -375,6 +377,47 @@ describe('ftp-ingest CLI', () => {
     assert.match(inFlight, /IN_PROGRESS\s+1\s+slow\.csv.*in progress on test, lease in \d+s/);
     // Quiet again before the next tests compare whole-ledger dumps.
     await pipeline.waitForStatus('cli-slow', 'slow.csv', ['DONE']);
+  });
+
+  test('status shows file workflows whose workflow tasks keep failing (exit 1), until they stop failing', async () => {
+    await startWorker();
+    pipeline.putRemote('cli-wft', 'fine.csv', 'fine\n');
+    // A file workflow whose workflow task throws, as after a bad deploy: Temporal retries the task and flags it.
+    const workflowId = 'ftp/cli-wft/broken.csv@1-1#1';
+    const broken = await pipeline.client.workflow.start('fileWorkflow', {
+      taskQueue: pipeline.config.temporal.taskQueue,
+      workflowId,
+      args: [{}],
+      workflowTaskTimeout: '2s',
+      typedSearchAttributes: [
+        { key: FTP_SOURCE, value: 'cli-wft' },
+        { key: FTP_PATH, value: 'broken.csv' },
+      ],
+    });
+    let status = await cli('status', '-s', 'cli-wft');
+    for (const until = Date.now() + 90_000; !/failing workflow tasks/.test(status.stdout) && Date.now() < until;) {
+      await ok('poll', '-s', 'cli-wft'); // each poll counts them while it renews its running claims
+      status = await cli('status', '-s', 'cli-wft');
+      if (!/failing workflow tasks/.test(status.stdout)) await new Promise((resolve) => setTimeout(resolve, 2_000));
+    }
+    assert.equal(status.code, 1, status.stdout);
+    assert.match(
+      status.stdout,
+      /1 file workflow\(s\) of cluster \S+ have failing workflow tasks \(seen .*\), e\.g\. ftp\/cli-wft\/broken\.csv@1-1#1/,
+    );
+    const asJson = json<{ health: { failingWorkflows: { count: number; example: string }[] } }>(
+      (await cli('status', '-s', 'cli-wft', '--json')).stdout,
+    );
+    assert.deepEqual(
+      asJson.health.failingWorkflows.map(({ count, example }) => [count, example]),
+      [[1, workflowId]],
+    );
+    // Fixed (here: ended): the next poll clears it.
+    await broken.terminate('test: fixed');
+    await ok('poll', '-s', 'cli-wft');
+    status = await cli('status', '-s', 'cli-wft');
+    assert.equal(status.code, 0, status.stdout);
+    assert.doesNotMatch(status.stdout, /failing workflow tasks/);
   });
 
   // The files of the backfill tests, one of them DONE already (taken alone by a first backfill).

@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { SourceConfig } from '../config';
 import type { RunningAttempt } from '../ledger';
-import { FTP_PATH } from '../shared/search-attributes';
+import { FTP_PATH, TEMPORAL_REPORTED_PROBLEMS } from '../shared/search-attributes';
 import type { ActivityDeps } from './deps';
 
 /**
@@ -9,15 +9,33 @@ import type { ActivityDeps } from './deps';
  * (a worker slot, a workflow task timeout, Redis coming back). Runs at every poll, before the listing, so it
  * goes on while the FTP server is away too: a live cluster never loses a file to its own lease, and a cluster
  * that stops polling lets its leases expire for another cluster to take over.
+ *
+ * A running workflow whose workflow tasks keep failing (a bad deploy, a non-determinism error) keeps its file's
+ * claim too: Temporal retries those tasks until fixed code is deployed, and the file then goes on where it stopped.
+ * Its owner is the operator: the ones the server flags are logged and written to the source's health, where
+ * `status` shows them and exits 1.
  */
 export async function renewRunningClaims(deps: ActivityDeps, source: SourceConfig): Promise<number> {
   const query = `WorkflowType = "fileWorkflow" AND ExecutionStatus = "Running" AND FtpSource = "${source.id}"`;
   const running: RunningAttempt[] = [];
-  for await (const execution of Context.current().client.workflow.list({ query })) {
+  const failing: string[] = [];
+  const ctx = Context.current();
+  for await (const execution of ctx.client.workflow.list({ query })) {
     const path = execution.typedSearchAttributes.get(FTP_PATH);
     if (path !== undefined) running.push({ path, workflowId: execution.workflowId });
+    if (execution.typedSearchAttributes.get(TEMPORAL_REPORTED_PROBLEMS)?.length) failing.push(execution.workflowId);
   }
-  return deps.ledger.renewRunning(source.id, deps.config.clusterId, running, source.retryTimeoutMs);
+  const { clusterId } = deps.config;
+  if (failing.length > 0) {
+    const example = failing[0];
+    ctx.log.warn('file workflows whose workflow tasks keep failing', {
+      source: source.id,
+      count: failing.length,
+      example,
+    });
+  }
+  await deps.ledger.recordFailingWorkflows(source.id, clusterId, failing);
+  return deps.ledger.renewRunning(source.id, clusterId, running, source.retryTimeoutMs);
 }
 
 /** Keeps a cluster's running claims renewed while a poll lists; see keepRunningClaimsRenewed. */

@@ -19,6 +19,7 @@ import {
   type SourceHealth,
   type LedgerSize,
   type VanishResult,
+  type FailingWorkflows,
   type FenceFailure,
   type FenceFailureReason,
   type FenceResult,
@@ -58,6 +59,14 @@ const SEEN_TRIM_PER_CALL = 1_000;
  * filters needs to see its file stable and claim it, and short enough that vanished paths do not pile up.
  */
 const SEEN_KEEP_MIN_MS = 3_600_000;
+
+/** Health hash fields `failing:<cluster>`: a cluster's file workflows with failing workflow tasks (JSON). */
+const FAILING_FIELD = 'failing:';
+
+function parseFailing(value: string): Omit<FailingWorkflows, 'cluster'> {
+  const { count, example, at } = JSON.parse(value) as Record<string, unknown>;
+  return { count: Number(count), example: String(example), at: Number(at) };
+}
 
 function seenKeepMs(stableMs: number): number {
   return Math.max(SEEN_KEEP_MIN_MS, 4 * stableMs);
@@ -344,11 +353,29 @@ export class Ledger {
     }
   }
 
+  /**
+   * Records which of the cluster's running file workflows of the source Temporal flags with failing workflow
+   * tasks (none: clears the cluster's entry); `status` shows them.
+   */
+  async recordFailingWorkflows(sourceId: string, clusterId: string, workflowIds: string[]): Promise<void> {
+    const { health } = this.sourceKeys(sourceId);
+    const field = `${FAILING_FIELD}${clusterId}`;
+    if (workflowIds.length === 0) {
+      await this.redis.hdel(health, field);
+      return;
+    }
+    const entry = { count: workflowIds.length, example: workflowIds[0], at: await this.now() };
+    await this.redis.hset(health, field, JSON.stringify(entry));
+  }
+
   /** The last poll outcomes of the source; undefined before its first poll. */
   async health(sourceId: string): Promise<SourceHealth | undefined> {
     const raw = await this.redis.hgetall(this.sourceKeys(sourceId).health);
     if (raw.lastPollAt === undefined) return undefined;
     const num = (v: string | undefined): number | undefined => (v ? Number(v) : undefined);
+    const failingWorkflows = Object.entries(raw)
+      .filter(([field]) => field.startsWith(FAILING_FIELD))
+      .map(([field, value]) => ({ cluster: field.slice(FAILING_FIELD.length), ...parseFailing(value) }));
     return {
       ok: !raw.error,
       lastPollAt: Number(raw.lastPollAt),
@@ -356,6 +383,7 @@ export class Ledger {
       lastErrorAt: num(raw.lastErrorAt),
       listed: num(raw.listed),
       ...(raw.error ? { error: raw.error } : {}),
+      ...(failingWorkflows.length > 0 ? { failingWorkflows } : {}),
     };
   }
 

@@ -107,6 +107,18 @@ export interface SourceHealth {
   lastErrorAt?: number;
   listed?: number;
   error?: string;
+  /** Per cluster that has some: its running file workflows whose workflow tasks keep failing (last renewal). */
+  failingWorkflows?: FailingWorkflows[];
+}
+
+/** A cluster's file workflows of a source that Temporal flags with failing workflow tasks. */
+export interface FailingWorkflows {
+  cluster: string;
+  count: number;
+  /** One of them, to look up in the Web UI. */
+  example: string;
+  /** When the cluster last counted them (Redis time, ms). */
+  at: number;
 }
 
 /** The record of one remote path. Times are Redis server time in ms since the epoch. */

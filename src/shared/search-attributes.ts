@@ -10,6 +10,15 @@ export const FTP_STAGE = defineSearchAttributeKey('FtpStage', SearchAttributeTyp
 /** `poll` or `file`: tells the two kinds apart in the Web UI (`FtpKind = "file" AND FtpSource = "orders"`). */
 export const FTP_KIND = defineSearchAttributeKey('FtpKind', SearchAttributeType.KEYWORD);
 
+/**
+ * Set by the Temporal server (1.28 and later) on a workflow whose workflow tasks keep failing or timing out (a bad
+ * deploy, a non-determinism error), cleared when one succeeds: the Web UI's task failures view filters on it.
+ */
+export const TEMPORAL_REPORTED_PROBLEMS = defineSearchAttributeKey(
+  'TemporalReportedProblems',
+  SearchAttributeType.KEYWORD_LIST,
+);
+
 /** Names and types to register on a namespace before any workflow upserts them. */
 export const SEARCH_ATTRIBUTE_TYPES = {
   FtpSource: 'Keyword',

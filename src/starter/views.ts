@@ -74,6 +74,15 @@ export function countsLine(sourceId: string, counts: Record<Status, number>): st
 }
 
 /** "last poll 12:00:03 FAILED: <reason> (last ok: never)" or "last poll 12:00:03 ok, 40 listed". */
+/** One line per cluster whose file workflows of the source have failing workflow tasks: they wait for a fix. */
+export function failingWorkflowLines(health: SourceHealth | undefined): string[] {
+  return (health?.failingWorkflows ?? []).map(
+    ({ cluster, count, example, at }) =>
+      `${count} file workflow(s) of cluster ${cluster} have failing workflow tasks (seen ${formatTime(at)}), e.g. ` +
+      `${example}: their files wait until fixed workers run them (Web UI: TemporalReportedProblems IS NOT NULL)`,
+  );
+}
+
 export function healthLine(health: SourceHealth | undefined): string {
   if (!health) return 'last poll: none yet';
   const at = `last poll ${formatTime(health.lastPollAt)}`;

@@ -64,8 +64,10 @@ export const statusAction: Action<FilesQuery, StatusOfSource[], string | undefin
       const rows = await ledgerRowsWhere(ledger, source.id, { statuses: query.statuses, globs: query.globs });
       out.push({ counts, ...(health ? { health } : {}), ...page(source.id, rows, query) });
     }
-    // A source whose last poll failed is an item that failed: scripts that watch `status` see it in the exit code.
-    return { data: out, exitCode: out.some((s) => s.health?.ok === false) ? EXIT.failed : EXIT.ok };
+    // A source whose last poll failed, or whose file workflows' tasks keep failing, is an item that failed:
+    // scripts that watch `status` see it in the exit code.
+    const failed = out.some((s) => s.health?.ok === false || s.health?.failingWorkflows !== undefined);
+    return { data: out, exitCode: failed ? EXIT.failed : EXIT.ok };
   });
 };
 

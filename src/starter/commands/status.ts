@@ -5,7 +5,7 @@ import { configFrom, type GlobalOptions } from '../context';
 import { printJson, printLines } from '../output';
 import { integer } from '../parse';
 import { filesQueryOf, statusOption } from './files';
-import { countsLine, healthLine, recordJson, recordTable } from '../views';
+import { countsLine, failingWorkflowLines, healthLine, recordJson, recordTable } from '../views';
 
 interface StatusOptions {
   source?: string;
@@ -31,6 +31,7 @@ export function registerStatusCommand(program: Command): void {
           continue;
         }
         const lines = [countsLine(source.source, source.counts), `  ${healthLine(source.health)}`];
+        lines.push(...failingWorkflowLines(source.health).map((line) => `  ${line}`));
         if (source.files.length > 0) lines.push(...recordTable(source.files).map((line) => `  ${line}`));
         const hint = moreHint(source);
         if (hint) lines.push(`  ${hint.replace('--offset', '`files -s ' + source.source + '` --offset')}`);

@@ -137,6 +137,7 @@ describe('ftp-ingest CLI', () => {
     assert.equal((await cli('files', '-s', 'cli', '--status', 'done', '--status', 'retry_wait,Rejected')).code, 0);
     assertShortError(await cli('files', '-s', 'nope'), 2, 'unknown source "nope"', 'cli-bf');
     assertShortError(await cli('retry', 'cli'), 2, '--all-rejected');
+    assertShortError(await cli('retry', 'cli', 'a.csv', '--all-rejected'), 2, 'not both');
 
     const empty = path.join(pipeline.dataDir, 'empty.yaml');
     fs.writeFileSync(empty, '');
@@ -222,7 +223,10 @@ describe('ftp-ingest CLI', () => {
       await ok('schedule', 'describe', '-s', 'cli', '--json'),
     );
     assert.deepEqual([described[0]?.schedule.paused, described[0]?.schedule.note], [true, 'maintenance']);
-    assert.match(await ok('schedule', 'describe', '-s', 'cli'), /ftp-poll\/cli\s+cli\s+yes\s+paused/);
+    assert.match(
+      await ok('schedule', 'describe', '-s', 'cli'),
+      /ftp-poll\/cli\s+cli\s+yes\s+paused\s+\S+\s+- \(paused\)/,
+    );
 
     // The schedule list comes from Temporal's visibility store, which may lag a moment.
     let list: { id: string; configured: boolean; paused: boolean }[] = [];
@@ -338,6 +342,11 @@ describe('ftp-ingest CLI', () => {
     assert.match(retried, /retried\s+b\.csv\s+now RETRY_WAIT/);
     assert.match(retried, /retry cli-bad: 1 retried, 0 failed/);
     assert.equal((await pipeline.ledger.get('cli-bad', 'b.csv'))?.status, 'RETRY_WAIT');
+    // What it waits for: a poll, and no schedule polls cli-bad in this test.
+    assert.match(
+      await ok('inspect', 'cli-bad', 'b.csv'),
+      /next\s+due now: the next poll claims it.*; no poll schedule for cli-bad: `ftp-ingest poll -s cli-bad`/,
+    );
     assert.equal((await cli('retry', 'cli-bad', '--all-rejected')).code, 1, 'nothing REJECTED any more');
 
     // reprocess: a glob over DONE files; a second run finds them no longer DONE.

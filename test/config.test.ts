@@ -526,7 +526,7 @@ test('file problems: unreadable, unsupported, malformed (reported without quotin
 
 test('local directories: processedDir apart from workDir', () => {
   const err = configError(() => parseConfig({ workDir: '/data', processedDir: '/data/processed' }));
-  assertIssue(err, 'processedDir', 'workDir', 'given "/data/processed"');
+  assertIssue(err, 'processedDir', 'workDir (/data)', 'given "/data/processed"');
 });
 
 test('getSource lists the known ids', () => {

@@ -197,7 +197,8 @@ function localDirProblems(raw: Raw, baseDir: string): Problem[] {
   return [
     {
       path: ['processedDir'],
-      problem: 'is, contains or lies inside workDir',
+      // Either of the two may be the one to move (and may come from FTP_INGEST_WORK_DIR): name where workDir is.
+      problem: `is, contains or lies inside workDir (${work})`,
       allowed: 'a directory apart from workDir',
     },
   ];

@@ -22,6 +22,12 @@ export function recordJson(record: LedgerRecord): Record<string, unknown> {
   return out;
 }
 
+/** Whether what happens next to the file is a poll's claim: a retry due, or a lease that ended. */
+export function waitsForPoll(record: LedgerRecord, nowMs = Date.now()): boolean {
+  const leaseEnded = record.leaseUntil !== undefined && record.leaseUntil < nowMs;
+  return record.status === 'RETRY_WAIT' || (record.status === 'IN_PROGRESS' && leaseEnded);
+}
+
 /** What happens next to a file, from its record alone (inspect adds what Temporal knows). */
 export function nextStep(record: LedgerRecord, nowMs = Date.now()): string {
   switch (record.status) {

@@ -4,10 +4,11 @@ import type { Client } from '@temporalio/client';
 import type { AppConfig } from '../../config';
 import type { DeadLetter, LedgerRecord } from '../../ledger';
 import { FTP_STAGE } from '../../shared/search-attributes';
+import { describePollSchedule } from '../schedules';
 import { sourceFrom, withClient, withLedger } from '../context';
 import { CliError, EXIT, type ExitCode } from '../errors';
 import { formatTime, printable } from '../output';
-import { nextStep } from '../views';
+import { nextStep, waitsForPoll } from '../views';
 import type { Action } from './files';
 
 export interface WorkflowRun {
@@ -81,6 +82,16 @@ async function workflowsOf(client: Client, config: AppConfig, sourceId: string, 
   return runs.sort((a, b) => (a.startTime ?? '').localeCompare(b.startTime ?? ''));
 }
 
+/** The source's poll schedule as `inspect` tells it: 'unknown' when Temporal could not be asked. */
+type PollScheduleState = 'active' | 'paused' | 'none' | 'unknown';
+
+/** What a step that waits for "the next poll" waits for when no schedule polls the source. */
+function pollNote(sourceId: string, schedule: PollScheduleState): string {
+  if (schedule === 'none')
+    return `; no poll schedule for ${sourceId}: \`ftp-ingest poll -s ${sourceId}\` (or \`schedule create\`)`;
+  return schedule === 'paused' ? `; its poll schedule is paused (\`schedule unpause -s ${sourceId}\`)` : '';
+}
+
 /** What happens next, from the ledger row and the current attempt's workflow. */
 function next(record: LedgerRecord | undefined, workflows: WorkflowRun[], nowMs: number): string {
   if (!record)
@@ -113,22 +124,28 @@ export const inspectAction: Action<string, FileStory> = async (config, sourceId,
       .map((d) => ({ ...d, at: new Date(Number(d.id.split('-')[0])).toISOString() })),
   }));
   let workflows: WorkflowRun[] = [];
+  let schedule: PollScheduleState = 'unknown';
   let temporalError: string | undefined;
   let exitCode: ExitCode = EXIT.ok;
   try {
-    workflows = await withClient(config, (client) => workflowsOf(client, config, source.id, path));
+    await withClient(config, async (client) => {
+      workflows = await workflowsOf(client, config, source.id, path);
+      const description = await describePollSchedule(client, source.id);
+      schedule = description === undefined ? 'none' : description.state.paused ? 'paused' : 'active';
+    });
   } catch (err) {
     if (!(err instanceof CliError)) throw err;
     temporalError = err.message;
     exitCode = err.exitCode;
   }
+  const now = Date.now();
   const story: FileStory = {
     source: source.id,
     path,
     record,
     workflows,
     deadLetters,
-    next: next(record, workflows, Date.now()),
+    next: next(record, workflows, now) + (record && waitsForPoll(record, now) ? pollNote(source.id, schedule) : ''),
     temporalError,
   };
   if (!record && workflows.length === 0 && exitCode === EXIT.ok) exitCode = EXIT.failed;

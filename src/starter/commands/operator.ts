@@ -38,6 +38,9 @@ function registerBatchCommand(
     .action(async (sourceId: string, paths: string[], options: BatchOptions) => {
       if (paths.length === 0 && !options.allRejected)
         throw usageError(`${action}: name paths or globs, or pass --all-rejected`);
+      // retry's --all-rejected already takes every file a path could name: both at once is a slip, not a wider choice.
+      if (action === 'retry' && paths.length > 0 && options.allRejected)
+        throw usageError('retry: name paths or globs, or pass --all-rejected, not both');
       const config = configFrom(program.opts<GlobalOptions>());
       const { data, exitCode } = await operatorAction(config, action, sourceId, paths, options.allRejected === true);
       printBatch(data, options.json);

@@ -47,7 +47,8 @@ function scheduleRows(list: ScheduleInfo[]): string[] {
       s.configured ? 'yes' : 'NO (orphan)',
       s.paused ? 'paused' : 'active',
       s.everyMs === undefined ? '-' : formatSpan(s.everyMs),
-      when(s.nextRuns[0]),
+      // Temporal keeps computing a paused schedule's next times; none of them runs until it is unpaused.
+      s.paused ? '- (paused)' : when(s.nextRuns[0]),
       when(s.recentRuns[s.recentRuns.length - 1]?.scheduledAt),
       s.note ?? '',
     ]),

@@ -7,6 +7,7 @@ import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { sourceKeys } from '../src/ledger/keys';
 import { FTP_PATH, FTP_SOURCE } from '../src/shared/search-attributes';
 import { upsertPollSchedule } from '../src/starter/schedules';
 import { PASSWORD, PASSWORD_ENV, usePipeline } from './helpers/pipeline';
@@ -21,6 +22,7 @@ const pipeline = usePipeline({
     { id: 'cli-bf', recursive: true, maxAcceptPerPoll: 2 },
     { id: 'cli-slow', processor: { name: 'delay', options: { steps: 20, stepMs: 500 } } },
     { id: 'cli-wft' },
+    { id: 'cli-late', pollInterval: '1m', retryTimeout: '5m' },
     // Error cases: nothing listens on port 1; a wrong password; a remote dir that is not there.
     { id: 'cli-noport', port: 1 },
     { id: 'cli-badpw', passwordEnv: WRONG_PASSWORD_ENV },
@@ -427,6 +429,36 @@ describe('ftp-ingest CLI', () => {
     status = await cli('status', '-s', 'cli-wft');
     assert.equal(status.code, 0, status.stdout);
     assert.doesNotMatch(status.stdout, /failing workflow tasks/);
+  });
+
+  test('status: a source whose polls stopped is LATE (exit 1), unless its schedule is paused', async () => {
+    const health = sourceKeys(pipeline.config.redis.keyPrefix, 'cli-late').health;
+    // Its last poll, 10 minutes ago (every minute expected: late after 5 intervals and 2 minutes).
+    const pollAt = async (msAgo: number): Promise<void> => {
+      const [seconds] = await pipeline.redis.time();
+      const at = Number(seconds) * 1000 - msAgo;
+      await pipeline.redis.hset(health, { lastPollAt: at, lastOkAt: at, listed: 0, error: '' });
+    };
+    await pollAt(6 * 60_000);
+    assert.equal((await cli('status', '-s', 'cli-late')).code, 0, 'six intervals without a poll: not late yet');
+    await pollAt(10 * 60_000);
+    let status = await cli('status', '-s', 'cli-late');
+    assert.equal(status.code, 1, status.stdout);
+    assert.match(
+      status.stdout,
+      /LATE: no poll for 10m\d*s? \(every 1m expected\) and no poll schedule: `ftp-ingest schedule create -s cli-late`/,
+    );
+    await ok('schedule', 'create', '-s', 'cli-late');
+    await ok('schedule', 'pause', '-s', 'cli-late');
+    await pollAt(10 * 60_000);
+    status = await cli('status', '-s', 'cli-late');
+    assert.equal(status.code, 0, status.stdout);
+    assert.match(status.stdout, /no poll for 10m\d*s? \(every 1m expected\): its poll schedule is paused/);
+    const late = json<{ late: { schedule: string; everyMs: number } }>(
+      (await cli('status', '-s', 'cli-late', '--json')).stdout,
+    ).late;
+    assert.deepEqual([late.schedule, late.everyMs], ['paused', 60_000]);
+    await ok('schedule', 'delete', '-s', 'cli-late');
   });
 
   // The files of the backfill tests, one of them DONE already (taken alone by a first backfill).

@@ -1,6 +1,7 @@
 // How ledger records look to people (table rows) and to scripts (JSON with ISO times).
 import type { LedgerRecord, SourceHealth, Status } from '../ledger';
-import { formatBytes, formatTime, isoTime, printable, relative, table } from './output';
+import type { PollLateness } from './actions/files';
+import { formatBytes, formatSpan, formatTime, isoTime, printable, relative, table } from './output';
 
 const TIME_FIELDS = ['leaseUntil', 'retryAt', 'lastTryAt', 'doneAt', 'rejectedAt', 'mtimeMs'] as const;
 
@@ -87,6 +88,26 @@ export function failingWorkflowLines(health: SourceHealth | undefined): string[]
       `${count} file workflow(s) of cluster ${cluster} have failing workflow tasks (seen ${formatTime(at)}), e.g. ` +
       `${example}: their files wait until fixed workers run them (Web UI: TemporalReportedProblems IS NOT NULL)`,
   );
+}
+
+/** Why a source's polls stopped, as far as its schedule tells. */
+export function lateLine(sourceId: string, late: PollLateness | undefined): string[] {
+  if (!late) return [];
+  const none = `no poll for ${formatSpan(late.sinceMs)} (every ${formatSpan(late.everyMs)} expected)`;
+  switch (late.schedule) {
+    case 'paused':
+      return [`${none}: its poll schedule is paused`];
+    case 'none':
+      return [`LATE: ${none} and no poll schedule: \`ftp-ingest schedule create -s ${sourceId}\``];
+    case 'unknown':
+      return [`LATE: ${none}; Temporal could not be asked about its schedule`];
+    case 'active':
+      return [
+        late.runningPoll
+          ? `LATE: ${none}: poll ${late.runningPoll} still runs (stuck? see it in the Web UI); its schedule skips the next ones until it ends`
+          : `LATE: ${none} though its poll schedule is active: do workers run on the task queue?`,
+      ];
+  }
 }
 
 export function healthLine(health: SourceHealth | undefined): string {

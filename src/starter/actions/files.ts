@@ -1,8 +1,9 @@
 // `files` and `status`: a source's ledger rows, filtered, in a stable order (by path), one page at a time.
 import type { AppConfig } from '../../config';
 import { ledgerRowsWhere, type LedgerRecord, type SourceHealth, type Status } from '../../ledger';
-import { selectSources, sourceFrom, withLedger } from '../context';
+import { selectSources, sourceFrom, withClient, withLedger } from '../context';
 import { EXIT, type ExitCode } from '../errors';
+import { describePollSchedule } from '../schedules';
 
 export interface FilesQuery {
   statuses?: Status[];
@@ -25,6 +26,41 @@ export interface StatusOfSource extends FilesPage {
   counts: Record<Status, number>;
   /** The source's last polls (absent before its first): a source whose every poll fails has no files to show. */
   health?: SourceHealth;
+  /** Set when no poll has been recorded for much longer than the source's pollInterval. */
+  late?: PollLateness;
+}
+
+/** A source whose polls stopped, and what its schedule says about why. */
+export interface PollLateness {
+  /** Since the last recorded poll (Redis time). */
+  sinceMs: number;
+  everyMs: number;
+  /** 'unknown': Temporal could not be asked. */
+  schedule: 'active' | 'paused' | 'none' | 'unknown';
+  /** A poll of the schedule that still runs: the schedule skips every next one until it ends. */
+  runningPoll?: string;
+}
+
+/**
+ * Polls count as stopped after five intervals and two minutes without one: a poll that lists a large directory,
+ * or waits for room under maxInFlight, delays the next one (the schedule skips overlaps) but not that much.
+ */
+const lateAfterMs = (everyMs: number): number => 5 * everyMs + 120_000;
+
+async function scheduleState(
+  config: AppConfig,
+  sourceId: string,
+): Promise<Pick<PollLateness, 'schedule' | 'runningPoll'>> {
+  try {
+    return await withClient(config, async (client) => {
+      const description = await describePollSchedule(client, sourceId);
+      if (!description) return { schedule: 'none' };
+      const running = description.info.runningActions[0]?.workflow.workflowId;
+      return { schedule: description.state.paused ? 'paused' : 'active', ...(running ? { runningPoll: running } : {}) };
+    });
+  } catch {
+    return { schedule: 'unknown' };
+  }
 }
 
 export interface ActionResult<T> {
@@ -58,15 +94,26 @@ export const statusAction: Action<FilesQuery, StatusOfSource[], string | undefin
   const sources = selectSources(config, sourceId);
   return withLedger(config, async (ledger) => {
     const out: StatusOfSource[] = [];
+    const now = await ledger.now();
     for (const source of sources) {
       const counts = await ledger.counts(source.id);
       const health = await ledger.health(source.id);
       const rows = await ledgerRowsWhere(ledger, source.id, { statuses: query.statuses, globs: query.globs });
-      out.push({ counts, ...(health ? { health } : {}), ...page(source.id, rows, query) });
+      const sinceMs = health ? now - health.lastPollAt : 0;
+      const late =
+        sinceMs > lateAfterMs(source.pollIntervalMs)
+          ? { sinceMs, everyMs: source.pollIntervalMs, ...(await scheduleState(config, source.id)) }
+          : undefined;
+      out.push({ counts, ...(health ? { health } : {}), ...(late ? { late } : {}), ...page(source.id, rows, query) });
     }
-    // A source whose last poll failed, or whose file workflows' tasks keep failing, is an item that failed:
-    // scripts that watch `status` see it in the exit code.
-    const failed = out.some((s) => s.health?.ok === false || s.health?.failingWorkflows !== undefined);
+    // A source whose last poll failed, whose polls stopped (unless its schedule is paused), or whose file workflows'
+    // tasks keep failing, is an item that failed: scripts that watch `status` see it in the exit code.
+    const failed = out.some(
+      (s) =>
+        s.health?.ok === false ||
+        s.health?.failingWorkflows !== undefined ||
+        (s.late !== undefined && s.late.schedule !== 'paused'),
+    );
     return { data: out, exitCode: failed ? EXIT.failed : EXIT.ok };
   });
 };

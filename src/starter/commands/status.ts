@@ -5,7 +5,7 @@ import { configFrom, type GlobalOptions } from '../context';
 import { printJson, printLines } from '../output';
 import { integer } from '../parse';
 import { filesQueryOf, statusOption } from './files';
-import { countsLine, failingWorkflowLines, healthLine, recordJson, recordTable } from '../views';
+import { countsLine, failingWorkflowLines, healthLine, lateLine, recordJson, recordTable } from '../views';
 
 interface StatusOptions {
   source?: string;
@@ -21,7 +21,7 @@ export function registerStatusCommand(program: Command): void {
     .option('-s, --source <id>', 'only this source')
     .addOption(statusOption('only files of these statuses'))
     .addOption(new Option('-n, --limit <n>', 'file rows per source').argParser(integer(0)).default(50))
-    .option('--json', 'one JSON object per source: { source, counts, health, total, files, more }')
+    .option('--json', 'one JSON object per source: { source, counts, health, late, total, files, more }')
     .action(async (options: StatusOptions) => {
       const config = configFrom(program.opts<GlobalOptions>());
       const { data, exitCode } = await statusAction(config, options.source, filesQueryOf(options));
@@ -31,7 +31,8 @@ export function registerStatusCommand(program: Command): void {
           continue;
         }
         const lines = [countsLine(source.source, source.counts), `  ${healthLine(source.health)}`];
-        lines.push(...failingWorkflowLines(source.health).map((line) => `  ${line}`));
+        const warnings = [...lateLine(source.source, source.late), ...failingWorkflowLines(source.health)];
+        lines.push(...warnings.map((line) => `  ${line}`));
         if (source.files.length > 0) lines.push(...recordTable(source.files).map((line) => `  ${line}`));
         const hint = moreHint(source);
         if (hint) lines.push(`  ${hint.replace('--offset', '`files -s ' + source.source + '` --offset')}`);

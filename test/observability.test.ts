@@ -72,6 +72,9 @@ describe('worker observability', () => {
     assert.equal(sample(text, 'ftp_ingest_download_duration_seconds_count', { source: 'obs', outcome: 'ok' }), 3);
     assert.equal(sample(text, 'ftp_ingest_process_duration_seconds_count', { source: 'obs', outcome: 'ok' }), 3);
     assert.ok((sample(text, 'ftp_ingest_claim_batch_duration_seconds_count', { source: 'obs' }) ?? 0) >= 1);
+    const lastPoll = sample(text, 'ftp_ingest_last_poll_timestamp_seconds', { source: 'obs' }) ?? 0;
+    assert.ok(Math.abs(lastPoll - Date.now() / 1000) < 120, `last poll at ${lastPoll}`);
+    assert.equal(sample(text, 'ftp_ingest_file_workflows_failing_tasks', { source: 'obs' }), 0);
     assert.equal(sample(text, 'ftp_ingest_files_in_flight', { source: 'obs', activity: 'downloadFile' }), 0);
     assert.match(text, /^ftp_ingest_ftp_pool_in_use\{endpoint="[^"]+"\} 0$/m);
     assert.match(text, /^ftp_ingest_ftp_pool_waiting\{endpoint="[^"]+"\} 0$/m);

@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { SourceConfig } from '../config';
 import type { RunningAttempt } from '../ledger';
+import { metrics } from '../observability/metrics';
 import { FTP_PATH, TEMPORAL_REPORTED_PROBLEMS } from '../shared/search-attributes';
 import type { ActivityDeps } from './deps';
 
@@ -34,6 +35,7 @@ export async function renewRunningClaims(deps: ActivityDeps, source: SourceConfi
       example,
     });
   }
+  metrics.failingFileWorkflows(source.id, failing.length);
   await deps.ledger.recordFailingWorkflows(source.id, clusterId, failing);
   return deps.ledger.renewRunning(source.id, clusterId, running, source.retryTimeoutMs);
 }

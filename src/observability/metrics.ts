@@ -93,6 +93,16 @@ function createMetrics() {
     'Failed runs of a poll listing (FTP or ledger unreachable, …), by reason.',
     ['source', 'reason'],
   );
+  const lastPoll = gauge(
+    'last_poll_timestamp_seconds',
+    'When a poll listing of the source last succeeded on this worker (Unix time): alert on time() - max() by source.',
+    ['source'],
+  );
+  const failingWorkflows = gauge(
+    'file_workflows_failing_tasks',
+    "The source's running file workflows whose workflow tasks keep failing (TemporalReportedProblems), as this worker's polls last counted them.",
+    ['source'],
+  );
   const inFlight = gauge(
     'files_in_flight',
     'File activities running now in this worker process, by activity (download, process, commit, move, release).',
@@ -151,6 +161,12 @@ function createMetrics() {
     },
     claimBatchLatency(source: string, seconds: number): void {
       claimSeconds.observe({ source }, seconds);
+    },
+    pollSucceeded(source: string): void {
+      lastPoll.set({ source }, Date.now() / 1000);
+    },
+    failingFileWorkflows(source: string, count: number): void {
+      failingWorkflows.set({ source }, count);
     },
     pollFailed(source: string, reason?: string): void {
       pollFailures.inc({ source, reason: reasonLabel(reason) });

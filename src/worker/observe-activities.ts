@@ -82,6 +82,7 @@ function onSuccess(
     case 'listAndClaim': {
       const claims = Array.isArray(res.claims) ? res.claims.filter(isObj) : [];
       metrics.claimBatchLatency(source, seconds);
+      metrics.pollSucceeded(source);
       metrics.filesClaimed(source, claims.length);
       const rejected = num(res.rejected) ?? 0;
       for (let i = 0; i < rejected; i++) metrics.fileRejected(source, 'at-poll');

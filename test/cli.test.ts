@@ -381,6 +381,7 @@ describe('ftp-ingest CLI', () => {
     }
     assert.match(story, /status\s+IN_PROGRESS/);
     assert.match(story, /lease\s+until \d{4}-\d{2}-\d{2} .* \(in \d+s\)/);
+    assert.match(story, /runs\s+download 0, process 1 begun since the step last ended/);
     assert.match(story, /next\s+processFile running \(attempt 1\)/);
     assert.match(story, /ftp\/cli-slow\/slow\.csv@\d+-5#1\s+RUNNING\s+process/);
     assert.match(story, /pending processFile: started, attempt 1/);

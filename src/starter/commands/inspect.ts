@@ -21,6 +21,9 @@ function story(s: FileStory): string[] {
     field('last try', r.lastTryAt ? `${formatTime(r.lastTryAt)} (${relative(r.lastTryAt, now)})` : undefined);
     if (r.status === 'IN_PROGRESS')
       field('lease', r.leaseUntil ? `until ${formatTime(r.leaseUntil)} (${relative(r.leaseUntil, now)})` : undefined);
+    // Runs of a step begun since it last ended: all but a running one died with their worker (maxCrashes).
+    if (r.runsInRow && r.runsInRow.download + r.runsInRow.process > 0)
+      field('runs', `download ${r.runsInRow.download}, process ${r.runsInRow.process} begun since the step last ended`);
     if (r.status === 'RETRY_WAIT')
       field('retry at', r.retryAt ? `${formatTime(r.retryAt)} (${relative(r.retryAt, now)})` : undefined);
     field('done at', r.doneAt ? formatTime(r.doneAt) : undefined);

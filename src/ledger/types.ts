@@ -119,6 +119,11 @@ export interface FailingWorkflows {
   example: string;
   /** When the cluster last counted them (Redis time, ms). */
   at: number;
+  /**
+   * Set by `status` when the cluster has not counted them for as long as makes a source's polls late: it stopped
+   * polling the source, so its leases lapse and other clusters take the files over.
+   */
+  stale?: boolean;
 }
 
 /** The record of one remote path. Times are Redis server time in ms since the epoch. */

@@ -80,13 +80,14 @@ export function countsLine(sourceId: string, counts: Record<Status, number>): st
   return `source ${sourceId}: ${summary}`;
 }
 
-/** "last poll 12:00:03 FAILED: <reason> (last ok: never)" or "last poll 12:00:03 ok, 40 listed". */
 /** One line per cluster whose file workflows of the source have failing workflow tasks: they wait for a fix. */
 export function failingWorkflowLines(health: SourceHealth | undefined): string[] {
-  return (health?.failingWorkflows ?? []).map(
-    ({ cluster, count, example, at }) =>
-      `${count} file workflow(s) of cluster ${cluster} have failing workflow tasks (seen ${formatTime(at)}), e.g. ` +
-      `${example}: their files wait until fixed workers run them (Web UI: TemporalReportedProblems IS NOT NULL)`,
+  return (health?.failingWorkflows ?? []).map(({ cluster, count, example, at, stale }) =>
+    stale
+      ? `${count} file workflow(s) of cluster ${cluster} had failing workflow tasks when its polls last counted them ` +
+        `(${formatTime(at)}); it has not polled since, so other clusters take their files over after the lease`
+      : `${count} file workflow(s) of cluster ${cluster} have failing workflow tasks (seen ${formatTime(at)}), e.g. ` +
+        `${example}: their files wait until fixed workers run them (Web UI: TemporalReportedProblems IS NOT NULL)`,
   );
 }
 
@@ -110,6 +111,7 @@ export function lateLine(sourceId: string, late: PollLateness | undefined): stri
   }
 }
 
+/** "last poll 12:00:03 FAILED: <reason> (last ok: never)" or "last poll 12:00:03 ok, 40 listed". */
 export function healthLine(health: SourceHealth | undefined): string {
   if (!health) return 'last poll: none yet';
   const at = `last poll ${formatTime(health.lastPollAt)}`;

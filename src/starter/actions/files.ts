@@ -99,9 +99,11 @@ export const statusAction: Action<FilesQuery, StatusOfSource[], string | undefin
       const counts = await ledger.counts(source.id);
       const health = await ledger.health(source.id);
       const rows = await ledgerRowsWhere(ledger, source.id, { statuses: query.statuses, globs: query.globs });
+      const lateAfter = lateAfterMs(source.pollIntervalMs);
+      for (const entry of health?.failingWorkflows ?? []) if (now - entry.at > lateAfter) entry.stale = true;
       const sinceMs = health ? now - health.lastPollAt : 0;
       const late =
-        sinceMs > lateAfterMs(source.pollIntervalMs)
+        sinceMs > lateAfter
           ? { sinceMs, everyMs: source.pollIntervalMs, ...(await scheduleState(config, source.id)) }
           : undefined;
       out.push({ counts, ...(health ? { health } : {}), ...(late ? { late } : {}), ...page(source.id, rows, query) });
@@ -111,7 +113,7 @@ export const statusAction: Action<FilesQuery, StatusOfSource[], string | undefin
     const failed = out.some(
       (s) =>
         s.health?.ok === false ||
-        s.health?.failingWorkflows !== undefined ||
+        s.health?.failingWorkflows?.some((entry) => !entry.stale) === true ||
         (s.late !== undefined && s.late.schedule !== 'paused'),
     );
     return { data: out, exitCode: failed ? EXIT.failed : EXIT.ok };

@@ -100,6 +100,18 @@ export function logFileEvent(event: FileEvent, fields: FileEventFields): void {
   else log.info(line, `file ${event}`);
 }
 
+/**
+ * A promise left rejected in the background (a processor's or plugin's stray work) would, by Node's default, end
+ * the worker process and every file in flight on it. It is logged instead, with `redact` applied (no configured
+ * secret in the log): the run that left it still ends by its own result. Call once in a worker.
+ */
+export function logStrayRejections(redact: (text: string) => string): void {
+  process.on('unhandledRejection', (reason) => {
+    const text = reason instanceof Error ? (reason.stack ?? reason.message) : String(reason);
+    log.error({ reason: redact(text) }, 'unhandled promise rejection (stray background work?): the worker goes on');
+  });
+}
+
 /** Node's own warnings (deprecations, …) as JSON lines instead of raw text on stderr. Call once in a worker. */
 export function routeProcessWarnings(): void {
   process.removeAllListeners('warning');

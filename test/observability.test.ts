@@ -6,12 +6,14 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import { freePort, waitForPort } from '../src/stack/ports';
-import { usePipeline } from './helpers/pipeline';
+import { PASSWORD, usePipeline } from './helpers/pipeline';
 
 const pipeline = usePipeline({
+  plugins: [path.join(__dirname, 'fixtures', 'plugins', 'stray.js')],
   sources: [
     { id: 'obs' },
     { id: 'poison', processor: { name: 'command', options: { command: ['false'], permanentExitCodes: [1] } } },
+    { id: 'stray', processor: { name: 'stray' } },
   ],
 });
 
@@ -98,6 +100,19 @@ describe('worker observability', () => {
     assert.equal((await get('/healthz')).status, 200, 'the process is still up');
     await restarted;
     await waitForReady(200, 30_000);
+  });
+
+  test('a promise a processor leaves rejected is logged (redacted); the worker and the file go on', async () => {
+    pipeline.putRemote('stray', 'a.csv', 'a\n');
+    assert.equal((await pipeline.poll('stray')).claimed, 1);
+    await pipeline.waitForStatus('stray', 'a.csv', ['DONE']);
+    await sleep(500);
+    assert.equal((await get('/healthz')).status, 200, 'the worker still runs');
+    const log = fs.readFileSync(path.join(pipeline.dataDir, 'observed.log'), 'utf8');
+    const stray = log.split('\n').find((line) => line.includes('unhandled promise rejection'));
+    assert.ok(stray, 'the stray rejection is logged');
+    assert.match(stray, /background upload failed for \*\*\*/);
+    assert.ok(!log.includes(PASSWORD), 'no password in the log');
   });
 
   test('the worker log is one JSON object per line, one line per transition, no task tokens, no bundle report', () => {

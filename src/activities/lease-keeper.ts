@@ -62,8 +62,15 @@ export async function withLease<Details, T>(
   const lost = new AbortController();
   let lostReason: string | undefined;
   let details = ctx.info.heartbeatDetails as Details | undefined;
+  // When this run last told Temporal it is alive (see stalledPastTimeout).
+  let heardAt = performance.now();
   // A local activity (the small-file fast path) has no heartbeats: the lease renewals and the run count remain.
-  const beat = ctx.info.isLocal ? () => undefined : (next: Details | undefined) => ctx.heartbeat(next);
+  const beat = ctx.info.isLocal
+    ? () => undefined
+    : (next: Details | undefined) => {
+        heardAt = performance.now();
+        ctx.heartbeat(next);
+      };
 
   const renew = async (): Promise<void> => {
     const { ledger, file, leaseMs } = options;
@@ -103,9 +110,21 @@ export async function withLease<Details, T>(
   } finally {
     clearInterval(timer);
     clearTimeout(heldProgress);
-    // Best effort: a run whose end is not recorded counts as one crash (of maxCrashes).
     const { ledger, file, step } = options;
-    await ledger.endRun(file.sourceId, file.path, file.token, step).catch(() => undefined);
+    const stalledMs = performance.now() - heardAt;
+    if (!ctx.info.isLocal && stalledMs > options.heartbeatTimeoutMs) {
+      // Temporal timed this run out (its result is refused) and has run the step again: it did not end, it hung.
+      // Left open, it counts as one of the step's runs in a row that ended without a word, so a processor that
+      // blocks the event loop for longer than heartbeatTimeout ends `crash-loop` instead of running for ever.
+      ctx.log.warn('run stalled past heartbeatTimeout: counted as a hung run (does the step block the event loop?)', {
+        step,
+        stalledMs: Math.round(stalledMs),
+        heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+      });
+    } else {
+      // Best effort: a run whose end is not recorded counts as one crash (of maxCrashes).
+      await ledger.endRun(file.sourceId, file.path, file.token, step).catch(() => undefined);
+    }
   }
 }
 

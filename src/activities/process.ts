@@ -18,6 +18,12 @@ interface ProcessDetails {
 const MAX_RESULT_BYTES = 4_096;
 
 /**
+ * Checkpoints go to Temporal with every heartbeat; the server refuses details over 2 MiB, and the refusal fails
+ * the run outside the processor, run after run. Offsets and counters are far below this.
+ */
+export const MAX_CHECKPOINT_BYTES = 256 * 1024;
+
+/**
  * Runs the source's processor on the downloaded file. A run on another worker after a crash gets the last
  * checkpoint the processor saved, so it resumes instead of starting over.
  */
@@ -32,6 +38,12 @@ export async function processFile(
     await assertLocalCopy(absolute, file);
     let checkpoint = lease.previous?.checkpoint;
     const deadline = processDeadline(source.processTimeoutMs);
+    // A checkpoint the product cannot keep ends the run at once: the processor's signal aborts and it fails.
+    const refused = new AbortController();
+    const checkpointRefused = new Promise<never>((_, reject) => {
+      refused.signal.addEventListener('abort', () => reject(refused.signal.reason as Error), { once: true });
+    });
+    checkpointRefused.catch(() => undefined);
     try {
       const running = processor({
         localPath: absolute,
@@ -46,19 +58,27 @@ export async function processFile(
         token: file.token,
         checkpoint,
         options: source.processor.options,
-        signal: AbortSignal.any([lease.signal, deadline.signal]),
+        signal: AbortSignal.any([lease.signal, deadline.signal, refused.signal]),
         heartbeat(progress, next) {
-          if (next !== undefined) checkpoint = next;
+          if (refused.signal.aborted) return;
+          if (next !== undefined) {
+            try {
+              checkpoint = keptCheckpoint(next, secretsOf(deps));
+            } catch (err) {
+              refused.abort(err);
+              return;
+            }
+          }
           lease.heartbeat({ progress, checkpoint }, next !== undefined);
         },
       });
       // A processor that ignores its signal still cannot hold the file past the deadline.
-      const result = await Promise.race([running, deadline.expired]);
+      const result = await Promise.race([running, deadline.expired, checkpointRefused]);
       return { processor: source.processor.name, result: shortResult(result, secretsOf(deps)) };
-    } catch (err) {
+    } catch (thrown) {
       // A processor's output (a command's stderr tail, say) may quote the worker's environment: the error goes
       // to history and the ledger, so no configured secret may stay in it.
-      redactError(err, secretsOf(deps));
+      const err = redacted(thrown, secretsOf(deps));
       if (isPermanent(err)) throw permanentFailure(err.message);
       throw err;
     } finally {
@@ -104,17 +124,55 @@ function secretsOf(deps: ActivityDeps): string[] {
   return configuredSecrets(deps.config, deps.env);
 }
 
-function redactError(err: unknown, secrets: readonly string[]): void {
-  if (!(err instanceof Error)) return;
-  err.message = redactSecrets(err.message, secrets);
-  if (err.stack) err.stack = redactSecrets(err.stack, secrets);
+/**
+ * The thrown value with no configured secret left in it: an Error's message, stack and causes (history keeps the
+ * cause chain), or, for a thrown string or object (which Temporal and the log would show whole), an Error saying
+ * what was thrown.
+ */
+function redacted(thrown: unknown, secrets: readonly string[], depth = 0): Error {
+  if (!(thrown instanceof Error)) return new Error(redactSecrets(describeThrown(thrown), secrets));
+  thrown.message = redactSecrets(thrown.message, secrets);
+  if (thrown.stack) thrown.stack = redactSecrets(thrown.stack, secrets);
+  if (thrown.cause !== undefined) {
+    thrown.cause = depth < 5 ? redacted(thrown.cause, secrets, depth + 1) : new Error('(cause chain cut)');
+  }
+  return thrown;
+}
+
+function describeThrown(value: unknown): string {
+  if (typeof value === 'string') return value;
+  try {
+    return `processor threw a non-Error value: ${JSON.stringify(value) ?? String(value)}`;
+  } catch {
+    return `processor threw a non-Error value: ${String(value)}`;
+  }
+}
+
+/** The checkpoint as Temporal will keep it: JSON, within MAX_CHECKPOINT_BYTES, no configured secret in it. */
+function keptCheckpoint(checkpoint: unknown, secrets: readonly string[]): unknown {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(checkpoint);
+  } catch (err) {
+    throw permanentFailure(`processor checkpoint is not JSON: ${String(err)}`);
+  }
+  if (json === undefined) throw permanentFailure('processor checkpoint is not JSON (a function or a symbol?)');
+  const bytes = Buffer.byteLength(json);
+  if (bytes > MAX_CHECKPOINT_BYTES) {
+    throw permanentFailure(
+      `processor checkpoint is ${bytes} bytes, over ${MAX_CHECKPOINT_BYTES}: checkpoint offsets and counters, not data`,
+    );
+  }
+  return JSON.parse(redactSecrets(json, jsonEscaped(secrets))) as unknown;
+}
+
+/** Secrets as they appear inside a JSON string. */
+function jsonEscaped(secrets: readonly string[]): string[] {
+  return secrets.map((s) => JSON.stringify(s).slice(1, -1));
 }
 
 function shortResult(result: object, secrets: readonly string[]): Record<string, unknown> {
-  const json = redactSecrets(
-    JSON.stringify(result),
-    secrets.map((s) => JSON.stringify(s).slice(1, -1)),
-  );
+  const json = redactSecrets(JSON.stringify(result), jsonEscaped(secrets));
   if (Buffer.byteLength(json) > MAX_RESULT_BYTES) {
     throw attemptFailed(`processor result is over ${MAX_RESULT_BYTES} bytes: store large outputs yourself`);
   }
@@ -125,6 +183,6 @@ function shortResult(result: object, secrets: readonly string[]): Record<string,
  * By name as well as by class: a plugin's `ftp-ingest/plugin` may be another copy of the class than the worker's
  * (the worker compiled to lib/, the plugin on the sources; or the plugin's own installed copy).
  */
-function isPermanent(err: unknown): err is Error {
-  return err instanceof PermanentProcessorError || (err instanceof Error && err.name === 'PermanentProcessorError');
+function isPermanent(err: Error): boolean {
+  return err instanceof PermanentProcessorError || err.name === 'PermanentProcessorError';
 }

@@ -1,9 +1,9 @@
 import type { NativeConnection } from '@temporalio/worker';
 import type Redis from 'ioredis';
-import { loadConfig, checkSecrets, type AppConfig } from '../config';
+import { loadConfig, checkSecrets, configuredSecrets, redactSecrets, type AppConfig } from '../config';
 import { closeRedis, connectRedis } from '../connections/redis';
 import { connectWorker } from '../connections/temporal';
-import { log, routeProcessWarnings } from '../log';
+import { log, logStrayRejections, routeProcessWarnings } from '../log';
 import { startObservabilityServer, type ObservabilityServer } from '../observability/http';
 import { WORKFLOW_BUNDLE_ENV } from '../stack/worker-process';
 import { freePort } from '../stack/ports';
@@ -18,6 +18,8 @@ import { installRuntime } from './runtime';
 export async function runWorker(config: AppConfig = loadConfig()): Promise<void> {
   checkSecrets(config);
   routeProcessWarnings();
+  const secrets = configuredSecrets(config);
+  logStrayRejections((text) => redactSecrets(text, secrets));
   applyWorkerFlagsToNewIsolates();
   // The SDK's Prometheus exporter binds its own address: a private loopback port that /metrics reads.
   const sdkMetricsAddress = config.worker.metricsPort > 0 ? `127.0.0.1:${await freePort()}` : undefined;

@@ -16,7 +16,7 @@ import {
   type LeaseKeeperOptions,
 } from '../../src/activities/lease-keeper';
 import { SKIP_LOG_LINES, skipLog } from '../../src/activities/list-and-claim';
-import { processFile } from '../../src/activities/process';
+import { MAX_CHECKPOINT_BYTES, processFile } from '../../src/activities/process';
 import { keepRenewing } from '../../src/activities/running-claims';
 import { isTransient } from '../../src/activities/transient';
 import { parseConfig, type AppConfig } from '../../src/config';
@@ -164,6 +164,46 @@ describe('processFile in MockActivityEnvironment', () => {
     assert.deepEqual(result, { processor: steps.name, result: { resumedFrom: { step: 1 } } });
   });
 
+  test('a checkpoint too large for Temporal fails the file at once (permanent), and aborts the processor', async () => {
+    const sourceId = freshSource();
+    const deps = depsFor(sourceId);
+    const input = await claimed(deps, sourceId);
+    let aborted = false;
+    steps.fn = async (ctx) => {
+      ctx.signal.addEventListener('abort', () => (aborted = true));
+      const big = { step: 1, buffer: 'y'.repeat(MAX_CHECKPOINT_BYTES) };
+      ctx.heartbeat({ done: 1, total: 2, unit: 'step' }, big);
+      await sleep(5_000, undefined, { signal: ctx.signal }).catch(() => undefined);
+      return {};
+    };
+    const err = await failureOf(mockEnv().run(processFile, deps, input));
+    assert.ok(err instanceof ApplicationFailure, String(err));
+    assert.equal(err.type, ErrorTypes.permanent);
+    assert.match(err.message, /^processor checkpoint is \d+ bytes, over 262144/);
+    assert.equal(aborted, true);
+  });
+
+  test('no configured secret leaves in what a processor throws: strings, objects, causes', async () => {
+    const sourceId = freshSource();
+    const secret = 'sekret-4f1d9a';
+    const deps = { ...depsFor(sourceId, { passwordEnv: 'UNIT_FTP_PASSWORD' }), env: { UNIT_FTP_PASSWORD: secret } };
+    const input = await claimed(deps, sourceId);
+    const thrownValues: unknown[] = [
+      `a string with ${secret}`,
+      { code: 42, detail: secret },
+      new Error('wrapped', { cause: new Error(`inner ${secret}`) }),
+    ];
+    for (const thrown of thrownValues) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what a careless processor does
+      steps.fn = () => Promise.reject(thrown);
+      const err = await failureOf(mockEnv({ attempt: 1 }).run(processFile, deps, input));
+      assert.ok(err instanceof Error, String(err));
+      const text = `${err.message} ${err.stack ?? ''} ${String((err.cause as Error | undefined)?.message)}`;
+      assert.ok(!text.includes(secret), text);
+      assert.match(text, /\*\*\*/);
+    }
+  });
+
   test("cancelling the activity aborts the processor's signal", async () => {
     const sourceId = freshSource();
     const deps = depsFor(sourceId);
@@ -262,6 +302,23 @@ describe('crash counting (withLease)', () => {
     assert.ok(err instanceof ApplicationFailure, String(err));
     assert.equal(err.type, ErrorTypes.permanent);
     assert.match(err.message, /^crash-loop: 2 runs/);
+  });
+
+  test('a run that stalls past heartbeatTimeout (Temporal timed it out) counts as hung, though it returns', async () => {
+    const lease = { ...(await leaseOf(2)), heartbeatTimeoutMs: 1_000 };
+    const { sourceId, path: remotePath } = lease.file;
+    // A processor that blocks the event loop: no heartbeat can leave the worker meanwhile.
+    const blocking = (): Promise<string> => {
+      const until = Date.now() + 1_300;
+      while (Date.now() < until);
+      return Promise.resolve('late');
+    };
+    assert.equal(await mockEnv().run(() => withLease(lease, blocking)), 'late');
+    assert.deepEqual((await fixture.ledger.get(sourceId, remotePath))?.runsInRow, { download: 0, process: 1 });
+    await mockEnv().run(() => withLease(lease, blocking));
+    const err = await failureOf(mockEnv().run(() => withLease(lease, () => Promise.resolve('fine'))));
+    assert.ok(err instanceof ApplicationFailure, String(err));
+    assert.match(err.message, /^crash-loop: 2 runs of its process in a row/);
   });
 
   test('runs that end are not crashes', async () => {

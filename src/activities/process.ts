@@ -1,11 +1,12 @@
 import fs from 'node:fs/promises';
-import { configuredSecrets, formatDuration, redactSecrets } from '../config';
+import { configuredSecrets, formatDuration } from '../config';
 import { getProcessor, PermanentProcessorError, type Progress } from '../processors';
 import { idempotencyKeyOf } from '../shared/ids';
 import { Reasons, type ClaimedFile, type ProcessResult } from '../shared/types';
 import { sourceOf, type ActivityDeps } from './deps';
 import { attemptFailed, permanentFailure, retryOrFail } from './failures';
 import { leaseFor, withLease } from './lease-keeper';
+import { keptCheckpoint, redacted, shortResult } from './processor-output';
 import { inside } from './local-paths';
 import { isTransient } from './transient';
 
@@ -13,15 +14,6 @@ interface ProcessDetails {
   progress?: Progress;
   checkpoint?: unknown;
 }
-
-/** Results are stored in the ledger and in workflow history: keep them short. */
-const MAX_RESULT_BYTES = 4_096;
-
-/**
- * Checkpoints go to Temporal with every heartbeat; the server refuses details over 2 MiB, and the refusal fails
- * the run outside the processor, run after run. Offsets and counters are far below this.
- */
-export const MAX_CHECKPOINT_BYTES = 256 * 1024;
 
 /**
  * Runs the source's processor on the downloaded file. A run on another worker after a crash gets the last
@@ -122,61 +114,6 @@ async function assertLocalCopy(absolute: string, file: ClaimedFile): Promise<voi
 
 function secretsOf(deps: ActivityDeps): string[] {
   return configuredSecrets(deps.config, deps.env);
-}
-
-/**
- * The thrown value with no configured secret left in it: an Error's message, stack and causes (history keeps the
- * cause chain), or, for a thrown string or object (which Temporal and the log would show whole), an Error saying
- * what was thrown.
- */
-function redacted(thrown: unknown, secrets: readonly string[], depth = 0): Error {
-  if (!(thrown instanceof Error)) return new Error(redactSecrets(describeThrown(thrown), secrets));
-  thrown.message = redactSecrets(thrown.message, secrets);
-  if (thrown.stack) thrown.stack = redactSecrets(thrown.stack, secrets);
-  if (thrown.cause !== undefined) {
-    thrown.cause = depth < 5 ? redacted(thrown.cause, secrets, depth + 1) : new Error('(cause chain cut)');
-  }
-  return thrown;
-}
-
-function describeThrown(value: unknown): string {
-  if (typeof value === 'string') return value;
-  try {
-    return `processor threw a non-Error value: ${JSON.stringify(value) ?? String(value)}`;
-  } catch {
-    return `processor threw a non-Error value: ${String(value)}`;
-  }
-}
-
-/** The checkpoint as Temporal will keep it: JSON, within MAX_CHECKPOINT_BYTES, no configured secret in it. */
-function keptCheckpoint(checkpoint: unknown, secrets: readonly string[]): unknown {
-  let json: string | undefined;
-  try {
-    json = JSON.stringify(checkpoint);
-  } catch (err) {
-    throw permanentFailure(`processor checkpoint is not JSON: ${String(err)}`);
-  }
-  if (json === undefined) throw permanentFailure('processor checkpoint is not JSON (a function or a symbol?)');
-  const bytes = Buffer.byteLength(json);
-  if (bytes > MAX_CHECKPOINT_BYTES) {
-    throw permanentFailure(
-      `processor checkpoint is ${bytes} bytes, over ${MAX_CHECKPOINT_BYTES}: checkpoint offsets and counters, not data`,
-    );
-  }
-  return JSON.parse(redactSecrets(json, jsonEscaped(secrets))) as unknown;
-}
-
-/** Secrets as they appear inside a JSON string. */
-function jsonEscaped(secrets: readonly string[]): string[] {
-  return secrets.map((s) => JSON.stringify(s).slice(1, -1));
-}
-
-function shortResult(result: object, secrets: readonly string[]): Record<string, unknown> {
-  const json = redactSecrets(JSON.stringify(result), jsonEscaped(secrets));
-  if (Buffer.byteLength(json) > MAX_RESULT_BYTES) {
-    throw attemptFailed(`processor result is over ${MAX_RESULT_BYTES} bytes: store large outputs yourself`);
-  }
-  return JSON.parse(json) as Record<string, unknown>;
 }
 
 /**

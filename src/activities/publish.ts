@@ -33,13 +33,23 @@ export async function publishAttempt(deps: ActivityDeps, file: ClaimedFile, loca
 
 /** Moves `from` to `to` whole or not at all; a repeat after success finds `to` in place and does nothing. */
 async function publishLocalCopy(from: string, to: string, file: ClaimedFile): Promise<void> {
+  // What is published must be what was downloaded and checked: a processor that wrote to its input is caught here
+  // (by size: a same-size rewrite is not), and the next attempt works on a fresh copy.
+  const size = await sizeOf(from);
+  if (size !== undefined && size !== file.size) {
+    throw attemptFailed(
+      `local copy of ${file.path} changed after the download (${size} bytes, not ${file.size}): a processor must not write to ctx.localPath`,
+    );
+  }
   try {
     await fs.mkdir(path.dirname(to), { recursive: true });
     await fs.rename(from, to);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && (await sizeOf(to)) === file.size) return; // published by an earlier run
-    if (code === 'ENOENT') throw attemptFailed(`local copy of ${file.path} is missing: download again`);
+    if (code === 'ENOENT') {
+      throw attemptFailed(`local copy of ${file.path} is missing (moved or deleted by the processor?)`);
+    }
     if (code === 'EXDEV') return copyIntoPlace(from, to);
     // A file where the output needs a folder, or a folder where it needs a file: no retry can fix that.
     if (code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR') {

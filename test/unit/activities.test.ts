@@ -16,7 +16,9 @@ import {
   type LeaseKeeperOptions,
 } from '../../src/activities/lease-keeper';
 import { SKIP_LOG_LINES, skipLog } from '../../src/activities/list-and-claim';
-import { MAX_CHECKPOINT_BYTES, processFile } from '../../src/activities/process';
+import { processFile } from '../../src/activities/process';
+import { MAX_CHECKPOINT_BYTES } from '../../src/activities/processor-output';
+import { publishFile } from '../../src/activities/publish';
 import { keepRenewing } from '../../src/activities/running-claims';
 import { isTransient } from '../../src/activities/transient';
 import { parseConfig, type AppConfig } from '../../src/config';
@@ -202,6 +204,38 @@ describe('processFile in MockActivityEnvironment', () => {
       assert.ok(!text.includes(secret), text);
       assert.match(text, /\*\*\*/);
     }
+  });
+
+  test('a processor that writes to its input: the changed copy is not published, the attempt fails', async () => {
+    const sourceId = freshSource();
+    const deps = depsFor(sourceId);
+    const input = await claimed(deps, sourceId);
+    steps.fn = async (ctx) => {
+      await fs.promises.appendFile(ctx.localPath, 'GARBAGE');
+      return {};
+    };
+    await mockEnv().run(processFile, deps, input);
+    const err = await failureOf(mockEnv().run(publishFile, deps, input));
+    assert.ok(err instanceof ApplicationFailure, String(err));
+    assert.equal(err.type, ErrorTypes.attemptFailed);
+    assert.match(err.message, /changed after the download \(12 bytes, not 5\)/);
+    assert.equal(
+      fs.readdirSync(deps.config.processedDir, { recursive: true }).filter((f) => /a\.csv/.test(String(f))).length,
+      0,
+    );
+  });
+
+  test('a processor that returns nothing commits `{}`; a result that is not JSON fails the file at once', async () => {
+    const sourceId = freshSource();
+    const deps = depsFor(sourceId);
+    const input = await claimed(deps, sourceId);
+    steps.fn = () => Promise.resolve(undefined as unknown as object);
+    assert.deepEqual(await mockEnv().run(processFile, deps, input), { processor: steps.name, result: {} });
+    steps.fn = () => Promise.resolve({ rows: 10n });
+    const err = await failureOf(mockEnv({ attempt: 1 }).run(processFile, deps, input));
+    assert.ok(err instanceof ApplicationFailure, String(err));
+    assert.equal(err.type, ErrorTypes.permanent);
+    assert.match(err.message, /^processor result is not JSON: TypeError: Do not know how to serialize a BigInt/);
   });
 
   test("cancelling the activity aborts the processor's signal", async () => {

@@ -1,5 +1,6 @@
 // Runs a processor outside Temporal, with the context a worker gives it: for a plugin's unit tests.
 import fs from 'node:fs';
+import { keptCheckpoint, shortResult } from '../activities/processor-output';
 import { idempotencyKeyOf } from '../shared/ids';
 import type { AnyProcessor, FileIdentity, Progress } from '../processors/types';
 
@@ -33,7 +34,11 @@ export interface ProcessorRun<Result = object> {
   progress: Progress[];
 }
 
-/** Runs `processor` once; a `PermanentProcessorError` or any other error is thrown as the worker would see it. */
+/**
+ * Runs `processor` once; a `PermanentProcessorError` or any other error is thrown as the worker would see it. The
+ * worker's rules on what a processor hands back apply: a checkpoint that is not JSON or over 256 KiB throws from
+ * `heartbeat`, and the result is what the worker would keep (its JSON form; nothing returned: `{}`), or throws.
+ */
 export async function runProcessor<Result extends object>(
   processor: AnyProcessor,
   run: RunProcessorOptions,
@@ -66,6 +71,7 @@ export async function runProcessor<Result extends object>(
       if (controller.signal.aborted) return;
       outcome.progress.push(progress);
       if (checkpoint === undefined) return;
+      keptCheckpoint(checkpoint, []);
       outcome.checkpoint = checkpoint;
       outcome.checkpoints.push(checkpoint);
       if (outcome.checkpoints.length === run.killAfterCheckpoints) controller.abort(new Error('killed (test)'));
@@ -77,5 +83,5 @@ export async function runProcessor<Result extends object>(
     await running.catch(() => undefined);
     return { ...outcome, killed: true };
   }
-  return { ...outcome, result: first as Result };
+  return { ...outcome, result: shortResult(first as object | undefined, []) as Result };
 }

@@ -83,5 +83,5 @@ export async function runProcessor<Result extends object>(
     await running.catch(() => undefined);
     return { ...outcome, killed: true };
   }
-  return { ...outcome, result: shortResult(first as object | undefined, []) as Result };
+  return { ...outcome, result: shortResult(first, []) as Result };
 }

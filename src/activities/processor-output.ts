@@ -30,9 +30,9 @@ export function redacted(thrown: unknown, secrets: readonly string[], depth = 0)
 function describeThrown(value: unknown): string {
   if (typeof value === 'string') return value;
   try {
-    return `processor threw a non-Error value: ${JSON.stringify(value) ?? String(value)}`;
+    return `a non-Error value was thrown: ${JSON.stringify(value) ?? String(value)}`;
   } catch {
-    return `processor threw a non-Error value: ${String(value)}`;
+    return `a non-Error value was thrown: ${String(value)}`;
   }
 }
 

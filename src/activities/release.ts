@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import { configuredSecrets, redactSecrets } from '../config';
 import type { ReleaseInput, ReleaseOutcome } from '../shared/types';
 import { sourceOf, type ActivityDeps } from './deps';
 import { attemptFolder, inside } from './local-paths';
@@ -12,9 +13,11 @@ import { dropOrphanPublish } from './publish';
  */
 export async function releaseFile(
   deps: ActivityDeps,
-  { file, error, permanent }: ReleaseInput,
+  { file, error: reason, permanent }: ReleaseInput,
 ): Promise<ReleaseOutcome> {
   const source = sourceOf(deps, file.sourceId);
+  // The reason may come from a workflow processor's failure, which no activity redacted: the ledger keeps none.
+  const error = redactSecrets(reason, configuredSecrets(deps.config, deps.env));
   const released = permanent
     ? await deps.ledger.reject(file.sourceId, file.path, file.token, error)
     : await deps.ledger.release(file.sourceId, file.path, file.token, error, {

@@ -1,11 +1,12 @@
 import os from 'node:os';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type Redis from 'ioredis';
-import type { AppConfig } from '../config';
+import { configuredSecrets, type AppConfig } from '../config';
 import { createActivities } from '../activities';
 import { metrics } from '../observability/metrics';
 import { RemoteClients } from '../remote';
 import { observeActivities } from './observe-activities';
+import { redactActivityErrors } from './redact-activity-errors';
 import { bundleWorkflows, workerPlugins } from '../plugins/worker';
 import { ledgerOf } from '../connections/ledger';
 import { pollTaskQueue } from '../shared/ids';
@@ -55,8 +56,8 @@ export async function createIngestWorker(options: IngestWorkerOptions): Promise<
     activities,
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
     shutdownGraceTime: config.worker.shutdownGraceMs,
-    // Logs and metrics of each file transition, from the activities' inputs and results.
-    interceptors: { activity: [observeActivities] },
+    // Logs and metrics of each file transition, from the activities' inputs and results; no secret in a failure.
+    interceptors: { activity: [observeActivities, redactActivityErrors(configuredSecrets(config, options.env))] },
   };
   const workflowCode = options.workflowBundle
     ? { workflowBundle: options.workflowBundle }

@@ -77,6 +77,18 @@ function processorFailure(name: string, err: unknown): ApplicationFailure {
       ErrorTypes.attemptFailed,
     );
   }
-  const message = cause instanceof Error ? cause.message : String(cause);
-  return ApplicationFailure.nonRetryable(`workflow processor ${name} failed: ${message}`, ErrorTypes.attemptFailed);
+  return ApplicationFailure.nonRetryable(
+    `workflow processor ${name} failed: ${messageChain(cause)}`,
+    ErrorTypes.attemptFailed,
+  );
+}
+
+/** "Activity task failed: <why>": a wrapper's message alone (an activity's, a child's) does not say what went wrong. */
+function messageChain(err: unknown): string {
+  if (!(err instanceof Error)) return JSON.stringify(err) ?? 'unknown error';
+  const messages: string[] = [];
+  for (let e: unknown = err; e instanceof Error && messages.length < 4; e = e.cause) {
+    if (e.message) messages.push(e.message);
+  }
+  return messages.join(': ');
 }

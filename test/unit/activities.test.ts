@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { claimOptionsOf, type ActivityDeps } from '../../src/activities/deps';
@@ -17,6 +18,7 @@ import {
 } from '../../src/activities/lease-keeper';
 import { SKIP_LOG_LINES, skipLog } from '../../src/activities/list-and-claim';
 import { processFile } from '../../src/activities/process';
+import { redactActivityErrors } from '../../src/worker/redact-activity-errors';
 import { MAX_CHECKPOINT_BYTES } from '../../src/activities/processor-output';
 import { publishFile } from '../../src/activities/publish';
 import { keepRenewing } from '../../src/activities/running-claims';
@@ -286,6 +288,21 @@ async function heartbeatsOf(step: (lease: HeldLease<{ done: number }>) => Promis
   await env.run(async () => withLease(await leaseOf(3), step));
   return beats;
 }
+
+describe("redactActivityErrors (every activity, a plugin's too)", () => {
+  test('a failure leaves the worker with no configured secret in its message, stack or causes', async () => {
+    const secret = 'sekret-77aa01';
+    const interceptor = redactActivityErrors([secret])({} as Context);
+    const execute = interceptor.inbound?.execute;
+    assert.ok(execute);
+    const failing = new Error(`downstream login failed with ${secret}`, { cause: `inner ${secret}` });
+    const err = await failureOf(execute({ args: [], headers: {} }, () => Promise.reject(failing)));
+    assert.ok(err instanceof Error);
+    const text = `${err.message}\n${err.stack ?? ''}\n${String((err.cause as Error).message)}`;
+    assert.ok(!text.includes(secret), text);
+    assert.match(err.message, /downstream login failed with \*\*\*/);
+  });
+});
 
 describe('heartbeats (withLease)', () => {
   test('a step that ends within its first second sends no progress; a checkpoint goes at once', async () => {

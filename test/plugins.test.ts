@@ -122,6 +122,23 @@ test('an unknown plugin, processor or workflow is a one-line config error naming
   );
 });
 
+test("a plugin activity that takes an ftp-ingest activity's name, or a factory that throws: a config error at worker start", () => {
+  writePlugin('act-clash.js', `module.exports = definePlugin({ activities: { processFile: async () => ({}) } });`);
+  writePlugin('act-throws.js', `module.exports = definePlugin({ activities: () => { throw new Error('no db'); } });`);
+  for (const [file, message] of [
+    ['./act-clash.js', /^plugin \S*act-clash\.js: activity processFile is already defined by ftp-ingest$/],
+    ['./act-throws.js', /^plugin \S*act-throws\.js: its activities factory failed: no db$/],
+  ] as const) {
+    const config = parseConfig({ plugins: [file] }, {}, { baseDir: dir });
+    const err = configError(() => workerPlugins(config).activities(config, ['processFile']));
+    assert.deepEqual(
+      err.issues.map((i) => i.path),
+      ['plugins[0]'],
+    );
+    assert.match(err.issues[0]!.message, message);
+  }
+});
+
 test('a plugin may not redefine a name, and must export a plugin', () => {
   writePlugin('clash.js', `module.exports = definePlugin({ processors: { checksum: async () => ({}) } });`);
   writePlugin('not-a-plugin.js', `module.exports = { hello: 1 };`);

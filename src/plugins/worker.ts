@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode, type WorkflowBundleOption } from '@temporalio/worker';
+import { ConfigError } from '../config/errors';
 import type { AppConfig } from '../config/types';
 import { inside } from '../activities/local-paths';
 import { registerProcessor } from '../processors';
@@ -57,14 +58,22 @@ function pluginActivities(
   const context: PluginActivityContext = { config, localFile: (localPath) => inside(config.workDir, localPath) };
   const owners = new Map<string, string>(taken.map((name) => [name, 'ftp-ingest']));
   const all: PluginActivities = {};
-  for (const plugin of plugins) {
+  for (const [index, plugin] of plugins.entries()) {
+    // The config names its plugins: so does an error about one of them (exit 2 at worker start, like the config's).
+    const refuse = (message: string): never => {
+      throw new ConfigError([{ path: `plugins[${index}]`, message: `plugin ${plugin.name}: ${message}` }]);
+    };
     const { activities } = plugin.definition;
-    const own = typeof activities === 'function' ? activities(context) : (activities ?? {});
+    let own: PluginActivities = {};
+    try {
+      own = typeof activities === 'function' ? activities(context) : (activities ?? {});
+    } catch (err) {
+      refuse(`its activities factory failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
     for (const [name, fn] of Object.entries(own)) {
       const owner = owners.get(name);
-      if (owner !== undefined)
-        throw new Error(`plugin ${plugin.name}: activity ${name} is already defined by ${owner}`);
-      if (typeof fn !== 'function') throw new Error(`plugin ${plugin.name}: activity ${name} is not a function`);
+      if (owner !== undefined) refuse(`activity ${name} is already defined by ${owner}`);
+      if (typeof fn !== 'function') refuse(`activity ${name} is not a function`);
       owners.set(name, plugin.name);
       all[name] = fn;
     }

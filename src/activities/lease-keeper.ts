@@ -62,7 +62,7 @@ export async function withLease<Details, T>(
   const lost = new AbortController();
   let lostReason: string | undefined;
   let details = ctx.info.heartbeatDetails as Details | undefined;
-  // When this run last told Temporal it is alive (see stalledPastTimeout).
+  // When this run last told Temporal it is alive: a step that stalls past heartbeatTimeout has been timed out.
   let heardAt = performance.now();
   // A local activity (the small-file fast path) has no heartbeats: the lease renewals and the run count remain.
   const beat = ctx.info.isLocal
@@ -81,6 +81,8 @@ export async function withLease<Details, T>(
     }
   };
   await beginRun(options);
+  // Measured from here: a slow ledger (Redis failing over) is not the step's stall.
+  heardAt = performance.now();
 
   const progressFrom = performance.now() + FIRST_PROGRESS_HEARTBEAT_MS;
   let heldProgress: NodeJS.Timeout | undefined;

@@ -19,12 +19,18 @@ export const MAX_CHECKPOINT_BYTES = 256 * 1024;
  */
 export function redacted(thrown: unknown, secrets: readonly string[], depth = 0): Error {
   if (!(thrown instanceof Error)) return new Error(redactSecrets(describeThrown(thrown), secrets));
-  thrown.message = redactSecrets(thrown.message, secrets);
-  if (thrown.stack) thrown.stack = redactSecrets(thrown.stack, secrets);
-  if (thrown.cause !== undefined) {
-    thrown.cause = depth < 5 ? redacted(thrown.cause, secrets, depth + 1) : new Error('(cause chain cut)');
+  try {
+    // In place, so that its class and fields (an ApplicationFailure's type, nonRetryable) stay as they were.
+    thrown.message = redactSecrets(thrown.message, secrets);
+    if (thrown.stack) thrown.stack = redactSecrets(thrown.stack, secrets);
+    if (thrown.cause !== undefined) {
+      thrown.cause = depth < 5 ? redacted(thrown.cause, secrets, depth + 1) : new Error('(cause chain cut)');
+    }
+    return thrown;
+  } catch {
+    // A frozen error, or one whose message is a getter: its text, redacted, in a plain Error.
+    return new Error(redactSecrets(String(thrown.message), secrets));
   }
-  return thrown;
 }
 
 function describeThrown(value: unknown): string {

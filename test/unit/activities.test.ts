@@ -301,6 +301,15 @@ describe("redactActivityErrors (every activity, a plugin's too)", () => {
     const text = `${err.message}\n${err.stack ?? ''}\n${String((err.cause as Error).message)}`;
     assert.ok(!text.includes(secret), text);
     assert.match(err.message, /downstream login failed with \*\*\*/);
+    // The type Temporal reads stays; a frozen error is copied, redacted.
+    const typed = ApplicationFailure.nonRetryable(`no ${secret}`, ErrorTypes.permanent);
+    const kept = await failureOf(execute({ args: [], headers: {} }, () => Promise.reject(typed)));
+    assert.ok(kept instanceof ApplicationFailure && kept.type === ErrorTypes.permanent && kept.nonRetryable);
+    assert.equal(kept.message, 'no ***');
+    const frozen = Object.freeze(new Error(`frozen ${secret}`));
+    const copied = await failureOf(execute({ args: [], headers: {} }, () => Promise.reject(frozen)));
+    assert.ok(copied instanceof Error);
+    assert.equal(copied.message, 'frozen ***');
   });
 });
 

@@ -105,8 +105,9 @@ export function logFileEvent(event: FileEvent, fields: FileEventFields): void {
  * the worker process and every file in flight on it. It is logged instead, with `redact` applied (no configured
  * secret in the log): the run that left it still ends by its own result. Call once in a worker.
  */
-export function logStrayRejections(redact: (text: string) => string): void {
+export function logStrayRejections(redact: (text: string) => string, counted: () => void = () => undefined): void {
   process.on('unhandledRejection', (reason) => {
+    counted();
     const text = reason instanceof Error ? (reason.stack ?? reason.message) : String(reason);
     log.error({ reason: redact(text) }, 'unhandled promise rejection (stray background work?): the worker goes on');
   });

@@ -2,6 +2,7 @@
 // remote actions, crash counting, and the dry-run claim that writes nothing.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { DEFAULT_PREFIX, sourceKeys } from '../src/ledger/keys';
 import { claimOptions, file, freshSource, sleep, useLedgerFixture } from './helpers/ledger';
 
 const fx = useLedgerFixture();
@@ -156,7 +157,12 @@ describe('deadlines', () => {
     assert.ok((await run('process')).ok);
     const refused = await run('process');
     assert.equal(refused.ok ? undefined : refused.reason, 'crash-loop');
-    assert.deepEqual((await fx.ledger.get(src, 'a'))?.runsInRow, { download: 0, process: 3 });
+    assert.deepEqual(await fx.ledger.runsInRow(src, 'a', token), { download: 0, process: 3 });
+    // Beside the record, not in it: the scripts of an earlier release unpack records by their own field list.
+    const packed = await fx.redis.hget(sourceKeys(DEFAULT_PREFIX, src).records, 'a');
+    assert.equal(packed?.split('|').length, 17, packed ?? '');
+    // A new attempt starts clean: the counts are the attempt's (its token's).
+    assert.deepEqual(await fx.ledger.runsInRow(src, 'a', token + 1), { download: 0, process: 0 });
   });
 });
 

@@ -113,6 +113,7 @@ describe('worker observability', () => {
     assert.ok(stray, 'the stray rejection is logged');
     assert.match(stray, /background upload failed for \*\*\*/);
     assert.ok(!log.includes(PASSWORD), 'no password in the log');
+    assert.equal(sample((await get('/metrics')).text, 'ftp_ingest_unhandled_rejections_total'), 1);
   });
 
   test('the worker log is one JSON object per line, one line per transition, no task tokens, no bundle report', () => {

@@ -47,6 +47,12 @@ export interface HeldLease<Details> {
 export const FIRST_PROGRESS_HEARTBEAT_MS = 1_000;
 
 /**
+ * A run silent (no heartbeat) for this many heartbeatTimeouts has certainly been timed out by Temporal, even if the
+ * SDK sent a held-back heartbeat meanwhile (at most 0.8 of the timeout after the last one).
+ */
+const STALL_FACTOR = 2;
+
+/**
  * Runs `work` while keeping the claim alive: renews the Redis lease at about a third of its length and
  * heartbeats Temporal with the latest details, so a killed worker's activity moves elsewhere within
  * heartbeatTimeout and resumes from those details. Fails with ClaimLost as soon as the token stops owning
@@ -62,12 +68,15 @@ export async function withLease<Details, T>(
   const lost = new AbortController();
   let lostReason: string | undefined;
   let details = ctx.info.heartbeatDetails as Details | undefined;
-  // When this run last told Temporal it is alive: a step that stalls past heartbeatTimeout has been timed out.
+  // When this run last told Temporal it is alive, and whether it ever went silent long enough to be timed out.
   let heardAt = performance.now();
+  let stalled = false;
+  const silentTooLong = (): boolean => performance.now() - heardAt > STALL_FACTOR * options.heartbeatTimeoutMs;
   // A local activity (the small-file fast path) has no heartbeats: the lease renewals and the run count remain.
   const beat = ctx.info.isLocal
     ? () => undefined
     : (next: Details | undefined) => {
+        stalled ||= silentTooLong();
         heardAt = performance.now();
         ctx.heartbeat(next);
       };
@@ -113,14 +122,14 @@ export async function withLease<Details, T>(
     clearInterval(timer);
     clearTimeout(heldProgress);
     const { ledger, file, step } = options;
-    const stalledMs = performance.now() - heardAt;
-    if (!ctx.info.isLocal && stalledMs > options.heartbeatTimeoutMs) {
+    const cancelled = ctx.cancellationDetails;
+    const timedOut = cancelled?.timedOut === true || cancelled?.notFound === true;
+    if (!ctx.info.isLocal && (stalled || silentTooLong() || timedOut)) {
       // Temporal timed this run out (its result is refused) and has run the step again: it did not end, it hung.
       // Left open, it counts as one of the step's runs in a row that ended without a word, so a processor that
       // blocks the event loop for longer than heartbeatTimeout ends `crash-loop` instead of running for ever.
-      ctx.log.warn('run stalled past heartbeatTimeout: counted as a hung run (does the step block the event loop?)', {
+      ctx.log.warn('run timed out by Temporal: counted as a hung run (does the step block the event loop?)', {
         step,
-        stalledMs: Math.round(stalledMs),
         heartbeatTimeoutMs: options.heartbeatTimeoutMs,
       });
     } else {

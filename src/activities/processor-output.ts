@@ -1,5 +1,6 @@
 // What a processor hands back to the product — its result, its checkpoints, what it throws — made fit to keep:
 // JSON, short, and with no configured secret left in it (all of it goes to workflow history and the ledger).
+import { ApplicationFailure } from '@temporalio/common';
 import { redactSecrets } from '../config';
 import { attemptFailed, permanentFailure } from './failures';
 
@@ -28,8 +29,18 @@ export function redacted(thrown: unknown, secrets: readonly string[], depth = 0)
     }
     return thrown;
   } catch {
-    // A frozen error, or one whose message is a getter: its text, redacted, in a plain Error.
-    return new Error(redactSecrets(String(thrown.message), secrets));
+    // A frozen error, or one whose message is a getter: a copy, redacted, that keeps what Temporal reads of it.
+    const message = redactSecrets(String(thrown.message), secrets);
+    if (thrown instanceof ApplicationFailure) {
+      const { type, nonRetryable, details } = thrown;
+      return ApplicationFailure.create({
+        message,
+        type: type ?? undefined,
+        nonRetryable: nonRetryable ?? undefined,
+        details: details ?? undefined,
+      });
+    }
+    return Object.assign(new Error(message), { name: thrown.name });
   }
 }
 

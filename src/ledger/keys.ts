@@ -23,6 +23,12 @@ export interface SourceKeys {
   health: string;
   /** HASH of scan cursors kept between polls: `finished` (retention over `records`), `seen` (its trimming). */
   cursors: string;
+  /**
+   * HASH path → `<token>:<download>,<process>`: per long step of the attempt with that token, its runs begun since
+   * the step last ended (begin-run.lua, end-run.lua). Apart from the packed record on purpose: the scripts of an
+   * earlier release unpack records by their own field list and fail on a field they do not know.
+   */
+  runs: string;
 }
 
 // Braces would move or split the hash tag (Redis hashes the text between the first '{' and the next '}').
@@ -46,5 +52,6 @@ export function sourceKeys(prefix: string, sourceId: string): SourceKeys {
     due: `${base}:due`,
     health: `${base}:health`,
     cursors: `${base}:cursors`,
+    runs: `${base}:runs`,
   };
 }

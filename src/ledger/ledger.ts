@@ -157,16 +157,28 @@ export class Ledger {
     assertLeaseMs(opts.leaseMs);
     const k = this.sourceKeys(sourceId);
     const args = [token, opts.leaseMs, opts.maxCrashes, opts.step];
-    const reply = await this.runOnFile('beginRun', sourceId, path, [k.due], args);
+    const reply = await this.runOnFile('beginRun', sourceId, path, [k.due, k.runs], args);
     if (reply.ok) return { ok: true, leaseUntil: reply.leaseUntil, crashes: reply.crashes };
     if (reply.reason === 'crash-loop') return { ok: false, reason: 'crash-loop', crashes: reply.crashes ?? 0 };
     return this.fenceFailure(sourceId, path, reply);
   }
 
+  /**
+   * Per long step of the attempt with this token: its runs begun since the step last ended (the last may still
+   * run). `maxCrashes` of them in a row end the attempt as a crash loop.
+   */
+  async runsInRow(sourceId: string, path: string, token: number): Promise<Record<RunStep, number>> {
+    const value = await this.redis.hget(this.sourceKeys(sourceId).runs, path);
+    const counts = /^(\d+):(\d+),(\d+)$/.exec(value ?? '');
+    return counts && Number(counts[1]) === token
+      ? { download: Number(counts[2]), process: Number(counts[3]) }
+      : { download: 0, process: 0 };
+  }
+
   /** A run opened by `beginRun` ended with a result or a reported error: the step's count in a row starts again. */
   async endRun(sourceId: string, path: string, token: number, step: RunStep): Promise<void> {
     assertToken(token);
-    await this.runOnFile('endRun', sourceId, path, [], [token, step]);
+    await this.runOnFile('endRun', sourceId, path, [this.sourceKeys(sourceId).runs], [token, step]);
   }
 
   /**
@@ -200,7 +212,7 @@ export class Ledger {
     assertReleaseOptions(opts);
     const k = this.sourceKeys(sourceId);
     const args = [token, error, opts.retryDelayMs, opts.maxTries];
-    const reply = await this.runOnFile('release', sourceId, path, [k.inflight, k.dlq, k.due], args);
+    const reply = await this.runOnFile('release', sourceId, path, [k.inflight, k.dlq, k.due, k.runs], args);
     return this.releaseResult(sourceId, path, reply);
   }
 
@@ -208,7 +220,7 @@ export class Ledger {
   async reject(sourceId: string, path: string, token: number, error: string): Promise<ReleaseResult> {
     assertToken(token);
     const k = this.sourceKeys(sourceId);
-    const reply = await this.runOnFile('reject', sourceId, path, [k.inflight, k.dlq, k.due], [token, error]);
+    const reply = await this.runOnFile('reject', sourceId, path, [k.inflight, k.dlq, k.due, k.runs], [token, error]);
     return this.releaseResult(sourceId, path, reply);
   }
 

@@ -24,7 +24,6 @@ const RECORD_FIELDS = [
   'retryAt',
   'missingSince',
   'openRuns',
-  'runsInRow',
 ] as const;
 
 const STATUS_NAMES: Record<string, Status> = { I: 'IN_PROGRESS', D: 'DONE', R: 'REJECTED', W: 'RETRY_WAIT' };
@@ -50,12 +49,6 @@ const optionalNumber = (value: string | undefined): number | undefined =>
 
 const optionalString = (value: string | undefined): string | undefined =>
   value === undefined || value === '' ? undefined : value;
-
-/** begin-run.lua's '<download>,<process>'. */
-function parseRunsInRow(value: string | undefined): LedgerRecord['runsInRow'] {
-  const counts = value === undefined ? null : /^(\d+),(\d+)$/.exec(value);
-  return counts ? { download: Number(counts[1]), process: Number(counts[2]) } : undefined;
-}
 
 function parseStatus(value: string | undefined): Status {
   const status = STATUSES.find((s) => s === value);
@@ -95,7 +88,6 @@ export function parseRecord(sourceId: string, path: string, raw: RawRecord | und
     result: optionalString(raw.result),
     missingSince: optionalNumber(raw.missingSince),
     openRuns: optionalNumber(raw.openRuns),
-    runsInRow: parseRunsInRow(raw.runsInRow),
     action: optionalString(raw.action),
   };
   // Absent fields stay absent, so records compare and print cleanly.

@@ -154,11 +154,6 @@ export interface LedgerRecord {
   missingSince?: number;
   /** Runs of a long step of the current attempt that have not ended (crashed or still running). */
   openRuns?: number;
-  /**
-   * Per long step: its runs begun since its last run that ended normally (the last one may still be running).
-   * `maxCrashes` of them in a row end the attempt as a crash loop.
-   */
-  runsInRow?: Record<RunStep, number>;
   /** DONE only: 'pending' while the remote action is owed, then its outcome. */
   action?: string;
 }

@@ -103,6 +103,11 @@ function createMetrics() {
     "The source's running file workflows whose workflow tasks keep failing (TemporalReportedProblems), as this worker's polls last counted them.",
     ['source'],
   );
+  const strayRejections = counter(
+    'unhandled_rejections_total',
+    'Promises left rejected in the background (a processor or plugin, or a bug): logged, and the worker went on.',
+    [],
+  );
   const inFlight = gauge(
     'files_in_flight',
     'File activities running now in this worker process, by activity (download, process, commit, move, release).',
@@ -161,6 +166,9 @@ function createMetrics() {
     },
     claimBatchLatency(source: string, seconds: number): void {
       claimSeconds.observe({ source }, seconds);
+    },
+    unhandledRejection(): void {
+      strayRejections.inc();
     },
     pollSucceeded(source: string): void {
       lastPoll.set({ source }, Date.now() / 1000);

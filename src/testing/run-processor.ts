@@ -36,8 +36,9 @@ export interface ProcessorRun<Result = object> {
 
 /**
  * Runs `processor` once; a `PermanentProcessorError` or any other error is thrown as the worker would see it. The
- * worker's rules on what a processor hands back apply: a checkpoint that is not JSON or over 256 KiB throws from
- * `heartbeat`, and the result is what the worker would keep (its JSON form; nothing returned: `{}`), or throws.
+ * worker's rules on what a processor hands back apply: a checkpoint that is not JSON or over 256 KiB aborts the
+ * run and it throws the reason, and the result is what the worker would keep (its JSON form; nothing returned:
+ * `{}`), or it throws.
  */
 export async function runProcessor<Result extends object>(
   processor: AnyProcessor,
@@ -55,6 +56,7 @@ export async function runProcessor<Result extends object>(
     ...run.file,
   };
   const controller = new AbortController();
+  let refused: Error | undefined;
   const outcome: ProcessorRun<Result> = { killed: false, checkpoint: run.checkpoint, checkpoints: [], progress: [] };
   const killed = new Promise<'killed'>((resolve) =>
     controller.signal.addEventListener('abort', () => resolve('killed')),
@@ -71,13 +73,24 @@ export async function runProcessor<Result extends object>(
       if (controller.signal.aborted) return;
       outcome.progress.push(progress);
       if (checkpoint === undefined) return;
-      keptCheckpoint(checkpoint, []);
+      try {
+        keptCheckpoint(checkpoint, []);
+      } catch (err) {
+        // As in the worker: the run's signal aborts and the run fails with the reason, whatever the processor does.
+        refused = err as Error;
+        controller.abort(refused);
+        return;
+      }
       outcome.checkpoint = checkpoint;
       outcome.checkpoints.push(checkpoint);
       if (outcome.checkpoints.length === run.killAfterCheckpoints) controller.abort(new Error('killed (test)'));
     },
   });
   const first = await Promise.race([running, killed]);
+  if (refused) {
+    await running.catch(() => undefined);
+    throw refused;
+  }
   if (first === 'killed') {
     // A killed worker does nothing more: wait until the aborted run has stopped before anyone resumes it.
     await running.catch(() => undefined);

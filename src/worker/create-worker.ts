@@ -57,7 +57,7 @@ export async function createIngestWorker(options: IngestWorkerOptions): Promise<
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
     shutdownGraceTime: config.worker.shutdownGraceMs,
     // Logs and metrics of each file transition, from the activities' inputs and results; no secret in a failure.
-    interceptors: { activity: [observeActivities, redactActivityErrors(configuredSecrets(config, options.env))] },
+    interceptors: { activity: [observeActivities, redactActivityErrors(() => configuredSecrets(config, options.env))] },
   };
   const workflowCode = options.workflowBundle
     ? { workflowBundle: options.workflowBundle }

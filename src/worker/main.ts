@@ -5,6 +5,7 @@ import { closeRedis, connectRedis } from '../connections/redis';
 import { connectWorker } from '../connections/temporal';
 import { log, logStrayRejections, routeProcessWarnings } from '../log';
 import { startObservabilityServer, type ObservabilityServer } from '../observability/http';
+import { metrics } from '../observability/metrics';
 import { WORKFLOW_BUNDLE_ENV } from '../stack/worker-process';
 import { freePort } from '../stack/ports';
 import { createIngestWorker } from './create-worker';
@@ -18,8 +19,10 @@ import { installRuntime } from './runtime';
 export async function runWorker(config: AppConfig = loadConfig()): Promise<void> {
   checkSecrets(config);
   routeProcessWarnings();
-  const secrets = configuredSecrets(config);
-  logStrayRejections((text) => redactSecrets(text, secrets));
+  logStrayRejections(
+    (text) => redactSecrets(text, configuredSecrets(config)),
+    () => metrics.unhandledRejection(),
+  );
   applyWorkerFlagsToNewIsolates();
   // The SDK's Prometheus exporter binds its own address: a private loopback port that /metrics reads.
   const sdkMetricsAddress = config.worker.metricsPort > 0 ? `127.0.0.1:${await freePort()}` : undefined;

@@ -3,15 +3,19 @@
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { redacted } from '../activities/processor-output';
 
-/** An activity interceptor that redacts `secrets` from every activity's failure (message, stack, causes). */
-export function redactActivityErrors(secrets: readonly string[]): ActivityInterceptorsFactory {
+/**
+ * An activity interceptor that redacts the configured secrets from every activity's failure (message, stack,
+ * causes). Asked at each failure: a secret file rotated since the worker started counts with its new value.
+ */
+export function redactActivityErrors(secrets: () => readonly string[]): ActivityInterceptorsFactory {
   return () => ({
     inbound: {
       async execute(input, next) {
         try {
           return await next(input);
         } catch (err) {
-          throw secrets.length > 0 ? redacted(err, secrets) : err;
+          const now = secrets();
+          throw now.length > 0 ? redacted(err, now) : err;
         }
       },
     },

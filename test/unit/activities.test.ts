@@ -292,7 +292,7 @@ async function heartbeatsOf(step: (lease: HeldLease<{ done: number }>) => Promis
 describe("redactActivityErrors (every activity, a plugin's too)", () => {
   test('a failure leaves the worker with no configured secret in its message, stack or causes', async () => {
     const secret = 'sekret-77aa01';
-    const interceptor = redactActivityErrors([secret])({} as Context);
+    const interceptor = redactActivityErrors(() => [secret])({} as Context);
     const execute = interceptor.inbound?.execute;
     assert.ok(execute);
     const failing = new Error(`downstream login failed with ${secret}`, { cause: `inner ${secret}` });
@@ -306,9 +306,9 @@ describe("redactActivityErrors (every activity, a plugin's too)", () => {
     const kept = await failureOf(execute({ args: [], headers: {} }, () => Promise.reject(typed)));
     assert.ok(kept instanceof ApplicationFailure && kept.type === ErrorTypes.permanent && kept.nonRetryable);
     assert.equal(kept.message, 'no ***');
-    const frozen = Object.freeze(new Error(`frozen ${secret}`));
+    const frozen = Object.freeze(ApplicationFailure.nonRetryable(`frozen ${secret}`, ErrorTypes.permanent));
     const copied = await failureOf(execute({ args: [], headers: {} }, () => Promise.reject(frozen)));
-    assert.ok(copied instanceof Error);
+    assert.ok(copied instanceof ApplicationFailure && copied.type === ErrorTypes.permanent && copied.nonRetryable);
     assert.equal(copied.message, 'frozen ***');
   });
 });
@@ -367,14 +367,19 @@ describe('crash counting (withLease)', () => {
   test('a run that stalls past heartbeatTimeout (Temporal timed it out) counts as hung, though it returns', async () => {
     const lease = { ...(await leaseOf(2)), heartbeatTimeoutMs: 1_000 };
     const { sourceId, path: remotePath } = lease.file;
-    // A processor that blocks the event loop: no heartbeat can leave the worker meanwhile.
-    const blocking = (): Promise<string> => {
-      const until = Date.now() + 1_300;
+    // A processor that blocks the event loop (no heartbeat can leave the worker meanwhile), then goes on: the
+    // renewal timer's next tick comes before its end.
+    const blocking = async (): Promise<string> => {
+      const until = Date.now() + 2_300;
       while (Date.now() < until);
-      return Promise.resolve('late');
+      await sleep(400);
+      return 'late';
     };
     assert.equal(await mockEnv().run(() => withLease(lease, blocking)), 'late');
-    assert.deepEqual((await fixture.ledger.get(sourceId, remotePath))?.runsInRow, { download: 0, process: 1 });
+    assert.deepEqual(await fixture.ledger.runsInRow(sourceId, remotePath, lease.file.token), {
+      download: 0,
+      process: 1,
+    });
     await mockEnv().run(() => withLease(lease, blocking));
     const err = await failureOf(mockEnv().run(() => withLease(lease, () => Promise.resolve('fine'))));
     assert.ok(err instanceof ApplicationFailure, String(err));

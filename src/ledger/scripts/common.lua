@@ -18,11 +18,14 @@ end
 -- first, so claim.lua can read it off the head without unpacking the rest. No record stores its workflow id: it
 -- is the file's id base and the attempt (record.ts derives it).
 local RECORD_FIELDS = { 'status', 'version', 'owner', 'leaseUntil', 'pollRun', 'tries', 'attempt', 'token', 'doneAt',
-  'rejectedAt', 'lastTryAt', 'action', 'error', 'result', 'retryAt', 'missingSince', 'openRuns', 'runsInRow' }
+  'rejectedAt', 'lastTryAt', 'action', 'error', 'result', 'retryAt', 'missingSince', 'openRuns' }
+-- Never add a field to this list: workers of an earlier release, still running during a rolling deploy or in
+-- another cluster, unpack records with their own list and fail on a field they do not know. Keep what a new
+-- release needs beside the record, in a key of its own (`runs`, for one).
 -- What only an attempt in flight needs: a finished record (DONE, REJECTED) drops it, as there may be millions.
 -- Of its poll run it keeps only the origin, the text up to a first ':' (`backfill:<id>` keeps `backfill:`; a
 -- poll's run id, none), so a backfill's claim stays told from a poll's.
-local IN_FLIGHT = { leaseUntil = true, retryAt = true, missingSince = true, openRuns = true, runsInRow = true }
+local IN_FLIGHT = { leaseUntil = true, retryAt = true, missingSince = true, openRuns = true }
 local STATUS_CODE = { IN_PROGRESS = 'I', DONE = 'D', REJECTED = 'R', RETRY_WAIT = 'W' }
 local STATUS_NAME = { I = 'IN_PROGRESS', D = 'DONE', R = 'REJECTED', W = 'RETRY_WAIT' }
 local ESCAPES = { ['|'] = '%7C', ['%'] = '%25' }
@@ -125,17 +128,25 @@ local function clear_due(due_key, path)
   redis.call('ZREM', due_key, path)
 end
 
--- The long steps that count their runs (begin-run.lua, end-run.lua). `runsInRow` holds, per step, the runs begun
--- since that step's last run that ended normally: '<download>,<process>'.
+-- The long steps that count their runs (begin-run.lua, end-run.lua). The `runs` hash holds, per path, for the
+-- attempt with the token it names, the runs of each step begun since that step last ended: '<token>:<d>,<p>'.
+-- Counts of another token (an earlier attempt) are none: a new attempt starts clean without anyone clearing them.
 local RUN_STEPS = { download = 1, process = 2 }
 
-local function runs_in_row(rec)
-  local d, p = match(rec.runsInRow or '', '^(%d+),(%d+)$')
-  return { tonumber(d) or 0, tonumber(p) or 0 }
+local function runs_in_row(runs_key, path, token)
+  local t, d, p = match(redis.call('HGET', runs_key, path) or '', '^(%d+):(%d+),(%d+)$')
+  if t ~= tostring(token) then
+    return { 0, 0 }
+  end
+  return { tonumber(d), tonumber(p) }
 end
 
-local function set_runs_in_row(rec, counts)
-  rec.runsInRow = counts[1] .. ',' .. counts[2]
+local function set_runs_in_row(runs_key, path, token, counts)
+  if counts[1] == 0 and counts[2] == 0 then
+    redis.call('HDEL', runs_key, path)
+  else
+    redis.call('HSET', runs_key, path, token .. ':' .. counts[1] .. ',' .. counts[2])
+  end
 end
 
 -- An operator's retry or reprocess: RETRY_WAIT due now with a fresh budget of tries; the attempt number is kept,

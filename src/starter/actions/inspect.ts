@@ -2,7 +2,7 @@
 // attempt, of every version), its dead letters, and what happens next.
 import type { Client } from '@temporalio/client';
 import type { AppConfig } from '../../config';
-import type { DeadLetter, LedgerRecord } from '../../ledger';
+import type { DeadLetter, LedgerRecord, RunStep } from '../../ledger';
 import { FTP_STAGE } from '../../shared/search-attributes';
 import { describePollSchedule } from '../schedules';
 import { sourceFrom, withClient, withLedger } from '../context';
@@ -28,6 +28,8 @@ export interface FileStory {
   path: string;
   /** The ledger row (the current version; earlier versions show in the workflow ids and dead letters). */
   record?: LedgerRecord;
+  /** IN_PROGRESS: per long step, its runs begun since the step last ended (maxCrashes of them: crash-loop). */
+  runs?: Record<RunStep, number>;
   workflows: WorkflowRun[];
   deadLetters: (DeadLetter & { at: string })[];
   next: string;
@@ -117,12 +119,17 @@ function next(record: LedgerRecord | undefined, workflows: WorkflowRun[], nowMs:
 
 export const inspectAction: Action<string, FileStory> = async (config, sourceId, path) => {
   const source = sourceFrom(config, sourceId);
-  const { record, deadLetters } = await withLedger(config, async (ledger) => ({
-    record: await ledger.get(source.id, path),
-    deadLetters: (await ledger.deadLetters(source.id, 10_000))
-      .filter((d) => d.path === path)
-      .map((d) => ({ ...d, at: new Date(Number(d.id.split('-')[0])).toISOString() })),
-  }));
+  const { record, runs, deadLetters } = await withLedger(config, async (ledger) => {
+    const found = await ledger.get(source.id, path);
+    const token = found?.status === 'IN_PROGRESS' ? found.token : undefined;
+    return {
+      record: found,
+      runs: token === undefined ? undefined : await ledger.runsInRow(source.id, path, token),
+      deadLetters: (await ledger.deadLetters(source.id, 10_000))
+        .filter((d) => d.path === path)
+        .map((d) => ({ ...d, at: new Date(Number(d.id.split('-')[0])).toISOString() })),
+    };
+  });
   let workflows: WorkflowRun[] = [];
   let schedule: PollScheduleState = 'unknown';
   let temporalError: string | undefined;
@@ -130,8 +137,11 @@ export const inspectAction: Action<string, FileStory> = async (config, sourceId,
   try {
     await withClient(config, async (client) => {
       workflows = await workflowsOf(client, config, source.id, path);
-      const description = await describePollSchedule(client, source.id);
-      schedule = description === undefined ? 'none' : description.state.paused ? 'paused' : 'active';
+      // A note only: a namespace that does not let this user read schedules still gets the file's story.
+      const description = await describePollSchedule(client, source.id).catch(() => null);
+      if (description !== null) {
+        schedule = description === undefined ? 'none' : description.state.paused ? 'paused' : 'active';
+      }
     });
   } catch (err) {
     if (!(err instanceof CliError)) throw err;
@@ -143,6 +153,7 @@ export const inspectAction: Action<string, FileStory> = async (config, sourceId,
     source: source.id,
     path,
     record,
+    ...(runs ? { runs } : {}),
     workflows,
     deadLetters,
     next: next(record, workflows, now) + (record && waitsForPoll(record, now) ? pollNote(source.id, schedule) : ''),

@@ -22,8 +22,8 @@ function story(s: FileStory): string[] {
     if (r.status === 'IN_PROGRESS')
       field('lease', r.leaseUntil ? `until ${formatTime(r.leaseUntil)} (${relative(r.leaseUntil, now)})` : undefined);
     // Runs of a step begun since it last ended: all but a running one died with their worker (maxCrashes).
-    if (r.runsInRow && r.runsInRow.download + r.runsInRow.process > 0)
-      field('runs', `download ${r.runsInRow.download}, process ${r.runsInRow.process} begun since the step last ended`);
+    if (s.runs && s.runs.download + s.runs.process > 0)
+      field('runs', `download ${s.runs.download}, process ${s.runs.process} begun since the step last ended`);
     if (r.status === 'RETRY_WAIT')
       field('retry at', r.retryAt ? `${formatTime(r.retryAt)} (${relative(r.retryAt, now)})` : undefined);
     field('done at', r.doneAt ? formatTime(r.doneAt) : undefined);

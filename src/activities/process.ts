@@ -36,6 +36,8 @@ export async function processFile(
       refused.signal.addEventListener('abort', () => reject(refused.signal.reason as Error), { once: true });
     });
     checkpointRefused.catch(() => undefined);
+    // Once per run, not per heartbeat: a processor may save a checkpoint every few rows.
+    const secrets = secretsOf(deps);
     try {
       const running = processor({
         localPath: absolute,
@@ -55,7 +57,7 @@ export async function processFile(
           if (refused.signal.aborted) return;
           if (next !== undefined) {
             try {
-              checkpoint = keptCheckpoint(next, secretsOf(deps));
+              checkpoint = keptCheckpoint(next, secrets);
             } catch (err) {
               refused.abort(err);
               return;

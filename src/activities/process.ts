@@ -32,10 +32,7 @@ export async function processFile(
     const deadline = processDeadline(source.processTimeoutMs);
     // A checkpoint the product cannot keep ends the run at once: the processor's signal aborts and it fails.
     const refused = new AbortController();
-    const checkpointRefused = new Promise<never>((_, reject) => {
-      refused.signal.addEventListener('abort', () => reject(refused.signal.reason as Error), { once: true });
-    });
-    checkpointRefused.catch(() => undefined);
+    const checkpointRefused = failsOnAbort(refused.signal);
     // Once per run, not per heartbeat: a processor may save a checkpoint every few rows.
     const secrets = secretsOf(deps);
     try {
@@ -92,18 +89,23 @@ interface ProcessDeadline {
 /** One run of a processor may take `timeoutMs`; then the attempt fails (and counts as a try). */
 function processDeadline(timeoutMs: number): ProcessDeadline {
   const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const failure = attemptFailed(
+  const timer = setTimeout(() => {
+    controller.abort(
+      attemptFailed(
         `${Reasons.processTimeout}: the processor did not finish within ${formatDuration(timeoutMs)} (processTimeout)`,
-      );
-      controller.abort(failure);
-      reject(failure);
-    }, timeoutMs);
+      ),
+    );
+  }, timeoutMs);
+  return { signal: controller.signal, expired: failsOnAbort(controller.signal), clear: () => clearTimeout(timer) };
+}
+
+/** Rejects with the signal's reason when it aborts: a run's race ends with it, whatever the processor does. */
+function failsOnAbort(signal: AbortSignal): Promise<never> {
+  const failed = new Promise<never>((_, reject) => {
+    signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
   });
-  expired.catch(() => undefined); // observed by the race; never an unhandled rejection once the run is over
-  return { signal: controller.signal, expired, clear: () => clearTimeout(timer) };
+  failed.catch(() => undefined); // observed by the race; never an unhandled rejection once the run is over
+  return failed;
 }
 
 async function assertLocalCopy(absolute: string, file: ClaimedFile): Promise<void> {

@@ -52,6 +52,20 @@ export async function describePollSchedule(client: Client, sourceId: string): Pr
   }
 }
 
+/** Whether a source's polls come by themselves: its schedule active, paused or absent, and a poll still running. */
+export interface PollScheduleState {
+  state: 'active' | 'paused' | 'none';
+  /** A poll of the schedule that still runs: the schedule skips every next one until it ends (overlap SKIP). */
+  runningPoll?: string;
+}
+
+export async function pollScheduleState(client: Client, sourceId: string): Promise<PollScheduleState> {
+  const description = await describePollSchedule(client, sourceId);
+  if (!description) return { state: 'none' };
+  const running = description.info.runningActions[0]?.workflow.workflowId;
+  return { state: description.state.paused ? 'paused' : 'active', ...(running ? { runningPoll: running } : {}) };
+}
+
 export async function deletePollSchedule(client: Client, sourceId: string): Promise<boolean> {
   try {
     await client.schedule.getHandle(pollScheduleId(sourceId)).delete();

@@ -3,7 +3,7 @@ import type { AppConfig } from '../../config';
 import { ledgerRowsWhere, type LedgerRecord, type SourceHealth, type Status } from '../../ledger';
 import { selectSources, sourceFrom, withClient, withLedger } from '../context';
 import { EXIT, type ExitCode } from '../errors';
-import { describePollSchedule } from '../schedules';
+import { pollScheduleState, type PollScheduleState } from '../schedules';
 
 export interface FilesQuery {
   statuses?: Status[];
@@ -36,9 +36,8 @@ export interface PollLateness {
   sinceMs: number;
   everyMs: number;
   /** 'unknown': Temporal could not be asked. */
-  schedule: 'active' | 'paused' | 'none' | 'unknown';
-  /** A poll of the schedule that still runs: the schedule skips every next one until it ends. */
-  runningPoll?: string;
+  schedule: PollScheduleState['state'] | 'unknown';
+  runningPoll?: PollScheduleState['runningPoll'];
 }
 
 /**
@@ -52,12 +51,8 @@ async function scheduleState(
   sourceId: string,
 ): Promise<Pick<PollLateness, 'schedule' | 'runningPoll'>> {
   try {
-    return await withClient(config, async (client) => {
-      const description = await describePollSchedule(client, sourceId);
-      if (!description) return { schedule: 'none' };
-      const running = description.info.runningActions[0]?.workflow.workflowId;
-      return { schedule: description.state.paused ? 'paused' : 'active', ...(running ? { runningPoll: running } : {}) };
-    });
+    const { state, runningPoll } = await withClient(config, (client) => pollScheduleState(client, sourceId));
+    return { schedule: state, ...(runningPoll ? { runningPoll } : {}) };
   } catch {
     return { schedule: 'unknown' };
   }

@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import type { AppConfig } from '../../config';
 import type { DeadLetter, LedgerRecord, RunStep } from '../../ledger';
 import { FTP_STAGE } from '../../shared/search-attributes';
-import { describePollSchedule } from '../schedules';
+import { pollScheduleState, type PollScheduleState } from '../schedules';
 import { sourceFrom, withClient, withLedger } from '../context';
 import { CliError, EXIT, type ExitCode } from '../errors';
 import { formatTime, printable } from '../output';
@@ -85,10 +85,10 @@ async function workflowsOf(client: Client, config: AppConfig, sourceId: string, 
 }
 
 /** The source's poll schedule as `inspect` tells it: 'unknown' when Temporal could not be asked. */
-type PollScheduleState = 'active' | 'paused' | 'none' | 'unknown';
+type ScheduleNote = PollScheduleState['state'] | 'unknown';
 
 /** What a step that waits for "the next poll" waits for when no schedule polls the source. */
-function pollNote(sourceId: string, schedule: PollScheduleState): string {
+function pollNote(sourceId: string, schedule: ScheduleNote): string {
   if (schedule === 'none')
     return `; no poll schedule for ${sourceId}: \`ftp-ingest poll -s ${sourceId}\` (or \`schedule create\`)`;
   return schedule === 'paused' ? `; its poll schedule is paused (\`schedule unpause -s ${sourceId}\`)` : '';
@@ -131,17 +131,14 @@ export const inspectAction: Action<string, FileStory> = async (config, sourceId,
     };
   });
   let workflows: WorkflowRun[] = [];
-  let schedule: PollScheduleState = 'unknown';
+  let schedule: ScheduleNote = 'unknown';
   let temporalError: string | undefined;
   let exitCode: ExitCode = EXIT.ok;
   try {
     await withClient(config, async (client) => {
       workflows = await workflowsOf(client, config, source.id, path);
       // A note only: a namespace that does not let this user read schedules still gets the file's story.
-      const description = await describePollSchedule(client, source.id).catch(() => null);
-      if (description !== null) {
-        schedule = description === undefined ? 'none' : description.state.paused ? 'paused' : 'active';
-      }
+      schedule = (await pollScheduleState(client, source.id).catch(() => undefined))?.state ?? 'unknown';
     });
   } catch (err) {
     if (!(err instanceof CliError)) throw err;

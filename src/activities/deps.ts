@@ -2,6 +2,7 @@ import type { AppConfig, SourceConfig } from '../config';
 import { getSource } from '../config';
 import type { Candidate, ClaimBatchOptions, Ledger } from '../ledger';
 import { remoteEndpointOf, type RemoteClient, type RemoteClients, type RemoteEntry } from '../remote';
+import { PATCH_LEVEL } from '../shared/patch-level';
 import type { FilePlan } from '../shared/types';
 
 /** What the activities share in one worker process: built once at worker start, never in workflow code. */
@@ -42,6 +43,7 @@ export function filePlanOf(deps: ActivityDeps, source: SourceConfig): FilePlan {
       : { processorWorkflow: { name: source.processor.workflow, options: { ...source.processor.options } } }),
     // Only set when the fast path is on: plans of other sources stay as they were.
     ...(source.smallFileMaxBytes > 0 ? { smallFileMaxBytes: source.smallFileMaxBytes } : {}),
+    patchLevel: PATCH_LEVEL,
   };
 }
 

@@ -24,6 +24,11 @@ export interface FilePlan {
    * Absent when the source's `smallFileMaxBytes` is 0 (off), so plans (and histories) stay as they were.
    */
   smallFileMaxBytes?: number;
+  /**
+   * The patches its runs take without their markers (src/shared/patch-level.ts). Absent in plans made by releases
+   * before it: those runs decide each patch by its marker.
+   */
+  patchLevel?: number;
 }
 
 /** A workflow processor as the file workflow runs it: its workflow type and the source's options for it. */

@@ -1,7 +1,6 @@
 import {
   ActivityFailure,
   ApplicationFailure,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -28,6 +27,7 @@ import {
   shortActivityOptions,
   smallFileOptions,
 } from './activity-options';
+import { applies } from './patches';
 import { runWorkflowProcessor } from './workflow-processor';
 
 /**
@@ -86,8 +86,8 @@ const MAX_HOST_LOSSES = 3;
  */
 export async function fileWorkflow({ file, plan }: FileWorkflowInput): Promise<FileWorkflowResult> {
   const fits = fitsFastPath({ file, plan });
-  const oneMarkerFast = fits && patched(ONE_MARKER_FAST_PATH);
-  const cheap = oneMarkerFast || patched(CHEAP_STEPS);
+  const oneMarkerFast = fits && applies(plan.patchLevel, ONE_MARKER_FAST_PATH);
+  const cheap = oneMarkerFast || applies(plan.patchLevel, CHEAP_STEPS);
   const main: Steps = {
     long: proxyActivities<FileActivities>(longActivityOptions(plan)),
     short: cheap
@@ -101,7 +101,7 @@ export async function fileWorkflow({ file, plan }: FileWorkflowInput): Promise<F
   };
 
   try {
-    const fast = oneMarkerFast || (fits && patched(SMALL_FILE_FAST_PATH));
+    const fast = oneMarkerFast || (fits && applies(plan.patchLevel, SMALL_FILE_FAST_PATH));
     const processed = fast ? await fastPath({ file, plan }) : await downloadProcessPublish({ file, plan }, main);
     // The fast path runs its steps in one workflow task: a stage upserted in between would never be seen.
     if (!fast) setStage('commit');
@@ -116,7 +116,7 @@ export async function fileWorkflow({ file, plan }: FileWorkflowInput): Promise<F
   } catch (err) {
     if (hasErrorType(err, ErrorTypes.claimLost)) {
       // Fenced: the stale token changes nothing in the ledger; the release removes this attempt's local files.
-      if (cheap || patched(RELEASE_SUPERSEDED)) {
+      if (cheap || applies(plan.patchLevel, RELEASE_SUPERSEDED)) {
         await main.short.releaseFile({ file, error: errorMessage(err), permanent: false });
       }
       return outcome('superseded', { error: errorMessage(err) });
@@ -127,7 +127,7 @@ export async function fileWorkflow({ file, plan }: FileWorkflowInput): Promise<F
     const { status } = await main.short.releaseFile({ file, error: errorMessage(err), permanent });
     const result = status === 'REJECTED' ? 'rejected' : status === 'superseded' ? 'superseded' : 'released';
     const ended = outcome(result, { error: errorMessage(err) });
-    if (result === 'rejected' && (cheap || patched(REJECTED_FAILS))) {
+    if (result === 'rejected' && (cheap || applies(plan.patchLevel, REJECTED_FAILS))) {
       throw ApplicationFailure.nonRetryable(`REJECTED: ${errorMessage(err)}`, ErrorTypes.rejected, ended);
     }
     return ended;
@@ -185,7 +185,8 @@ async function downloadProcessPublish({ file, plan }: FileWorkflowInput, main: S
         await (hostQueue === undefined ? main.short : onHost).publishFile({ file, localPath });
         return { ...processed, localPath, onHost, published: true };
       }
-      if (!patched(PUBLISH_BEFORE_COMMIT)) return { ...processed, localPath, onHost, published: false };
+      if (!applies(plan.patchLevel, PUBLISH_BEFORE_COMMIT))
+        return { ...processed, localPath, onHost, published: false };
       setStage('publish');
       await onHost.publishFile({ file, localPath });
       return { ...processed, localPath, onHost, published: true };
@@ -203,7 +204,7 @@ function processStep(
   onHostProcess: FileActivities,
 ): Promise<ProcessResult> {
   const { processorWorkflow } = plan;
-  if (processorWorkflow && patched(WORKFLOW_PROCESSOR)) {
+  if (processorWorkflow && applies(plan.patchLevel, WORKFLOW_PROCESSOR)) {
     return runWorkflowProcessor(file, { ...plan, processorWorkflow }, localPath, hostQueue);
   }
   return onHostProcess.processFile({ file, localPath });

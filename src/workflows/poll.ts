@@ -12,6 +12,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { PollActivities } from '../activities';
 import { fileWorkflow } from './file';
+import { applies } from './patches';
 import { FTP_KIND, FTP_PATH, FTP_SOURCE, FTP_STAGE } from '../shared/search-attributes';
 import { pollTaskQueue } from '../shared/ids';
 import type { ClaimedFile, FilePlan, PollSummary, PollWorkflowInput } from '../shared/types';
@@ -59,8 +60,8 @@ export async function pollWorkflow(input: PollWorkflowInput): Promise<PollSummar
     // listing of this run skips the files the earlier ones claimed.
     const pollRun = round === 1 ? runId : `${runId}/${round}`;
     const { claims, plan, maxAcceptPerPoll, roomWaitMs, ...counts } = await listAndClaim({ sourceId, pollRun, pollId });
-    const outcomes = patched(PARALLEL_CHILD_STARTS)
-      ? patched(BOUNDED_CHILD_STARTS)
+    const outcomes = applies(plan.patchLevel, PARALLEL_CHILD_STARTS)
+      ? applies(plan.patchLevel, BOUNDED_CHILD_STARTS)
         ? await startAllWithin(claims, plan, CHILD_START_WAIT_MS)
         : await Promise.all(claims.map((file) => startFileWorkflow(file, plan)))
       : await startOneByOne(claims, plan);
@@ -76,14 +77,17 @@ export async function pollWorkflow(input: PollWorkflowInput): Promise<PollSummar
     });
     const atCap = maxAcceptPerPoll !== undefined && claims.length > 0 && claims.length >= maxAcceptPerPoll;
     if (atCap) {
-      if (!patched(CLAIM_AGAIN_AT_CAP)) return summary;
+      if (!applies(plan.patchLevel, CLAIM_AGAIN_AT_CAP)) return summary;
     } else {
       // The cluster is at maxInFlight with files left: claim again once some finish, until the next poll is due.
       if (roomWaitMs === undefined) return summary;
       waitMs = claims.length > 0 ? ROOM_WAIT_FIRST_MS : Math.min(waitMs * 2, ROOM_WAIT_MAX_MS);
-      const nextPoll = nextScheduledPoll(patched(DEADLINE_FROM_NOW) ? Date.now() : startedAt, roomWaitMs);
+      const nextPoll = nextScheduledPoll(
+        applies(plan.patchLevel, DEADLINE_FROM_NOW) ? Date.now() : startedAt,
+        roomWaitMs,
+      );
       if (Date.now() + waitMs > nextPoll - ROOM_WAIT_MARGIN_MS) return summary;
-      if (!patched(WAIT_FOR_ROOM)) return summary;
+      if (!applies(plan.patchLevel, WAIT_FOR_ROOM)) return summary;
       await sleep(waitMs);
       summary.roomWaits = (summary.roomWaits ?? 0) + 1;
     }

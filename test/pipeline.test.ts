@@ -171,8 +171,9 @@ describe('small-file fast path (smallFileMaxBytes)', () => {
         assert.deepEqual(shape.activities, [], `${name}: no activity task`);
         assert.deepEqual(shape.localActivities, ['downloadProcessPublish', 'commitFile', 'finishRemoteAction']);
         assert.equal(shape.workflowTasks, 1, `${name}: one workflow task`);
-        // One patch marker (and the SDK's upsert of it), the three local activities, the final stage upsert.
-        assert.equal(shape.events, 11, `${name}: 11 history events`);
+        // The three local activities and the final stage upsert: no patch marker (the plan's patch level).
+        assert.equal(shape.events, 9, `${name}: 9 history events`);
+        assert.equal(shape.patchMarkers, 0, `${name}: no patch marker`);
       }
     }
     assert.deepEqual(publishedPaths(pipeline.processed('fast', '')).sort(), [...contents.keys()].sort());

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { syncDirectory, syncFile } from '../ftp/download';
 import type { LedgerRecord } from '../ledger';
 import { Reasons, type ClaimedFile, type PublishResult } from '../shared/types';
 import { sourceOf, type ActivityDeps } from './deps';
@@ -41,12 +42,14 @@ async function publishLocalCopy(from: string, to: string, file: ClaimedFile): Pr
       `local copy of ${file.path} changed after the download (${size} bytes, not ${file.size}): a processor must not write to ctx.localPath`,
     );
   }
+  let created: string | undefined;
   try {
-    await fs.mkdir(path.dirname(to), { recursive: true });
+    created = await fs.mkdir(path.dirname(to), { recursive: true });
     await fs.rename(from, to);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' && (await sizeOf(to)) === file.size) return; // published by an earlier run
+    // Published by an earlier run, which may have died before making it durable.
+    if (code === 'ENOENT' && (await sizeOf(to)) === file.size) return syncDirectory(path.dirname(to));
     if (code === 'ENOENT') {
       throw attemptFailed(`local copy of ${file.path} is missing (moved or deleted by the processor?)`);
     }
@@ -57,6 +60,18 @@ async function publishLocalCopy(from: string, to: string, file: ClaimedFile): Pr
     }
     throw err;
   }
+  // The commit that follows says DONE for good: the new name, and the folders made for it, must survive the host.
+  await syncDirectories(path.dirname(to), created);
+}
+
+/** Syncs `dir`, and when mkdir created folders down to it (`created`, the first), each folder that holds one. */
+async function syncDirectories(dir: string, created: string | undefined): Promise<void> {
+  await syncDirectory(dir);
+  const top = created === undefined ? dir : path.dirname(created);
+  for (let at = dir; at !== top && path.dirname(at) !== at;) {
+    at = path.dirname(at);
+    await syncDirectory(at);
+  }
 }
 
 // Different file systems: copy beside the target, then rename, so the target appears whole or not at all.
@@ -65,7 +80,9 @@ async function copyIntoPlace(from: string, to: string): Promise<void> {
   const digest = createHash('sha256').update(path.basename(to)).digest('hex').slice(0, 16);
   const moving = path.join(path.dirname(to), `.${digest}.moving`);
   await fs.copyFile(from, moving);
+  await syncFile(moving);
   await fs.rename(moving, to);
+  await syncDirectory(path.dirname(to));
   await fs.rm(from, { force: true });
 }
 

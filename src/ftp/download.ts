@@ -114,6 +114,7 @@ export async function resumeCheck(
   part: fs.promises.FileHandle,
   startAt: number,
 ): Promise<{ check: TransferGuard; fetchFrom: number }> {
+  if (startAt === 0) return { check: new TransferGuard(Buffer.alloc(0), 0), fetchFrom: 0 };
   const overlapFrom = startAt - Math.min(startAt, RESUME_OVERLAP_BYTES);
   const overlap = await part.read(Buffer.alloc(startAt - overlapFrom), 0, startAt - overlapFrom, overlapFrom);
   const fetchFrom = startAt - overlap.bytesRead;
@@ -234,18 +235,9 @@ export async function checkDownloaded(
   return { bytesFetched: finalSize - resumedFrom, resumedFrom };
 }
 
-async function openPart(file: string): Promise<fs.promises.FileHandle> {
-  try {
-    return await fs.promises.open(file, 'r+');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  try {
-    return await fs.promises.open(file, 'wx');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    return fs.promises.open(file, 'r+'); // another run created it just now
-  }
+/** The part file for reading and positional writes: the one there (another run may have just created it), or a new one. */
+function openPart(file: string): Promise<fs.promises.FileHandle> {
+  return fs.promises.open(file, fs.constants.O_RDWR | fs.constants.O_CREAT);
 }
 
 async function assertRemoteSize(client: Client, remotePath: string, expectedSize: number): Promise<void> {
@@ -268,18 +260,23 @@ async function partSize(localPartPath: string): Promise<number> {
  */
 export async function finalizeDownload(partPath: string, finalPath: string): Promise<void> {
   if (!fs.existsSync(partPath) && fs.existsSync(finalPath)) return;
-  const file = await fs.promises.open(partPath, 'r+');
-  try {
-    await file.sync();
-  } finally {
-    await file.close();
-  }
+  await syncFile(partPath);
   await fs.promises.rename(partPath, finalPath);
   await syncDirectory(path.dirname(finalPath));
 }
 
-// The rename itself lives in the directory entry; without this a crash can forget it.
-async function syncDirectory(dir: string): Promise<void> {
+/** Makes a file's bytes durable (a host that dies after this keeps them). */
+export async function syncFile(file: string): Promise<void> {
+  const handle = await fs.promises.open(file, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A rename or a new entry lives in its directory: without this a host that dies can forget it. */
+export async function syncDirectory(dir: string): Promise<void> {
   const handle = await fs.promises.open(dir, 'r');
   try {
     await handle.sync();

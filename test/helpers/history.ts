@@ -10,6 +10,8 @@ export interface HistoryShape {
   workflowTasks: number;
   /** Workflow tasks that timed out (their worker died or hung). */
   workflowTaskTimeouts: number;
+  /** Patch markers (`patched` calls that recorded one). */
+  patchMarkers: number;
   events: number;
 }
 
@@ -20,6 +22,7 @@ export async function historyShape(client: Client, workflowId: string): Promise<
     localActivities: [],
     workflowTasks: 0,
     workflowTaskTimeouts: 0,
+    patchMarkers: 0,
     events: events.length,
   };
   for (const event of events) {
@@ -29,6 +32,7 @@ export async function historyShape(client: Client, workflowId: string): Promise<
     if (event.workflowTaskTimedOutEventAttributes) shape.workflowTaskTimeouts++;
     const marker = event.markerRecordedEventAttributes;
     if (marker?.markerName === 'core_local_activity') shape.localActivities.push(localActivityType(marker.details));
+    if (marker?.markerName === 'core_patch') shape.patchMarkers++;
   }
   return shape;
 }

@@ -19,6 +19,7 @@ import { historyShape } from '../helpers/history';
 import { pollTaskQueue } from '../../src/shared/ids';
 import { temporalBinary } from '../../src/stack/tools';
 import { FTP_KIND, FTP_PATH, FTP_SOURCE, FTP_STAGE } from '../../src/shared/search-attributes';
+import { PATCH_LEVEL } from '../../src/shared/patch-level';
 import {
   ErrorTypes,
   type ClaimedFile,
@@ -70,6 +71,7 @@ const plan: FilePlan = {
   sharedWorkDir: true,
   processTimeoutMs: 10_000,
   remoteAction: true,
+  patchLevel: PATCH_LEVEL,
 };
 
 type Calls = string[];
@@ -235,6 +237,7 @@ describe('fileWorkflow, small-file fast path', () => {
     assert.deepEqual(shape.activities, [], 'no activity task');
     assert.deepEqual(shape.localActivities, ['downloadProcessPublish', 'commitFile', 'finishRemoteAction']);
     assert.equal(shape.workflowTasks, 1);
+    assert.equal(shape.patchMarkers, 0, 'a plan with a patch level records no patch marker');
   });
 
   test('a file over the size: the usual steps', async () => {

@@ -65,7 +65,7 @@ const lastRenewals = new WeakMap<ActivityDeps, Map<string, number>>();
 export async function keepRunningClaimsRenewed(deps: ActivityDeps, source: SourceConfig): Promise<RunningClaimsKeeper> {
   const ctx = Context.current();
   let renewals = lastRenewals.get(deps);
-  if (!renewals) lastRenewals.set(deps, (renewals = new Map()));
+  if (!renewals) lastRenewals.set(deps, (renewals = new Map<string, number>()));
   const sourceRenewals = renewals;
   return keepRenewing(
     () => renewRunningClaims(deps, source),

@@ -1,24 +1,24 @@
 import { patched, workflowInfo } from '@temporalio/workflow';
 
 /**
- * The patches that patch level 1 (src/shared/patch-level.ts) applies without a marker: every patch of the file
- * workflow, and those of the poll workflow that come after its first listing (the plan comes with the listing).
- * A patch added later is not in it: it records its marker (`patched`) until a new level covers it.
+ * The patch level (src/shared/patch-level.ts) from which each patch applies without a marker. Level 1: every patch
+ * of the file workflow, and those of the poll workflow that come after its first listing (the plan comes with the
+ * listing). A patch added later is not here: it records its marker (`patched`) until a new level covers it.
  */
-const LEVEL_1 = new Set([
-  'cheap-file-steps',
-  'small-file-fast-path',
-  'one-marker-fast-path',
-  'release-superseded',
-  'rejected-fails',
-  'publish-before-commit',
-  'workflow-processor',
-  'parallel-child-starts',
-  'bounded-child-starts',
-  'claim-again-at-cap',
-  'room-wait-deadline-from-now',
-  'wait-for-in-flight-room',
-]);
+const LEVEL_OF: Readonly<Record<string, number>> = {
+  'cheap-file-steps': 1,
+  'small-file-fast-path': 1,
+  'one-marker-fast-path': 1,
+  'release-superseded': 1,
+  'rejected-fails': 1,
+  'publish-before-commit': 1,
+  'workflow-processor': 1,
+  'parallel-child-starts': 1,
+  'bounded-child-starts': 1,
+  'claim-again-at-cap': 1,
+  'room-wait-deadline-from-now': 1,
+  'wait-for-in-flight-room': 1,
+};
 
 /**
  * Whether a patched change applies to this run: `patched(patchId)` without its marker for runs whose plan has a
@@ -28,7 +28,8 @@ const LEVEL_1 = new Set([
  * called, in the same order: a replay matches markers in order.
  */
 export function applies(patchLevel: number | undefined, patchId: string): boolean {
-  if (patchLevel === undefined || patchLevel < 1 || !LEVEL_1.has(patchId)) return patched(patchId);
+  const from = LEVEL_OF[patchId];
+  if (patchLevel === undefined || from === undefined || patchLevel < from) return patched(patchId);
   if (workflowInfo().unsafe.isReplaying) patched(patchId);
   return true;
 }

@@ -12,6 +12,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import Redis from 'ioredis';
 import { parseConfig } from '../src/config';
 import { Ledger, type Status } from '../src/ledger';
+import { pollInputOf } from '../src/shared/patch-level';
 import { startEmbeddedStack } from '../src/stack/embedded';
 import { projectRoot, temporalBinary } from '../src/stack/tools';
 import { createIngestWorker } from '../src/worker/create-worker';
@@ -106,7 +107,7 @@ async function main(): Promise<void> {
     const ledger = new Ledger(redis);
     const poll = async (sourceId: string): Promise<string> => {
       const workflowId = `record-poll/${sourceId}`;
-      await client.workflow.execute(pollWorkflow, { taskQueue: 'record', workflowId, args: [{ sourceId }] });
+      await client.workflow.execute(pollWorkflow, { taskQueue: 'record', workflowId, args: [pollInputOf(sourceId)] });
       return workflowId;
     };
     const save = async (name: string, workflowId: string): Promise<void> => {

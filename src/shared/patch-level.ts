@@ -6,3 +6,8 @@
  * level, and their runs decide each patch by its marker, as before.
  */
 export const PATCH_LEVEL = 1;
+
+/** The input of a poll of the source, as its Schedule and the CLI's `poll` start it. */
+export function pollInputOf(sourceId: string): { sourceId: string; patchLevel: number } {
+  return { sourceId, patchLevel: PATCH_LEVEL };
+}

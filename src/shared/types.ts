@@ -64,6 +64,11 @@ export interface WorkflowProcessorInput<Options = Record<string, unknown>> {
 
 export interface PollWorkflowInput {
   sourceId: string;
+  /**
+   * The patches the poll takes without markers before its first listing brings a plan (src/shared/patch-level.ts).
+   * Absent in the Schedules and polls of releases before it.
+   */
+  patchLevel?: number;
 }
 
 export interface ListAndClaimInput {

@@ -6,6 +6,7 @@ import {
 } from '@temporalio/client';
 import type { AppConfig, SourceConfig } from '../config';
 import { pollScheduleId } from '../shared/ids';
+import { pollInputOf } from '../shared/patch-level';
 import { FTP_KIND, FTP_SOURCE } from '../shared/search-attributes';
 import type { pollWorkflow } from '../workflows';
 import { ensureSearchAttributes } from './search-attributes';
@@ -21,7 +22,7 @@ export async function upsertPollSchedule(
   const action = {
     type: 'startWorkflow' as const,
     workflowType: 'pollWorkflow' as const,
-    args: [{ sourceId: source.id }] as Parameters<typeof pollWorkflow>,
+    args: [pollInputOf(source.id)] as Parameters<typeof pollWorkflow>,
     taskQueue: config.temporal.taskQueue,
     workflowId: scheduleId, // Temporal appends each run's time: ftp-poll/<source>-2024-01-02T03:04:05Z
     typedSearchAttributes: [

@@ -2,10 +2,11 @@ import { patched, workflowInfo } from '@temporalio/workflow';
 
 /**
  * The patch level (src/shared/patch-level.ts) from which each patch applies without a marker. Level 1: every patch
- * of the file workflow, and those of the poll workflow that come after its first listing (the plan comes with the
- * listing). A patch added later is not here: it records its marker (`patched`) until a new level covers it.
+ * of the file and poll workflows up to it. A patch added later is not here: it records its marker (`patched`) until
+ * a new level covers it.
  */
 const LEVEL_OF: Readonly<Record<string, number>> = {
+  'poll-task-queue': 1,
   'cheap-file-steps': 1,
   'small-file-fast-path': 1,
   'one-marker-fast-path': 1,

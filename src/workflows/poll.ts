@@ -2,7 +2,6 @@ import {
   CancellationScope,
   continueAsNew,
   ParentClosePolicy,
-  patched,
   proxyActivities,
   sleep,
   startChild,
@@ -34,8 +33,8 @@ const listingOptions = {
  * would wait for an activity slot while the files in flight ran out. Runs recorded before this change list on
  * the workflow's task queue.
  */
-function listingActivity(): PollActivities['listAndClaim'] {
-  const taskQueue = patched(POLL_QUEUE) ? pollTaskQueue(workflowInfo().taskQueue) : undefined;
+function listingActivity(patchLevel: number | undefined): PollActivities['listAndClaim'] {
+  const taskQueue = applies(patchLevel, POLL_QUEUE) ? pollTaskQueue(workflowInfo().taskQueue) : undefined;
   return proxyActivities<PollActivities>({ ...listingOptions, ...(taskQueue ? { taskQueue } : {}) }).listAndClaim;
 }
 
@@ -51,7 +50,7 @@ const POLL_QUEUE = 'poll-task-queue';
 export async function pollWorkflow(input: PollWorkflowInput): Promise<PollSummary> {
   const { sourceId } = input;
   const { runId, firstExecutionRunId: pollId } = workflowInfo();
-  const listAndClaim = listingActivity();
+  const listAndClaim = listingActivity(input.patchLevel);
   const startedAt = Date.now();
   let waitMs = ROOM_WAIT_FIRST_MS;
   let summary: PollSummary | undefined;

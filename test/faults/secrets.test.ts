@@ -12,6 +12,7 @@ import { accountSource, countingProcessor, sha256 } from '../helpers/faults';
 import { PASSWORD, PASSWORD_ENV, usePipeline } from '../helpers/pipeline';
 import { tempDir } from '../helpers/servers';
 import { RemoteClients } from '../../src/remote';
+import { pollInputOf } from '../../src/shared/patch-level';
 import { pollWorkflow } from '../../src/workflows';
 
 const WRONG_PASSWORD_ENV = 'FTP_INGEST_TEST_WRONG_PASSWORD';
@@ -106,7 +107,7 @@ test('secrets: no FTP password in histories, logs, config, ledger or dead letter
     const handle = await pipeline.client.workflow.start(pollWorkflow, {
       taskQueue: pipeline.config.temporal.taskQueue,
       workflowId: `secrets-poll/${sourceId}`,
-      args: [{ sourceId }],
+      args: [pollInputOf(sourceId)],
     });
     const failure = await handle.result().then(
       () => assert.fail(`the poll of ${sourceId} should fail`),

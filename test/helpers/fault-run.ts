@@ -9,6 +9,7 @@ import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { sha256 } from './faults';
 import type { ManagedChild } from '../../src/stack/child';
+import { pollInputOf } from '../../src/shared/patch-level';
 import { pollWorkflow } from '../../src/workflows';
 import type { Pipeline } from './pipeline';
 import { publishedPaths } from './published';
@@ -80,7 +81,7 @@ export function keepPolling(
       const handle = await pipeline.client.workflow.start(pollWorkflow, {
         taskQueue: pipeline.config.temporal.taskQueue,
         workflowId,
-        args: [{ sourceId }],
+        args: [pollInputOf(sourceId)],
       });
       const summary = await handle.result();
       stats.finished++;

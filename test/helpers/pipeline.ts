@@ -8,6 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import Redis from 'ioredis';
 import { parseConfig, type AppConfig } from '../../src/config';
+import { pollInputOf } from '../../src/shared/patch-level';
 import { closeRedis, connectRedis } from '../../src/connections/redis';
 import { log, LOG_LEVEL_ENV } from '../../src/log';
 import { Ledger, type LedgerRecord, type Status } from '../../src/ledger';
@@ -264,7 +265,7 @@ export function usePipeline(options: PipelineOptions): Pipeline {
     pipeline.client.workflow.execute(pollWorkflow, {
       taskQueue: pipeline.config.temporal.taskQueue,
       workflowId: `test-poll/${sourceId}/${Date.now()}-${Math.random().toString(36).slice(2)}`,
-      args: [{ sourceId }],
+      args: [pollInputOf(sourceId)],
     });
 
   pipeline.restartRedis = async (downMs = 0) => {

@@ -19,7 +19,7 @@ import { historyShape } from '../helpers/history';
 import { pollTaskQueue } from '../../src/shared/ids';
 import { temporalBinary } from '../../src/stack/tools';
 import { FTP_KIND, FTP_PATH, FTP_SOURCE, FTP_STAGE } from '../../src/shared/search-attributes';
-import { PATCH_LEVEL } from '../../src/shared/patch-level';
+import { PATCH_LEVEL, pollInputOf } from '../../src/shared/patch-level';
 import {
   ErrorTypes,
   type ClaimedFile,
@@ -345,14 +345,14 @@ describe('pollWorkflow', () => {
       const first = await env.client.workflow.execute(pollWorkflow, {
         taskQueue: TASK_QUEUE,
         workflowId: 'poll-1',
-        args: [{ sourceId: 'unit' }],
+        args: [pollInputOf('unit')],
       });
       assert.equal(first.started, 2);
       await Promise.all(claims.map((c) => env.client.workflow.getHandle(c.workflowId).result()));
       return env.client.workflow.execute(pollWorkflow, {
         taskQueue: TASK_QUEUE,
         workflowId: 'poll-2',
-        args: [{ sourceId: 'unit' }],
+        args: [pollInputOf('unit')],
       });
     });
     assert.deepEqual([summary.claimed, summary.started, summary.alreadyStarted], [2, 0, 2]);
@@ -392,7 +392,7 @@ describe('pollWorkflow', () => {
       env.client.workflow.execute(pollWorkflow, {
         taskQueue: TASK_QUEUE,
         workflowId: 'poll-loop',
-        args: [{ sourceId: 'unit' }],
+        args: [pollInputOf('unit')],
       }),
     );
     assert.deepEqual([summary.claimed, summary.started, summary.rounds], [5, 5, 2]);
@@ -417,7 +417,7 @@ describe('pollWorkflow', () => {
       env.client.workflow.execute(pollWorkflow, {
         taskQueue: TASK_QUEUE,
         workflowId: 'poll-empty',
-        args: [{ sourceId: 'unit' }],
+        args: [pollInputOf('unit')],
       }),
     );
     assert.equal(summary.claimed, 0);
@@ -452,7 +452,7 @@ describe('pollWorkflow', () => {
       return env.client.workflow.execute(pollWorkflow, {
         taskQueue: TASK_QUEUE,
         workflowId: 'poll-room',
-        args: [{ sourceId: 'unit' }],
+        args: [pollInputOf('unit')],
       });
     });
     const nextPoll = (Math.floor(listedAt[0]! / intervalMs) + 1) * intervalMs;
@@ -496,7 +496,7 @@ describe('pollWorkflow', () => {
       return env.client.workflow.execute(pollWorkflow, {
         taskQueue: TASK_QUEUE,
         workflowId: 'poll-room-late',
-        args: [{ sourceId: 'unit' }],
+        args: [pollInputOf('unit')],
       });
     });
     assert.ok(

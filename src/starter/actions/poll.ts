@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { AppConfig, SourceConfig } from '../../config';
 import { pollWorkflow } from '../../workflows';
+import { pollInputOf } from '../../shared/patch-level';
 import { FTP_KIND, FTP_SOURCE } from '../../shared/search-attributes';
 import type { PollSummary } from '../../shared/types';
 import { selectSources, withClient } from '../context';
@@ -52,7 +53,7 @@ async function runPoll(
   const handle = await client.workflow.start(pollWorkflow, {
     taskQueue: config.temporal.taskQueue,
     workflowId: `ftp-poll/${source.id}/manual-${new Date().toISOString()}`,
-    args: [{ sourceId: source.id }],
+    args: [pollInputOf(source.id)],
     typedSearchAttributes: [
       { key: FTP_KIND, value: 'poll' },
       { key: FTP_SOURCE, value: source.id },

@@ -27,8 +27,13 @@ export async function publishFile(
 export async function publishAttempt(deps: ActivityDeps, file: ClaimedFile, localPath: string): Promise<PublishResult> {
   await markProcessedDir(deps);
   const processedPath = processedRelativePath(file);
-  await publishLocalCopy(inside(deps.config.workDir, localPath), inside(deps.config.processedDir, processedPath), file);
-  await fs.rm(inside(deps.config.workDir, attemptFolder(file)), { recursive: true, force: true });
+  const { workDir, processedDir } = deps.config;
+  const published = inside(processedDir, processedPath);
+  await publishLocalCopy(inside(workDir, localPath), published, file);
+  // The commit that follows says DONE for good: the output's name, and every folder on its way (made now or by an
+  // earlier run that died before this), must survive the host.
+  await syncFoldersUpTo(path.dirname(published), processedDir);
+  await fs.rm(inside(workDir, attemptFolder(file)), { recursive: true, force: true });
   return { processedPath };
 }
 
@@ -42,14 +47,12 @@ async function publishLocalCopy(from: string, to: string, file: ClaimedFile): Pr
       `local copy of ${file.path} changed after the download (${size} bytes, not ${file.size}): a processor must not write to ctx.localPath`,
     );
   }
-  let created: string | undefined;
   try {
-    created = await fs.mkdir(path.dirname(to), { recursive: true });
+    await fs.mkdir(path.dirname(to), { recursive: true });
     await fs.rename(from, to);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    // Published by an earlier run, which may have died before making it durable.
-    if (code === 'ENOENT' && (await sizeOf(to)) === file.size) return syncDirectory(path.dirname(to));
+    if (code === 'ENOENT' && (await sizeOf(to)) === file.size) return; // published by an earlier run
     if (code === 'ENOENT') {
       throw attemptFailed(`local copy of ${file.path} is missing (moved or deleted by the processor?)`);
     }
@@ -60,17 +63,13 @@ async function publishLocalCopy(from: string, to: string, file: ClaimedFile): Pr
     }
     throw err;
   }
-  // The commit that follows says DONE for good: the new name, and the folders made for it, must survive the host.
-  await syncDirectories(path.dirname(to), created);
 }
 
-/** Syncs `dir`, and when mkdir created folders down to it (`created`, the first), each folder that holds one. */
-async function syncDirectories(dir: string, created: string | undefined): Promise<void> {
-  await syncDirectory(dir);
-  const top = created === undefined ? dir : path.dirname(created);
-  for (let at = dir; at !== top && path.dirname(at) !== at;) {
-    at = path.dirname(at);
+/** Syncs `dir` and each folder above it up to `top` (an ancestor of `dir`, or `dir` itself). */
+async function syncFoldersUpTo(dir: string, top: string): Promise<void> {
+  for (let at = dir; ; at = path.dirname(at)) {
     await syncDirectory(at);
+    if (at === path.resolve(top) || path.dirname(at) === at) return;
   }
 }
 
@@ -82,7 +81,6 @@ async function copyIntoPlace(from: string, to: string): Promise<void> {
   await fs.copyFile(from, moving);
   await syncFile(moving);
   await fs.rename(moving, to);
-  await syncDirectory(path.dirname(to));
   await fs.rm(from, { force: true });
 }
 

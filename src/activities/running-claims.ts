@@ -47,68 +47,43 @@ export interface RunningClaimsKeeper {
   stop(): Promise<void>;
 }
 
-/** When this worker last renewed each source's running claims (a renewal that succeeded, from its start). */
-const lastRenewals = new WeakMap<ActivityDeps, Map<string, number>>();
-
 /**
- * Renews the running claims now (its failure fails the poll), then every third of the lease until stopped. A
- * listing can wait long for an FTP connection (downloads hold the pool's connections; after Redis or a worker
- * comes back they all restart at once): with one renewal before it, the leases of files waiting for a worker slot
- * could lapse during the wait, and the claim that followed would take this cluster's own running files over
- * (superseded attempts, a try each; other clusters could too). The claim calls renewedRecently first: renewals fail
- * while Temporal is away (they ask it what runs), and a claim made then would take over the files whose leases
- * lapsed meanwhile. Half a lease, not the renewal interval: a loaded Temporal answers slowly, and an extra query per
- * claim would load it more. For the same reason a listing does not renew at its start when this worker renewed the
- * source within half a lease (the round before, in a backlog): each renewal lists every running file workflow of
- * the source, about as much work for the server as the files it claims (docs/PERFORMANCE.md).
+ * Renews the running claims now (its failure fails the poll, as before), then every third of the lease until
+ * stopped. A listing can wait long for an FTP connection (downloads hold the pool's connections; after Redis or a
+ * worker comes back they all restart at once): with one renewal before it, the leases of files waiting for a
+ * worker slot could lapse during the wait, and the claim that followed would take this cluster's own running
+ * files over (superseded attempts, a try each; other clusters could too). The claim calls renewedRecently first:
+ * renewals fail while Temporal is away (they ask it what runs), and a claim made then would take over the files
+ * whose leases lapsed meanwhile. Half a lease, not the renewal interval: a loaded Temporal answers slowly, and
+ * an extra query per claim would load it more.
  */
 export async function keepRunningClaimsRenewed(deps: ActivityDeps, source: SourceConfig): Promise<RunningClaimsKeeper> {
   const ctx = Context.current();
-  let renewals = lastRenewals.get(deps);
-  if (!renewals) lastRenewals.set(deps, (renewals = new Map<string, number>()));
-  const sourceRenewals = renewals;
   return keepRenewing(
     () => renewRunningClaims(deps, source),
-    {
-      everyMs: Math.max(1_000, source.retryTimeoutMs / 3),
-      freshForMs: source.retryTimeoutMs / 2,
-      renewedAt: sourceRenewals.get(source.id),
-      onRenewed: (startedAt) => sourceRenewals.set(source.id, startedAt),
-    },
+    { everyMs: Math.max(1_000, source.retryTimeoutMs / 3), freshForMs: source.retryTimeoutMs / 2 },
     (err) => {
       ctx.log.warn('renewing running claims failed', { error: String(err) });
     },
   );
 }
 
-export interface RenewalTiming {
-  everyMs: number;
-  /** A renewal counts as recent for this long from its start. */
-  freshForMs: number;
-  /** When the last renewal that succeeded started (performance.now()), if one did before this keeper. */
-  renewedAt?: number;
-  /** Told the start of each renewal that succeeds. */
-  onRenewed?: (startedAt: number) => void;
-}
-
 /**
- * Runs `renew` now unless the last one is still recent (its failure is thrown), then every `everyMs` (failures go
- * to `onError`) until stopped.
+ * Runs `renew` now (its failure is thrown), then every `everyMs` (failures go to `onError`) until stopped; a
+ * renewal counts as recent for `freshForMs` from its start.
  */
 export async function keepRenewing(
   renew: () => Promise<unknown>,
-  { everyMs, freshForMs, renewedAt: before, onRenewed }: RenewalTiming,
+  { everyMs, freshForMs }: { everyMs: number; freshForMs: number },
   onError: (err: unknown) => void,
 ): Promise<RunningClaimsKeeper> {
-  let renewedAt = before ?? -Infinity;
-  const isRecent = (): boolean => performance.now() - renewedAt <= freshForMs;
+  let renewedAt = 0;
   const renewNow = async (): Promise<void> => {
     const started = performance.now();
     await renew();
     renewedAt = started;
-    onRenewed?.(started);
   };
-  if (!isRecent()) await renewNow();
+  await renewNow();
   let renewing: Promise<void> | undefined;
   const timer = setInterval(() => {
     renewing ??= renewNow()
@@ -120,7 +95,7 @@ export async function keepRenewing(
   return {
     async renewedRecently() {
       await renewing;
-      if (!isRecent()) await renewNow();
+      if (performance.now() - renewedAt > freshForMs) await renewNow();
     },
     async stop() {
       clearInterval(timer);

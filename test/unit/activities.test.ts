@@ -445,28 +445,4 @@ describe('keepRenewing (the running claims a poll keeps while it lists)', () => 
     await sleep(250);
     assert.equal(calls, stopped, 'no renewal after stop');
   });
-
-  test("a listing soon after this worker's last renewal of the source does not renew again at its start", async () => {
-    let calls = 0;
-    const renewals: number[] = [];
-    const keep = async (renewedAt: number | undefined): Promise<void> => {
-      const keeper = await keepRenewing(
-        () => {
-          calls++;
-          return Promise.resolve();
-        },
-        { everyMs: 60_000, freshForMs: 30_000, renewedAt, onRenewed: (at) => renewals.push(at) },
-        () => undefined,
-      );
-      await keeper.renewedRecently();
-      await keeper.stop();
-    };
-    await keep(undefined);
-    assert.equal(calls, 1, 'no earlier renewal: renewed at once');
-    assert.equal(renewals.length, 1, 'the renewal is reported');
-    await keep(renewals[0]);
-    assert.equal(calls, 1, 'a renewal within half a lease is recent enough for the start and the claim');
-    await keep(performance.now() - 31_000);
-    assert.equal(calls, 2, 'an older one is not');
-  });
 });

@@ -103,7 +103,7 @@ test('a source gets a default for every setting', () => {
     retryTimeoutMs: 60_000,
     maxTries: 3,
     processTimeoutMs: 3_600_000,
-    maxCrashes: 5,
+    maxCrashes: 8,
     smallFileMaxBytes: 0,
     vanishAfterMs: 600_000,
     forgetAfterMs: 604_800_000,

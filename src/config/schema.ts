@@ -284,7 +284,9 @@ function sourceSchema(processors: KnownProcessors) {
     maxTries: intRange(1).default(3),
     // Bounds on what could otherwise wait or run forever (DESIGN.md §4b).
     processTimeout: duration(1_000).default(3_600_000),
-    maxCrashes: intRange(1, 100).default(5),
+    // 8, not fewer: under a storm of worker deaths (or of heartbeat timeouts on a starved machine) a healthy file's
+    // step can end unheard a few times in a row by chance; a file that kills its worker costs 8 deaths at most.
+    maxCrashes: intRange(1, 100).default(8),
     // Files up to this size take the small-file fast path (docs/CONFIG.md); 0 = off. Capped: the whole file is
     // downloaded and processed inside one local activity, which holds its workflow task.
     smallFileMaxBytes: intRange(0, SMALL_FILE_MAX_BYTES_LIMIT).default(0),

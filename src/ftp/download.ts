@@ -266,18 +266,17 @@ export async function finalizeDownload(partPath: string, finalPath: string): Pro
 }
 
 /** Makes a file's bytes durable (a host that dies after this keeps them). */
-export async function syncFile(file: string): Promise<void> {
-  const handle = await fs.promises.open(file, 'r+');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+export function syncFile(file: string): Promise<void> {
+  return syncOpened(file, 'r+');
 }
 
 /** A rename or a new entry lives in its directory: without this a host that dies can forget it. */
-export async function syncDirectory(dir: string): Promise<void> {
-  const handle = await fs.promises.open(dir, 'r');
+export function syncDirectory(dir: string): Promise<void> {
+  return syncOpened(dir, 'r');
+}
+
+async function syncOpened(target: string, flags: 'r' | 'r+'): Promise<void> {
+  const handle = await fs.promises.open(target, flags);
   try {
     await handle.sync();
   } finally {

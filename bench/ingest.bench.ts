@@ -23,7 +23,8 @@
 // `worker` config, e.g. '{"maxCachedWorkflows":100}', BENCH_BACKLOG_SOURCE (JSON) the backlog source's settings,
 // e.g. '{"maxInFlight":1000}'; BENCH_WORKER_NODE_OPTIONS the Node flags of both worker
 // processes (instead of the product's WORKER_NODE_FLAGS); BENCH_SKIP=claim,download,backlog skips parts;
-// BENCH_ONLY=claim runs the claim part alone (bench/claim.ts, on a redis-server of its own); BENCH_PROGRESS=1 prints
+// BENCH_ONLY=claim runs the claim part alone (bench/claim.ts, on a redis-server of its own), BENCH_ONLY=download the
+// download part alone; BENCH_PROGRESS=1 prints
 // the backlog's files in flight and statuses every 2 s, and at its end what each of its polls did
 // (bench/poll-report.ts).
 import fs from 'node:fs';
@@ -38,7 +39,8 @@ import Redis from 'ioredis';
 import { parseConfig } from '../src/config';
 import { Ledger } from '../src/ledger';
 import { spawnManaged, type ManagedChild } from '../src/stack/child';
-import { startEmbeddedStack, type EmbeddedStack } from '../src/stack/embedded';
+import { startEmbeddedStack } from '../src/stack/embedded';
+import { startEmbeddedFtpServer, type EmbeddedFtpServer } from '../src/stack/ftp-server';
 import { startRedisServer } from '../src/stack/redis';
 import { projectRoot } from '../src/stack/tools';
 import { spawnWorkerProcess, WORKFLOW_BUNDLE_ENV, writeWorkflowBundle } from '../src/stack/worker-process';
@@ -143,9 +145,9 @@ async function runDownloadChild(
   return JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as { seconds: number; bytes: number; maxRssMiB: number };
 }
 
-async function benchDownload(stack: EmbeddedStack, dataDir: string): Promise<number> {
+async function benchDownload(ftp: EmbeddedFtpServer, dataDir: string): Promise<number> {
   const bytes = DOWNLOAD_MIB * 2 ** 20;
-  const remote = path.join(stack.ftp.root, 'download', 'big.bin');
+  const remote = path.join(ftp.root, 'download', 'big.bin');
   fs.mkdirSync(path.dirname(remote), { recursive: true });
   const chunk = Buffer.alloc(2 ** 20);
   for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 2_654_435_761) >>> 24;
@@ -153,9 +155,9 @@ async function benchDownload(stack: EmbeddedStack, dataDir: string): Promise<num
   for (let i = 0; i < DOWNLOAD_MIB; i++) fs.writeSync(fd, chunk);
   fs.closeSync(fd);
   const args = {
-    host: stack.ftp.host,
-    port: stack.ftp.port,
-    user: stack.ftp.user,
+    host: ftp.host,
+    port: ftp.port,
+    user: ftp.user,
     password: PASSWORD,
     remotePath: '/download/big.bin',
     localPath: path.join(dataDir, 'downloaded.bin'),
@@ -231,6 +233,19 @@ async function claimOnly(): Promise<void> {
     console.log(`bench: claim_first_x=${round(claim.firstX, 1)} claim_steady_x=${round(claim.steadyX, 1)}`);
   } finally {
     await server.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** `BENCH_ONLY=download`: the download part alone, on an FTP server of its own (no Temporal, no Redis). */
+async function downloadOnly(): Promise<void> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ftp-ingest-bench-'));
+  console.log(`bench download only: ${DOWNLOAD_MIB} MiB x ${ROUNDS} rounds; ${os.cpus().length} cores, load ${load()}`);
+  const ftp = await startEmbeddedFtpServer({ root: path.join(dataDir, 'ftp'), password: PASSWORD });
+  try {
+    console.log(`bench: download_ratio=${round(await benchDownload(ftp, dataDir))}`);
+  } finally {
+    await ftp.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -314,6 +329,7 @@ function reportShape(shape: Shape, { product, bare }: ShapeFigures): void {
 
 async function main(): Promise<void> {
   if (process.env.BENCH_ONLY === 'claim') return claimOnly();
+  if (process.env.BENCH_ONLY === 'download') return downloadOnly();
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const benchStarted = performance.now();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ftp-ingest-bench-'));
@@ -327,7 +343,7 @@ async function main(): Promise<void> {
     const claim = SKIP.has('claim')
       ? { firstX: NaN, steadyX: NaN }
       : await benchClaim(stack.redis.url, CLAIM_NAMES, ROUNDS);
-    const downloadRatio = SKIP.has('download') ? NaN : await benchDownload(stack, dataDir);
+    const downloadRatio = SKIP.has('download') ? NaN : await benchDownload(stack.ftp, dataDir);
 
     // The sources: one per pipeline run (a fresh ledger and folder each), and the backlog one with defaults.
     // Round 0 warms both workers up (JIT, connections, caches) and is not counted.

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { after, test } from 'node:test';
 import { Client, FTPError } from 'basic-ftp';
 import type { FtpEndpoint } from '../src/ftp/connection-options';
@@ -18,6 +20,7 @@ import { ExactTimes, SETTLE_AFTER_MS, type ExactTime } from '../src/ftp/exact-ti
 import { listRemote, parseListTime, tolerantParseList, type RemoteEntry } from '../src/ftp/list';
 import { checkSafeName, normalizeRemotePath, safeLocalPath, UnsafeNameError } from '../src/ftp/names';
 import { FtpPool } from '../src/ftp/pool';
+import { SyncBehind, SYNC_BEHIND_BYTES } from '../src/ftp/sync-behind';
 import { deleteRemote, renameRemote } from '../src/ftp/remote-actions';
 import { tempDir, testFtp } from './helpers/servers';
 import { countingProxy } from './helpers/tcp-proxy';
@@ -425,6 +428,42 @@ test('downloadToFile resumes from a partial .part file with REST', async () => {
   assert.deepEqual(result, { bytesFetched: content.length - 70_000, resumedFrom: 70_000 });
   assert.ok(progress.every((n) => n >= 70_000));
   assert.ok(fs.readFileSync(part).equals(content));
+});
+
+test('a download past SYNC_BEHIND_BYTES, fresh and resumed, arrives intact with its syncs behind it', async () => {
+  const server = await area();
+  const content = Buffer.alloc(2 * SYNC_BEHIND_BYTES + 12_345);
+  for (let i = 0; i < content.length; i += 4096) content.writeUInt32BE(i, i); // every page told apart
+  put(server.root, 'large.bin', content);
+  const local = tempDir();
+  for (const resumeAt of [0, SYNC_BEHIND_BYTES + 7]) {
+    const part = path.join(local, `large-${resumeAt}.part`);
+    fs.writeFileSync(part, content.subarray(0, resumeAt));
+    const result = await downloadToFile(await connect(server), `${server.dir}/large.bin`, part, {
+      expectedSize: content.length,
+    });
+    assert.deepEqual(result, { bytesFetched: content.length - resumeAt, resumedFrom: resumeAt });
+    assert.ok(fs.readFileSync(part).equals(content), `resumed at ${resumeAt}`);
+  }
+});
+
+/** A part file handle whose `datasync` is `sync` (its writes go nowhere: only SyncBehind calls it). */
+function handleSyncing(sync: () => Promise<void>): fs.promises.FileHandle {
+  return { datasync: sync } as unknown as fs.promises.FileHandle;
+}
+
+async function throughSyncBehind(part: fs.promises.FileHandle, bytes: number): Promise<void> {
+  const chunks = Array.from({ length: Math.ceil(bytes / 2 ** 20) }, () => Buffer.alloc(2 ** 20));
+  await pipeline(Readable.from(chunks), new SyncBehind(part), new Writable({ write: (_c, _e, done) => done() }));
+}
+
+test('a failed background sync fails the transfer; its end waits for a sync still running', async () => {
+  const failing = handleSyncing(() => Promise.reject(new Error('EIO: i/o error, fdatasync')));
+  await assert.rejects(throughSyncBehind(failing, 3 * SYNC_BEHIND_BYTES), /EIO/);
+  let settled = false;
+  const slow = handleSyncing(() => sleep(300).then(() => void (settled = true)));
+  await throughSyncBehind(slow, SYNC_BEHIND_BYTES);
+  assert.equal(settled, true);
 });
 
 test('a resume that does not continue the part (other bytes on disk) starts over from byte 0', async () => {

@@ -43,6 +43,11 @@ async function tokenCounter(src: string): Promise<number> {
   return Number(await fx.redis.get(fx.ledger.keys(src)[0] ?? ''));
 }
 
+test('a workflow id escapes only what would make it ambiguous or unreadable', () => {
+  assert.equal(fileWorkflowId('s', 'in/plain.csv', '1-2', 1), 'ftp/s/in/plain.csv@1-2#1');
+  assert.equal(fileWorkflowId('s#1', '/a@b/%c\u0001.csv', '1-2', 3), 'ftp/s%231/a%40b/%25c%01.csv@1-2#3');
+});
+
 describe('claimBatch', () => {
   test('a new file becomes IN_PROGRESS with tries 1, a fresh token and a lease in server time', async () => {
     const src = freshSource();

@@ -125,8 +125,7 @@ export class Ledger {
     args.push(unique.map((c, i) => `${c.path}\t${versions[i]}\n`).join(''));
     const reply = await this.run('claim', keys, args);
     return {
-      // The script names each claim by its candidate's index; a dry run's claims carry token 0 (none issued).
-      claims: claimsOf(sourceId, unique, versions, reply.claims),
+      claims: claimsOf(sourceId, unique, versions, reply),
       skipped: { ...reply.skipped, ...extra },
       rejected: reply.rejected.map((r): RejectedFile => ({ ...r, error: r.error ?? '' })),
       ...(reply.decisions ? { decisions: reply.decisions } : {}),
@@ -532,14 +531,30 @@ export class Ledger {
 }
 
 /** The claims of a claim script's flat reply (5 numbers per claim), named by candidate index (from 1). */
-function claimsOf(sourceId: string, candidates: Candidate[], versions: string[], flat: number[]): Claim[] {
+/** The claims a claim script's reply names (its format: claim.lua), in candidate order. */
+function claimsOf(sourceId: string, candidates: Candidate[], versions: string[], reply: Reply<'claim'>): Claim[] {
+  const { marks, first, lease, detail } = reply;
+  if (marks !== '' && marks.length !== candidates.length) {
+    throw new Error(`ledger script claim marked ${marks.length} of ${candidates.length} candidates`);
+  }
   const claims: Claim[] = [];
-  for (let k = 0; k + 4 < flat.length; k += 5) {
-    const [index, token, tries, attempt, leaseUntil] = flat.slice(k, k + 5) as [number, number, number, number, number];
-    const c = candidates[index - 1];
-    const version = versions[index - 1];
-    if (!c || version === undefined) throw new Error(`ledger script claim named no candidate ${index}`);
-    const workflowId = fileWorkflowId(sourceId, c.path, version, attempt);
+  let issued = 0;
+  let at = 0;
+  const next = (): number => {
+    const value = detail[at++];
+    if (value === undefined) throw new Error('ledger script claim sent too little detail');
+    return value;
+  };
+  for (let i = 0; i < marks.length; i++) {
+    const mark = marks[i];
+    if (mark === '.') continue;
+    const c = candidates[i] as Candidate;
+    const version = versions[i] as string;
+    // A new attempt's token comes from the batch's run of tokens; a dry run issues none (0).
+    const token = mark === 's' ? next() : first === undefined ? 0 : first + ++issued;
+    const tries = mark === 'n' ? 1 : next();
+    const attempt = mark === 'n' ? 1 : next();
+    const leaseUntil = mark === 's' ? next() : lease;
     claims.push({
       sourceId,
       path: c.path,
@@ -550,7 +565,7 @@ function claimsOf(sourceId: string, candidates: Candidate[], versions: string[],
       token,
       tries,
       attempt,
-      workflowId,
+      workflowId: fileWorkflowId(sourceId, c.path, version, attempt),
       leaseUntil,
     });
   }

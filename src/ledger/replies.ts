@@ -30,20 +30,25 @@ const refused = z.object({
 
 const done = z.object({ ok: z.boolean() });
 
-/** Claims, flat: 5 numbers each (candidate index from 1, token (0 in a dry run), tries, attempt, leaseUntil). */
-// A first poll returns thousands of claims: checked by one loop, not a schema per element.
-const claimedList = z
+const safeInteger = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+// A first poll claims thousands: its numbers are checked by one loop, not a schema per element.
+const detailList = z
   .custom<number[] | Record<string, never>>(
     (v) =>
-      (Array.isArray(v) && v.length % 5 === 0 && v.every((n) => Number.isSafeInteger(n))) ||
+      (Array.isArray(v) && v.every((n) => Number.isSafeInteger(n))) ||
       (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0),
-    { message: 'expected a flat list of [index, token, tries, attempt, leaseUntil] per claim' },
+    { message: 'expected a flat list of integers' },
   )
   .transform((v): number[] => (Array.isArray(v) ? v : []));
 
 const replies = {
+  // What each candidate became (claim.lua says the format; Ledger.claimBatch reads it).
   claim: z.object({
-    claims: claimedList,
+    marks: z.string().regex(/^[.nrs]*$/),
+    first: safeInteger.optional(),
+    lease: safeInteger,
+    detail: detailList,
     skipped: z
       .union([z.record(z.string(), z.number()), z.array(z.never())])
       .transform((v) => (Array.isArray(v) ? {} : v)),

@@ -7,9 +7,13 @@ export function fileVersion(mtimeMs: number, size: number): string {
 
 // Temporal accepts any UTF-8 id up to 1,000 bytes; we keep ids readable and escape only what would make them
 // ambiguous ('@' and '#' separate the parts, '%' escapes) or hard to read (control characters).
+// eslint-disable-next-line no-control-regex
+const ID_UNSAFE = /[%@#\u0000-\u001f\u007f]/;
+
 function escapeIdPart(part: string): string {
-  // eslint-disable-next-line no-control-regex
-  return part.replace(/[%@#\u0000-\u001f\u007f]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  // Most names need no escape: tested first, they are not copied (a first poll makes thousands of ids).
+  if (!ID_UNSAFE.test(part)) return part;
+  return part.replace(new RegExp(ID_UNSAFE, 'g'), (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 /**

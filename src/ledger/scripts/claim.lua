@@ -6,8 +6,13 @@
 -- more to send and unpack than the script's work; paths hold no control characters, DESIGN.md §8).
 -- The Redis calls are a constant few per batch, whatever its size: one HMGET reads every record, one INCRBY
 -- issues the batch's tokens, one HSET and one ZADD write its claims (a rare reject or stopped vanish clock adds one).
--- Returns JSON { claims = [i, token, tries, attempt, leaseUntil, i, ...] (flat, 5 numbers per claim; i: the
--- candidate's index, from 1), skipped = { reason = count }, rejected = [...], decisions = [...] (dry run) }.
+-- Returns JSON { marks, first, lease, detail, skipped = { reason = count }, rejected = [...], decisions = [...] (dry
+-- run) }. marks: one character per candidate, '' when nothing is claimed: '.' not claimed; 'n' a new attempt of a new
+-- version (tries 1, attempt 1); 'r' another attempt of the same version; 's' a same-run claim. New attempts ('n', 'r')
+-- get tokens first + 1, first + 2, ... in candidate order (first: nil in a dry run, whose claims carry token 0) and
+-- lease until `lease`. detail: the rest, flat, in candidate order: 'r' tries, attempt; 's' token, tries, attempt,
+-- leaseUntil. Most claims of a poll are new files, so a first poll's reply carries no number per file (encoding
+-- 5 numbers per claim cost more than writing the claims).
 local token_key, records_key, inflight_key, dlq_key, due_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local cluster, poll_run = ARGV[1], ARGV[2]
 local lease_ms, max_tries = tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -142,10 +147,10 @@ end
 
 local mine = tonumber(redis.call('HGET', inflight_key, cluster) or '0')
 local rejected, explained = {}, {}
--- Claims, flat: index, token, tries, attempt, leaseUntil. New attempts get their tokens together at the end.
-local views = {}
-local taken, taken_at = {}, {} -- candidate index of each new attempt; where its token goes in views
-local taken_error = {}
+-- The reply's marks and detail (see the top). New attempts get their tokens together at the end.
+local marks, detail = {}, {}
+local claimed = 0
+local taken, taken_tries, taken_attempt, taken_error = {}, {}, {}, {} -- each new attempt: candidate index, ...
 local inflight_delta = {} -- owner -> change of its in-flight count, applied once at the end
 
 local function explain(i, decision, reason)
@@ -163,10 +168,13 @@ local function move_inflight(owner, delta)
   inflight_delta[owner] = (inflight_delta[owner] or 0) + delta
 end
 
-local function add_view(i, token, tries, attempt, until_ms)
-  local v = #views
-  views[v + 1], views[v + 2], views[v + 3], views[v + 4], views[v + 5] = i, token, tries, attempt, until_ms
-  return v + 2
+-- Appends values to the reply's detail.
+local function add_detail(a, b, c, d)
+  local n = #detail
+  detail[n + 1], detail[n + 2] = a, b
+  if c ~= nil then
+    detail[n + 3], detail[n + 4] = c, d
+  end
 end
 
 -- A new attempt: lease from now; its token is issued below with the batch's. The previous owner's in-flight
@@ -187,7 +195,14 @@ local function take(i, rec, decision)
   -- attempt never resets for a version (unlike tries), so each attempt's workflow id is new to Temporal.
   local attempt = fresh and 1 or tonumber(rec.attempt or rec.tries or '0') + 1
   local n = #taken + 1
-  taken[n], taken_at[n] = i, add_view(i, 0, tries, attempt, lease_until)
+  taken[n], taken_tries[n], taken_attempt[n] = i, tries, attempt
+  claimed = claimed + 1
+  if fresh then
+    marks[i] = 'n'
+  else
+    marks[i] = 'r'
+    add_detail(tries, attempt)
+  end
   if decision == 'retry' then
     taken_error[n] = rec.status == 'IN_PROGRESS' and 'lease expired' or rec.error
   elseif decision == 'restart' then
@@ -239,7 +254,8 @@ for i = 1, count do
   elseif decision == 'skip' then
     skip(i, reasons[i])
   elseif decision == 'same-run' then
-    add_view(i, tonumber(rec.token), tonumber(rec.tries), tonumber(rec.attempt), tonumber(rec.leaseUntil))
+    marks[i], claimed = 's', claimed + 1
+    add_detail(tonumber(rec.token), tonumber(rec.tries), tonumber(rec.attempt), tonumber(rec.leaseUntil))
     explain(i, 'claim', 'same-run')
   elseif decision == 'reject' then
     local last_error = rec.status == 'IN_PROGRESS' and 'lease expired' or (rec.error or 'unknown')
@@ -257,14 +273,13 @@ for i = 1, count do
   end
 end
 
+local first_token
 if #taken > 0 and not dry_run then
-  local first_token = redis.call('INCRBY', token_key, #taken) - #taken
+  first_token = redis.call('INCRBY', token_key, #taken) - #taken
   local writes, deadlines = {}, {}
   for k, i in ipairs(taken) do
-    local token, at = first_token + k, taken_at[k]
-    views[at] = token
-    writes[2 * k - 1], writes[2 * k] = paths[i], pack_claim(versions[i], views[at + 1], views[at + 2], token,
-      taken_error[k])
+    writes[2 * k - 1], writes[2 * k] = paths[i], pack_claim(versions[i], taken_tries[k], taken_attempt[k],
+      first_token + k, taken_error[k])
     deadlines[2 * k - 1], deadlines[2 * k] = lease_until_packed, paths[i]
   end
   write_pairs('HSET', records_key, writes)
@@ -274,7 +289,16 @@ if #taken > 0 and not dry_run then
   end
 end
 
-local reply = { claims = views, skipped = skipped, rejected = rejected }
+local mark_text = ''
+if claimed > 0 then
+  local all = {}
+  for i = 1, count do
+    all[i] = marks[i] or '.'
+  end
+  mark_text = concat(all)
+end
+local reply = { marks = mark_text, first = first_token, lease = lease_until, detail = detail, skipped = skipped,
+  rejected = rejected }
 if dry_run then
   reply.decisions = explained
 end

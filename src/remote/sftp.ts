@@ -229,7 +229,14 @@ export class SftpSession implements RemoteSession {
     };
     opts.signal?.addEventListener('abort', abort, { once: true });
     try {
-      await pipeline(input, check, progress, new SyncBehind(part), out, ...(opts.signal ? [{ signal: opts.signal }] : []));
+      await pipeline(
+        input,
+        check,
+        progress,
+        new SyncBehind(part),
+        out,
+        ...(opts.signal ? [{ signal: opts.signal }] : []),
+      );
     } finally {
       opts.signal?.removeEventListener('abort', abort);
       if (!out.destroyed) out.destroy();

@@ -9,7 +9,9 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { sourceKeys } from '../src/ledger/keys';
 import { FTP_PATH, FTP_SOURCE } from '../src/shared/search-attributes';
+import { neverPolledLateness } from '../src/starter/actions/files';
 import { upsertPollSchedule } from '../src/starter/schedules';
+import { lateLine } from '../src/starter/views';
 import { PASSWORD, PASSWORD_ENV, usePipeline } from './helpers/pipeline';
 
 const bin = path.join(__dirname, '..', 'bin', 'ftp-ingest.js');
@@ -470,7 +472,41 @@ describe('ftp-ingest CLI', () => {
       (await cli('status', '-s', 'cli-late', '--json')).stdout,
     ).late;
     assert.deepEqual([late.schedule, late.everyMs], ['paused', 60_000]);
+    // Never polled (no health at all) under an active schedule created just now: not late. (Made with a day's
+    // interval: no poll of it can start and record one meanwhile.)
     await ok('schedule', 'delete', '-s', 'cli-late');
+    await pipeline.redis.del(health);
+    const lateSource = pipeline.config.sources.find((source) => source.id === 'cli-late')!;
+    await upsertPollSchedule(pipeline.client, pipeline.config, { ...lateSource, pollIntervalMs: 86_400_000 });
+    status = await cli('status', '-s', 'cli-late');
+    assert.equal(status.code, 0, status.stdout);
+    assert.match(status.stdout, /last poll: none yet/);
+    assert.doesNotMatch(status.stdout, /LATE/);
+    await ok('schedule', 'delete', '-s', 'cli-late');
+  });
+
+  test('status: a source never polled is LATE once its active schedule has started nothing that recorded a poll', () => {
+    const minute = 60_000;
+    const now = Date.now();
+    const active = { schedule: 'active' as const, runningPoll: 'ftp-poll/x-1' };
+    // Late after 5 intervals and 2 minutes without a poll, counted from the schedule's creation or last poll start.
+    assert.equal(neverPolledLateness({ ...active, lastActiveAtMs: now - 6 * minute }, minute, now), undefined);
+    assert.deepEqual(neverPolledLateness({ ...active, lastActiveAtMs: now - 8 * minute }, minute, now), {
+      sinceMs: 8 * minute,
+      everyMs: minute,
+      schedule: 'active',
+      runningPoll: 'ftp-poll/x-1',
+      neverPolled: true,
+    });
+    const old = now - 60 * minute;
+    assert.equal(neverPolledLateness({ schedule: 'paused', lastActiveAtMs: old }, minute, now), undefined);
+    assert.equal(neverPolledLateness({ schedule: 'none' }, minute, now), undefined);
+    assert.equal(neverPolledLateness({ schedule: 'unknown' }, minute, now), undefined);
+    const line = lateLine('x', neverPolledLateness({ ...active, lastActiveAtMs: old }, minute, now)).join('');
+    assert.match(
+      line,
+      /^LATE: no poll recorded yet, 1h\S* after its schedule was created or started one \(every 1m expected\): poll ftp-poll\/x-1 still runs/,
+    );
   });
 
   // The files of the backfill tests, one of them DONE already (taken alone by a first backfill).

@@ -58,13 +58,20 @@ export interface PollScheduleState {
   state: 'active' | 'paused' | 'none';
   /** A poll of the schedule that still runs: the schedule skips every next one until it ends (overlap SKIP). */
   runningPoll?: string;
+  /** When the schedule last did something: its latest poll start, or its creation (Temporal's clock, ms). */
+  lastActiveAtMs?: number;
 }
 
 export async function pollScheduleState(client: Client, sourceId: string): Promise<PollScheduleState> {
   const description = await describePollSchedule(client, sourceId);
   if (!description) return { state: 'none' };
   const running = description.info.runningActions[0]?.workflow.workflowId;
-  return { state: description.state.paused ? 'paused' : 'active', ...(running ? { runningPoll: running } : {}) };
+  const times = [description.info.createdAt, ...description.info.recentActions.map((a) => a.takenAt)];
+  return {
+    state: description.state.paused ? 'paused' : 'active',
+    ...(running ? { runningPoll: running } : {}),
+    lastActiveAtMs: Math.max(...times.map((t) => t.getTime())),
+  };
 }
 
 export async function deletePollSchedule(client: Client, sourceId: string): Promise<boolean> {

@@ -94,7 +94,10 @@ export function failingWorkflowLines(health: SourceHealth | undefined): string[]
 /** Why a source's polls stopped, as far as its schedule tells. */
 export function lateLine(sourceId: string, late: PollLateness | undefined): string[] {
   if (!late) return [];
-  const none = `no poll for ${formatSpan(late.sinceMs)} (every ${formatSpan(late.everyMs)} expected)`;
+  const every = `every ${formatSpan(late.everyMs)} expected`;
+  const none = late.neverPolled
+    ? `no poll recorded yet, ${formatSpan(late.sinceMs)} after its schedule was created or started one (${every})`
+    : `no poll for ${formatSpan(late.sinceMs)} (${every})`;
   switch (late.schedule) {
     case 'paused':
       return [`${none}: its poll schedule is paused`];

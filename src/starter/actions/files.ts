@@ -26,7 +26,10 @@ export interface StatusOfSource extends FilesPage {
   counts: Record<Status, number>;
   /** The source's last polls (absent before its first): a source whose every poll fails has no files to show. */
   health?: SourceHealth;
-  /** Set when no poll has been recorded for much longer than the source's pollInterval. */
+  /**
+   * Set when no poll has been recorded for much longer than the source's pollInterval: since the last one, or for a
+   * source never polled, since its active schedule was created or last started a poll.
+   */
   late?: PollLateness;
 }
 
@@ -38,6 +41,8 @@ export interface PollLateness {
   /** 'unknown': Temporal could not be asked. */
   schedule: PollScheduleState['state'] | 'unknown';
   runningPoll?: PollScheduleState['runningPoll'];
+  /** No poll of the source was ever recorded: `sinceMs` counts from its schedule's last start of one, or creation. */
+  neverPolled?: true;
 }
 
 /**
@@ -46,16 +51,43 @@ export interface PollLateness {
  */
 const lateAfterMs = (everyMs: number): number => 5 * everyMs + 120_000;
 
-async function scheduleState(
-  config: AppConfig,
-  sourceId: string,
-): Promise<Pick<PollLateness, 'schedule' | 'runningPoll'>> {
+type ScheduleState = Pick<PollLateness, 'schedule' | 'runningPoll'> & Pick<PollScheduleState, 'lastActiveAtMs'>;
+
+async function scheduleState(config: AppConfig, sourceId: string): Promise<ScheduleState> {
   try {
-    const { state, runningPoll } = await withClient(config, (client) => pollScheduleState(client, sourceId));
-    return { schedule: state, ...(runningPoll ? { runningPoll } : {}) };
+    const { state, ...rest } = await withClient(config, (client) => pollScheduleState(client, sourceId));
+    return { schedule: state, ...rest };
   } catch {
     return { schedule: 'unknown' };
   }
+}
+
+/** Whether a source's polls stopped, and what its schedule says about why (undefined: not late). */
+async function latenessOf(
+  config: AppConfig,
+  sourceId: string,
+  everyMs: number,
+  health: SourceHealth | undefined,
+  now: number,
+): Promise<PollLateness | undefined> {
+  if (health) {
+    const sinceMs = now - health.lastPollAt;
+    if (sinceMs <= lateAfterMs(everyMs)) return undefined;
+    const { lastActiveAtMs: _, ...state } = await scheduleState(config, sourceId);
+    return { sinceMs, everyMs, ...state };
+  }
+  return neverPolledLateness(await scheduleState(config, sourceId), everyMs, now);
+}
+
+/**
+ * A source never polled is late once its schedule has been active that long without a poll recorded (workers that
+ * never ran, or never reach Redis): a new schedule, or one that started a poll lately (a ledger just emptied), is not.
+ */
+export function neverPolledLateness(state: ScheduleState, everyMs: number, now: number): PollLateness | undefined {
+  const { lastActiveAtMs, ...rest } = state;
+  if (state.schedule !== 'active' || lastActiveAtMs === undefined) return undefined;
+  const sinceMs = now - lastActiveAtMs;
+  return sinceMs > lateAfterMs(everyMs) ? { sinceMs, everyMs, ...rest, neverPolled: true } : undefined;
 }
 
 export interface ActionResult<T> {
@@ -96,11 +128,7 @@ export const statusAction: Action<FilesQuery, StatusOfSource[], string | undefin
       const rows = await ledgerRowsWhere(ledger, source.id, { statuses: query.statuses, globs: query.globs });
       const lateAfter = lateAfterMs(source.pollIntervalMs);
       for (const entry of health?.failingWorkflows ?? []) if (now - entry.at > lateAfter) entry.stale = true;
-      const sinceMs = health ? now - health.lastPollAt : 0;
-      const late =
-        sinceMs > lateAfter
-          ? { sinceMs, everyMs: source.pollIntervalMs, ...(await scheduleState(config, source.id)) }
-          : undefined;
+      const late = await latenessOf(config, source.id, source.pollIntervalMs, health, now);
       out.push({ counts, ...(health ? { health } : {}), ...(late ? { late } : {}), ...page(source.id, rows, query) });
     }
     // A source whose last poll failed, whose polls stopped (unless its schedule is paused), or whose file workflows'

@@ -530,7 +530,6 @@ export class Ledger {
   }
 }
 
-/** The claims of a claim script's flat reply (5 numbers per claim), named by candidate index (from 1). */
 /** The claims a claim script's reply names (its format: claim.lua), in candidate order. */
 function claimsOf(sourceId: string, candidates: Candidate[], versions: string[], reply: Reply<'claim'>): Claim[] {
   const { marks, first, lease, detail } = reply;
@@ -569,6 +568,7 @@ function claimsOf(sourceId: string, candidates: Candidate[], versions: string[],
       leaseUntil,
     });
   }
+  if (at !== detail.length) throw new Error('ledger script claim sent more detail than its marks name');
   return claims;
 }
 

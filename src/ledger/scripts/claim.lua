@@ -150,7 +150,7 @@ local rejected, explained = {}, {}
 -- The reply's marks and detail (see the top). New attempts get their tokens together at the end.
 local marks, detail = {}, {}
 local claimed = 0
-local taken, taken_tries, taken_attempt, taken_error = {}, {}, {}, {} -- each new attempt: candidate index, ...
+local taken, taken_tries, taken_attempt, taken_error = {}, {}, {}, {} -- per new attempt: candidate index, ...
 local inflight_delta = {} -- owner -> change of its in-flight count, applied once at the end
 
 local function explain(i, decision, reason)

@@ -124,6 +124,34 @@ describe('claimBatch', () => {
     assert.equal(await fx.ledger.inFlight(src, 'B'), 1);
   });
 
+  test('one batch of a retry, a new file and a same-run claim: each claim is its record, tokens in candidate order', async () => {
+    const src = freshSource();
+    const a = await claimOne(src, 'a');
+    const c = await claimOne(src, 'c');
+    assert.ok((await fx.ledger.release(src, 'a', a.token, 'boom', RETRY_NOW)).ok);
+    // The same poll run lists a (retry due), b (new) and c (its own claim of this run) in one batch.
+    const { claims } = await fx.ledger.claimBatch(src, [file('a'), file('b'), file('c')], claimOptions());
+    assert.deepEqual(
+      claims.map((claim) => [claim.path, claim.tries, claim.attempt]),
+      [
+        ['a', 2, 2],
+        ['b', 1, 1],
+        ['c', 1, 1],
+      ],
+    );
+    const [retried, fresh, sameRun] = claims as [Claim, Claim, Claim];
+    assert.ok(c.token < retried.token && retried.token < fresh.token, 'new tokens, issued in candidate order');
+    assert.deepEqual([sameRun.token, sameRun.leaseUntil], [c.token, c.leaseUntil]);
+    for (const claim of claims) {
+      const record = await fx.ledger.get(src, claim.path);
+      assert.deepEqual(
+        [record?.token, record?.tries, record?.attempt, record?.leaseUntil, record?.workflowId],
+        [claim.token, claim.tries, claim.attempt, claim.leaseUntil, claim.workflowId],
+        claim.path,
+      );
+    }
+  });
+
   test('a cluster takes over its own expired lease (also from the same pollRun), its in-flight count unchanged', async () => {
     const src = freshSource();
     const first = await claimOne(src, 'a', { leaseMs: 150 });

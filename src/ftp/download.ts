@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { FTPError, type Client } from 'basic-ftp';
 import { classifyFtpError, FtpFileError, FtpSizeMismatchError, FtpTransientError } from './errors';
 import { assertSafeCommandArg } from './names';
-import { SyncBehind } from './sync-behind';
+import { syncBehind } from './sync-behind';
 
 export interface DownloadOptions {
   /** The size the file was listed (and claimed) with. */
@@ -90,7 +90,9 @@ async function transfer(
   const out = part.createWriteStream({ start: startAt });
   const closed = new Promise<void>((resolve) => out.once('close', resolve));
   let writeError: Error | undefined;
-  const written = pipeline(check, new SyncBehind(part), out).catch((err: unknown) => (writeError ??= err as Error));
+  const written = pipeline([check, ...syncBehind(part, opts.expectedSize - fetchFrom), out]).catch(
+    (err: unknown) => (writeError ??= err as Error),
+  );
   const abort = (): void => client.close();
   opts.signal?.addEventListener('abort', abort, { once: true });
   client.trackProgress((info) => opts.onProgress?.(Math.max(startAt, fetchFrom + info.bytes)));

@@ -8,8 +8,8 @@ export const SYNC_BEHIND_BYTES = 32 * 2 ** 20;
  * Sits before a part file's write stream and has the disk write the bytes behind the transfer (a `datasync` of the
  * part every SYNC_BEHIND_BYTES, one at a time). The sync before the part's rename (`finalizeDownload`) is still what
  * makes the file durable; this only leaves it little to write: without it a large file's whole write-back began after
- * its last byte arrived, and a 1 GiB download took twice as long. A file smaller than SYNC_BEHIND_BYTES is never
- * synced here. A failed sync fails the transfer: a later sync of the same file may report success for bytes lost.
+ * its last byte arrived, and a 1 GiB download took twice as long. A failed sync fails the transfer: a later sync of
+ * the same file may report success for bytes lost.
  */
 export class SyncBehind extends Transform {
   private unsynced = 0;
@@ -42,4 +42,9 @@ export class SyncBehind extends Transform {
     const last = this.syncing ?? Promise.resolve();
     void last.then(() => callback(this.failure));
   }
+}
+
+/** The stage to put before the part file's write stream: none for a transfer of less than SYNC_BEHIND_BYTES. */
+export function syncBehind(part: fs.promises.FileHandle, bytesToCome: number): SyncBehind[] {
+  return bytesToCome > SYNC_BEHIND_BYTES ? [new SyncBehind(part)] : [];
 }

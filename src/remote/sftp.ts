@@ -6,7 +6,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Client as SshClient, type ConnectConfig, type FileEntryWithStats, type SFTPWrapper, type Stats } from 'ssh2';
 import { checkDownloaded, openResumablePart, ResumeMismatch, resumeCheck, startOver } from '../ftp/download';
-import { SyncBehind } from '../ftp/sync-behind';
+import { syncBehind } from '../ftp/sync-behind';
 import { assertSafeCommandArg, checkSafeName, type NameCheck } from '../ftp/names';
 import {
   classifySftpError,
@@ -229,14 +229,8 @@ export class SftpSession implements RemoteSession {
     };
     opts.signal?.addEventListener('abort', abort, { once: true });
     try {
-      await pipeline(
-        input,
-        check,
-        progress,
-        new SyncBehind(part),
-        out,
-        ...(opts.signal ? [{ signal: opts.signal }] : []),
-      );
+      const stages = [input, check, progress, ...syncBehind(part, opts.expectedSize - fetchFrom), out];
+      await pipeline(stages, ...(opts.signal ? [{ signal: opts.signal }] : []));
     } finally {
       opts.signal?.removeEventListener('abort', abort);
       if (!out.destroyed) out.destroy();

@@ -44,7 +44,7 @@ export class SyncBehind extends Transform {
   }
 }
 
-/** The stage to put before the part file's write stream: none for a transfer of less than SYNC_BEHIND_BYTES. */
+/** The stage to put before the part file's write stream: none for a transfer of at most SYNC_BEHIND_BYTES. */
 export function syncBehind(part: fs.promises.FileHandle, bytesToCome: number): SyncBehind[] {
   return bytesToCome > SYNC_BEHIND_BYTES ? [new SyncBehind(part)] : [];
 }

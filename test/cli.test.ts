@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import { sourceKeys } from '../src/ledger/keys';
 import { FTP_PATH, FTP_SOURCE } from '../src/shared/search-attributes';
 import { neverPolledLateness } from '../src/starter/actions/files';
-import { upsertPollSchedule } from '../src/starter/schedules';
+import { pollScheduleState, upsertPollSchedule } from '../src/starter/schedules';
 import { lateLine } from '../src/starter/views';
 import { PASSWORD, PASSWORD_ENV, usePipeline } from './helpers/pipeline';
 
@@ -478,6 +478,8 @@ describe('ftp-ingest CLI', () => {
     await pipeline.redis.del(health);
     const lateSource = pipeline.config.sources.find((source) => source.id === 'cli-late')!;
     await upsertPollSchedule(pipeline.client, pipeline.config, { ...lateSource, pollIntervalMs: 86_400_000 });
+    const created = (await pollScheduleState(pipeline.client, 'cli-late')).createdAtMs ?? 0;
+    assert.ok(Math.abs(created - Date.now()) < 60_000, `the schedule's creation time: ${created}`);
     status = await cli('status', '-s', 'cli-late');
     assert.equal(status.code, 0, status.stdout);
     assert.match(status.stdout, /last poll: none yet/);
@@ -485,13 +487,13 @@ describe('ftp-ingest CLI', () => {
     await ok('schedule', 'delete', '-s', 'cli-late');
   });
 
-  test('status: a source never polled is LATE once its active schedule has started nothing that recorded a poll', () => {
+  test('status: a source never polled is LATE once its active schedule is that old', () => {
     const minute = 60_000;
     const now = Date.now();
     const active = { schedule: 'active' as const, runningPoll: 'ftp-poll/x-1' };
-    // Late after 5 intervals and 2 minutes without a poll, counted from the schedule's creation or last poll start.
-    assert.equal(neverPolledLateness({ ...active, lastActiveAtMs: now - 6 * minute }, minute, now), undefined);
-    assert.deepEqual(neverPolledLateness({ ...active, lastActiveAtMs: now - 8 * minute }, minute, now), {
+    // Late after 5 intervals and 2 minutes without a poll, counted from the schedule's creation.
+    assert.equal(neverPolledLateness({ ...active, createdAtMs: now - 6 * minute }, minute, now), undefined);
+    assert.deepEqual(neverPolledLateness({ ...active, createdAtMs: now - 8 * minute }, minute, now), {
       sinceMs: 8 * minute,
       everyMs: minute,
       schedule: 'active',
@@ -499,13 +501,13 @@ describe('ftp-ingest CLI', () => {
       neverPolled: true,
     });
     const old = now - 60 * minute;
-    assert.equal(neverPolledLateness({ schedule: 'paused', lastActiveAtMs: old }, minute, now), undefined);
+    assert.equal(neverPolledLateness({ schedule: 'paused', createdAtMs: old }, minute, now), undefined);
     assert.equal(neverPolledLateness({ schedule: 'none' }, minute, now), undefined);
     assert.equal(neverPolledLateness({ schedule: 'unknown' }, minute, now), undefined);
-    const line = lateLine('x', neverPolledLateness({ ...active, lastActiveAtMs: old }, minute, now)).join('');
+    const line = lateLine('x', neverPolledLateness({ ...active, createdAtMs: old }, minute, now)).join('');
     assert.match(
       line,
-      /^LATE: no poll recorded yet, 1h\S* after its schedule was created or started one \(every 1m expected\): poll ftp-poll\/x-1 still runs/,
+      /^LATE: no poll recorded yet, 1h\S* after its schedule was created \(every 1m expected\): poll ftp-poll\/x-1 still runs/,
     );
   });
 

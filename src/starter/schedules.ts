@@ -58,19 +58,18 @@ export interface PollScheduleState {
   state: 'active' | 'paused' | 'none';
   /** A poll of the schedule that still runs: the schedule skips every next one until it ends (overlap SKIP). */
   runningPoll?: string;
-  /** When the schedule last did something: its latest poll start, or its creation (Temporal's clock, ms). */
-  lastActiveAtMs?: number;
+  /** When the schedule was created (Temporal's clock, ms). */
+  createdAtMs?: number;
 }
 
 export async function pollScheduleState(client: Client, sourceId: string): Promise<PollScheduleState> {
   const description = await describePollSchedule(client, sourceId);
   if (!description) return { state: 'none' };
   const running = description.info.runningActions[0]?.workflow.workflowId;
-  const times = [description.info.createdAt, ...description.info.recentActions.map((a) => a.takenAt)];
   return {
     state: description.state.paused ? 'paused' : 'active',
     ...(running ? { runningPoll: running } : {}),
-    lastActiveAtMs: Math.max(...times.map((t) => t.getTime())),
+    createdAtMs: description.info.createdAt.getTime(),
   };
 }
 

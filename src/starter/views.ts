@@ -96,7 +96,7 @@ export function lateLine(sourceId: string, late: PollLateness | undefined): stri
   if (!late) return [];
   const every = `every ${formatSpan(late.everyMs)} expected`;
   const none = late.neverPolled
-    ? `no poll recorded yet, ${formatSpan(late.sinceMs)} after its schedule was created or started one (${every})`
+    ? `no poll recorded yet, ${formatSpan(late.sinceMs)} after its schedule was created (${every})`
     : `no poll for ${formatSpan(late.sinceMs)} (${every})`;
   switch (late.schedule) {
     case 'paused':

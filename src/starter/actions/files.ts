@@ -28,20 +28,21 @@ export interface StatusOfSource extends FilesPage {
   health?: SourceHealth;
   /**
    * Set when no poll has been recorded for much longer than the source's pollInterval: since the last one, or for a
-   * source never polled, since its active schedule was created or last started a poll.
+   * source never polled, since its active schedule was created.
    */
   late?: PollLateness;
 }
 
 /** A source whose polls stopped, and what its schedule says about why. */
 export interface PollLateness {
-  /** Since the last recorded poll (Redis time). */
+  /** Since the last recorded poll (Redis time), or for a source never polled since its schedule was created (Temporal's
+   * time against Redis's: a skew between the two servers moves it). */
   sinceMs: number;
   everyMs: number;
   /** 'unknown': Temporal could not be asked. */
   schedule: PollScheduleState['state'] | 'unknown';
   runningPoll?: PollScheduleState['runningPoll'];
-  /** No poll of the source was ever recorded: `sinceMs` counts from its schedule's last start of one, or creation. */
+  /** No poll of the source was ever recorded: `sinceMs` counts from its schedule's creation. */
   neverPolled?: true;
 }
 
@@ -51,20 +52,29 @@ export interface PollLateness {
  */
 const lateAfterMs = (everyMs: number): number => 5 * everyMs + 120_000;
 
-type ScheduleState = Pick<PollLateness, 'schedule' | 'runningPoll'> & Pick<PollScheduleState, 'lastActiveAtMs'>;
+type ScheduleState = Pick<PollLateness, 'schedule' | 'runningPoll'> & Pick<PollScheduleState, 'createdAtMs'>;
 
-async function scheduleState(config: AppConfig, sourceId: string): Promise<ScheduleState> {
-  try {
-    const { state, ...rest } = await withClient(config, (client) => pollScheduleState(client, sourceId));
-    return { schedule: state, ...rest };
-  } catch {
-    return { schedule: 'unknown' };
-  }
+/**
+ * What Temporal says of a source's poll schedule, asked once per source at most; once Temporal is found unreachable
+ * the other sources are not asked again (each ask would wait for the connect timeout).
+ */
+function scheduleAsker(config: AppConfig): (sourceId: string) => Promise<ScheduleState> {
+  let reachable = true;
+  return async (sourceId) => {
+    if (!reachable) return { schedule: 'unknown' };
+    try {
+      const { state, ...rest } = await withClient(config, (client) => pollScheduleState(client, sourceId));
+      return { schedule: state, ...rest };
+    } catch {
+      reachable = false;
+      return { schedule: 'unknown' };
+    }
+  };
 }
 
 /** Whether a source's polls stopped, and what its schedule says about why (undefined: not late). */
 async function latenessOf(
-  config: AppConfig,
+  askSchedule: (sourceId: string) => Promise<ScheduleState>,
   sourceId: string,
   everyMs: number,
   health: SourceHealth | undefined,
@@ -73,20 +83,21 @@ async function latenessOf(
   if (health) {
     const sinceMs = now - health.lastPollAt;
     if (sinceMs <= lateAfterMs(everyMs)) return undefined;
-    const { lastActiveAtMs: _, ...state } = await scheduleState(config, sourceId);
+    const { createdAtMs: _, ...state } = await askSchedule(sourceId);
     return { sinceMs, everyMs, ...state };
   }
-  return neverPolledLateness(await scheduleState(config, sourceId), everyMs, now);
+  return neverPolledLateness(await askSchedule(sourceId), everyMs, now);
 }
 
 /**
- * A source never polled is late once its schedule has been active that long without a poll recorded (workers that
- * never ran, or never reach Redis): a new schedule, or one that started a poll lately (a ledger just emptied), is not.
+ * A source never polled is late once its schedule has been active that long without a poll recorded (no worker
+ * ever ran its polls, or none reaches Redis): a schedule created lately is not. (A ledger emptied while polls run
+ * looks late until the next poll records itself.)
  */
 export function neverPolledLateness(state: ScheduleState, everyMs: number, now: number): PollLateness | undefined {
-  const { lastActiveAtMs, ...rest } = state;
-  if (state.schedule !== 'active' || lastActiveAtMs === undefined) return undefined;
-  const sinceMs = now - lastActiveAtMs;
+  const { createdAtMs, ...rest } = state;
+  if (state.schedule !== 'active' || createdAtMs === undefined) return undefined;
+  const sinceMs = now - createdAtMs;
   return sinceMs > lateAfterMs(everyMs) ? { sinceMs, everyMs, ...rest, neverPolled: true } : undefined;
 }
 
@@ -122,13 +133,14 @@ export const statusAction: Action<FilesQuery, StatusOfSource[], string | undefin
   return withLedger(config, async (ledger) => {
     const out: StatusOfSource[] = [];
     const now = await ledger.now();
+    const askSchedule = scheduleAsker(config);
     for (const source of sources) {
       const counts = await ledger.counts(source.id);
       const health = await ledger.health(source.id);
       const rows = await ledgerRowsWhere(ledger, source.id, { statuses: query.statuses, globs: query.globs });
       const lateAfter = lateAfterMs(source.pollIntervalMs);
       for (const entry of health?.failingWorkflows ?? []) if (now - entry.at > lateAfter) entry.stale = true;
-      const late = await latenessOf(config, source.id, source.pollIntervalMs, health, now);
+      const late = await latenessOf(askSchedule, source.id, source.pollIntervalMs, health, now);
       out.push({ counts, ...(health ? { health } : {}), ...(late ? { late } : {}), ...page(source.id, rows, query) });
     }
     // A source whose last poll failed, whose polls stopped (unless its schedule is paused), or whose file workflows'

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import type { Socket } from 'node:net';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { FileSystem, FtpSrv, type FtpConnection } from 'ftp-srv';
@@ -92,6 +93,18 @@ function silentLogger(): unknown {
 }
 
 /** ftp-srv's file system over `root`, counting (and optionally throttling) the bytes of every download. */
+/**
+ * ftp-srv's RETR reads the data connection a tick after the file system's `read`, inside a promise it handles only
+ * after its `150` reply: a data connection the client closed meanwhile (an aborted download) makes that read throw,
+ * an unhandled rejection for a moment (Node's test runner fails the test file on it). A data connection that is
+ * already gone when the file opens is refused in `read` instead (ftp-srv answers 551).
+ */
+function dataConnectionOpen(connection: FtpConnection): boolean {
+  const { connector } = connection as unknown as { connector?: { socket?: Socket | null } };
+  const socket = connector?.socket;
+  return socket !== undefined && socket !== null && !socket.destroyed;
+}
+
 class CountingFileSystem extends FileSystem {
   constructor(
     connection: FtpConnection,
@@ -107,6 +120,10 @@ class CountingFileSystem extends FileSystem {
     options?: { start?: unknown },
   ): Promise<{ stream: Readable; clientPath: string }> {
     const opened = (await super.read(fileName, options)) as { stream: Readable; clientPath: string };
+    if (!dataConnectionOpen(this.connection)) {
+      opened.stream.destroy();
+      throw new Error('data connection closed before the transfer');
+    }
     const counter = this.counter(opened.clientPath);
     // The client may abort mid-transfer: ftp-srv then destroys what we return, so release the file too.
     counter.once('close', () => opened.stream.destroy());

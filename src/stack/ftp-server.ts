@@ -92,7 +92,6 @@ function silentLogger(): unknown {
   return logger;
 }
 
-/** ftp-srv's file system over `root`, counting (and optionally throttling) the bytes of every download. */
 /**
  * ftp-srv's RETR reads the data connection a tick after the file system's `read`, inside a promise it handles only
  * after its `150` reply: a data connection the client closed meanwhile (an aborted download) makes that read throw,
@@ -105,6 +104,7 @@ function dataConnectionOpen(connection: FtpConnection): boolean {
   return socket !== undefined && socket !== null && !socket.destroyed;
 }
 
+/** ftp-srv's file system over `root`, counting (and optionally throttling) the bytes of every download. */
 class CountingFileSystem extends FileSystem {
   constructor(
     connection: FtpConnection,

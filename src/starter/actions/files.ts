@@ -35,8 +35,10 @@ export interface StatusOfSource extends FilesPage {
 
 /** A source whose polls stopped, and what its schedule says about why. */
 export interface PollLateness {
-  /** Since the last recorded poll (Redis time), or for a source never polled since its schedule was created (Temporal's
-   * time against Redis's: a skew between the two servers moves it). */
+  /**
+   * Since the last recorded poll (Redis time), or for a source never polled since its schedule was created (Temporal's
+   * time against Redis's: a skew between the two servers moves it).
+   */
   sinceMs: number;
   everyMs: number;
   /** 'unknown': Temporal could not be asked. */

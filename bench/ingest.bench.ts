@@ -42,6 +42,7 @@ import { spawnManaged, type ManagedChild } from '../src/stack/child';
 import { startEmbeddedStack } from '../src/stack/embedded';
 import { startEmbeddedFtpServer, type EmbeddedFtpServer } from '../src/stack/ftp-server';
 import { startRedisServer } from '../src/stack/redis';
+import { pollInputOf } from '../src/shared/patch-level';
 import { projectRoot } from '../src/stack/tools';
 import { spawnWorkerProcess, WORKFLOW_BUNDLE_ENV, writeWorkflowBundle } from '../src/stack/worker-process';
 import { WORKER_ENV, WORKER_NODE_FLAGS } from '../src/worker/memory';
@@ -451,7 +452,7 @@ async function main(): Promise<void> {
         await client.workflow.start<typeof pollWorkflow>('pollWorkflow', {
           taskQueue: TASK_QUEUE,
           workflowId: `bench-poll/${sourceId}`,
-          args: [{ sourceId }],
+          args: [pollInputOf(sourceId)],
         });
         const files = filesOfRound(r);
         const cpu = sampleCpu(product.process.pid, pids);

@@ -484,7 +484,14 @@ describe('ftp-ingest CLI', () => {
     assert.equal(status.code, 0, status.stdout);
     assert.match(status.stdout, /last poll: none yet/);
     assert.doesNotMatch(status.stdout, /LATE/);
+    // Never polled and no schedule: nothing will ever poll it, late at once.
     await ok('schedule', 'delete', '-s', 'cli-late');
+    status = await cli('status', '-s', 'cli-late');
+    assert.equal(status.code, 1, status.stdout);
+    assert.match(
+      status.stdout,
+      /LATE: no poll recorded yet and no poll schedule: `ftp-ingest schedule create -s cli-late`/,
+    );
   });
 
   test('status: a source never polled is LATE once its active schedule is that old', () => {
@@ -502,7 +509,11 @@ describe('ftp-ingest CLI', () => {
     });
     const old = now - 60 * minute;
     assert.equal(neverPolledLateness({ schedule: 'paused', createdAtMs: old }, minute, now), undefined);
-    assert.equal(neverPolledLateness({ schedule: 'none' }, minute, now), undefined);
+    assert.deepEqual(neverPolledLateness({ schedule: 'none' }, minute, now), {
+      everyMs: minute,
+      schedule: 'none',
+      neverPolled: true,
+    });
     assert.equal(neverPolledLateness({ schedule: 'unknown' }, minute, now), undefined);
     const line = lateLine('x', neverPolledLateness({ ...active, createdAtMs: old }, minute, now)).join('');
     assert.match(

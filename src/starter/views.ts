@@ -95,9 +95,12 @@ export function failingWorkflowLines(health: SourceHealth | undefined): string[]
 export function lateLine(sourceId: string, late: PollLateness | undefined): string[] {
   if (!late) return [];
   const every = `every ${formatSpan(late.everyMs)} expected`;
-  const none = late.neverPolled
-    ? `no poll recorded yet, ${formatSpan(late.sinceMs)} after its schedule was created (${every})`
-    : `no poll for ${formatSpan(late.sinceMs)} (${every})`;
+  const none =
+    late.sinceMs === undefined
+      ? 'no poll recorded yet'
+      : late.neverPolled
+        ? `no poll recorded yet, ${formatSpan(late.sinceMs)} after its schedule was created (${every})`
+        : `no poll for ${formatSpan(late.sinceMs)} (${every})`;
   switch (late.schedule) {
     case 'paused':
       return [`${none}: its poll schedule is paused`];

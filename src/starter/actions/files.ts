@@ -28,7 +28,7 @@ export interface StatusOfSource extends FilesPage {
   health?: SourceHealth;
   /**
    * Set when no poll has been recorded for much longer than the source's pollInterval: since the last one, or for a
-   * source never polled, since its active schedule was created.
+   * source never polled, since its active schedule was created; and for a source never polled that has no schedule.
    */
   late?: PollLateness;
 }
@@ -37,9 +37,10 @@ export interface StatusOfSource extends FilesPage {
 export interface PollLateness {
   /**
    * Since the last recorded poll (Redis time), or for a source never polled since its schedule was created (Temporal's
-   * time against Redis's: a skew between the two servers moves it).
+   * time against Redis's: a skew between the two servers moves it). Absent for a source never polled without a
+   * schedule: nothing to count from, and nothing will poll it.
    */
-  sinceMs: number;
+  sinceMs?: number;
   everyMs: number;
   /** 'unknown': Temporal could not be asked. */
   schedule: PollScheduleState['state'] | 'unknown';
@@ -93,11 +94,13 @@ async function latenessOf(
 
 /**
  * A source never polled is late once its schedule has been active that long without a poll recorded (no worker
- * ever ran its polls, or none reaches Redis): a schedule created lately is not. (A ledger emptied while polls run
- * looks late until the next poll records itself.)
+ * ever ran its polls, or none reaches Redis): a schedule created lately is not. Without a schedule it is late at
+ * once: nothing will ever poll it (a configured source whose `schedule create` was forgotten, or whose schedule was
+ * deleted). (A ledger emptied while polls run looks late until the next poll records itself.)
  */
 export function neverPolledLateness(state: ScheduleState, everyMs: number, now: number): PollLateness | undefined {
   const { createdAtMs, ...rest } = state;
+  if (state.schedule === 'none') return { everyMs, ...rest, neverPolled: true };
   if (state.schedule !== 'active' || createdAtMs === undefined) return undefined;
   const sinceMs = now - createdAtMs;
   return sinceMs > lateAfterMs(everyMs) ? { sinceMs, everyMs, ...rest, neverPolled: true } : undefined;

@@ -351,7 +351,9 @@ describe('ftp-ingest CLI', () => {
       await ok('inspect', 'cli-bad', 'b.csv'),
       /next\s+due now: the next poll claims it.*; no poll schedule for cli-bad: `ftp-ingest poll -s cli-bad`/,
     );
-    assert.equal((await cli('retry', 'cli-bad', '--all-rejected')).code, 1, 'nothing REJECTED any more');
+    const nothing = await cli('retry', 'cli-bad', '--all-rejected');
+    assert.equal(nothing.code, 0, 'nothing REJECTED any more: nothing to do, not a failure');
+    assert.match(nothing.stdout, /retry cli-bad: no REJECTED file, nothing to do/);
 
     // reprocess: a glob over DONE files; a second run finds them no longer DONE.
     const reprocessed = json<{ ok: number; failed: number }>(await ok('reprocess', 'cli', '*.csv', '--json'));
@@ -577,5 +579,21 @@ describe('ftp-ingest CLI', () => {
     // Again: everything of day1 is DONE now, nothing to claim.
     const repeat = await ok('backfill', '-s', 'cli-bf', '--dir', 'day1');
     assert.match(repeat, /claimed 0, started 0/);
+    // --reprocess with --limit: only the files it claims are run again; the others keep their DONE records.
+    const limited = json<{ claimed: number }>(
+      await ok('backfill', '-s', 'cli-bf', '--dir', 'day1', '--reprocess', '--limit', '1', '--json'),
+    );
+    assert.equal(limited.claimed, 1);
+    for (const name of ['day1/x1.csv', 'day1/x2.csv', 'day1/x3.csv']) {
+      const record = await pipeline.ledger.get('cli-bf', name);
+      assert.deepEqual([record?.status, record?.attempt], ['DONE', 1], `${name} was not selected by --limit 1`);
+    }
+    assert.equal((await pipeline.waitForStatus('cli-bf', 'day1/x0.csv', ['DONE'])).attempt, 3);
+    // A directory or a window that selects nothing is a failure; a window that ends before it starts, a usage error.
+    const noDir = await cli('backfill', '-s', 'cli-bf', '--dir', 'day9');
+    assert.equal(noDir.code, 1, noDir.stdout);
+    assert.match(noDir.stdout, /FAILED --dir day9: no listed file is selected by it/);
+    const inverted = await cli('backfill', '-s', 'cli-bf', '--since', '2024-01-03', '--until', '2024-01-02');
+    assertShortError(inverted, 2, '--since must be before --until');
   });
 });

@@ -414,6 +414,26 @@ describe('claimBatch', () => {
     assert.equal(fresh.version, fileVersion(2000, 100));
   });
 
+  test('a listing that began before another version was claimed or finished does not take the file over', async () => {
+    const src = freshSource();
+    // Cluster B lists a@1000, then A claims and commits a@2000 (a rewrite) before B's claim of its listing.
+    const newer = await claimOne(src, 'a', { clusterId: 'A' }, 2000);
+    await fx.ledger.commit(src, 'a', newer.token, '{"bytes":100}');
+    const stale = { clusterId: 'B', pollRun: 'b-1', listedAgoMs: 60_000 };
+    assert.deepEqual(await skipReason(src, 'a', stale, 1000), { 'stale-listing': 1 });
+    const record = await fx.ledger.get(src, 'a');
+    assert.deepEqual([record?.status, record?.version], ['DONE', fileVersion(2000, 100)]);
+    // Another version of an attempt claimed after the listing began: kept too, whatever its lease.
+    const inFlight = await claimOne(src, 'b', { clusterId: 'A', leaseMs: 100 }, 2000);
+    await sleep(150);
+    assert.deepEqual(await skipReason(src, 'b', stale, 1000), { 'stale-listing': 1 });
+    assert.equal((await fx.ledger.get(src, 'b'))?.token, inFlight.token);
+    // A listing that began after the record changed sees the file as it is now: even an older time is a new version.
+    await sleep(5);
+    const relisted = await claimOne(src, 'a', { clusterId: 'B', pollRun: 'b-2', listedAgoMs: 0 }, 1000);
+    assert.equal(relisted.version, fileVersion(1000, 100));
+  });
+
   test('a path listed twice in one batch is claimed once', async () => {
     const src = freshSource();
     const result = await fx.ledger.claimBatch(src, [file('a'), file('a'), file('b')], claimOptions());

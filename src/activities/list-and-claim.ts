@@ -46,7 +46,10 @@ export async function listAndClaim(deps: ActivityDeps, input: ListAndClaimInput)
       : await listFresh(deps, source, ctx.cancellationSignal);
     const claimOptions = claimOptionsOf(deps.config.clusterId, source, input.pollRun);
     await renewals.renewedRecently();
-    const result = await deps.ledger.claimBatch(source.id, listing.candidates, claimOptions);
+    const result = await deps.ledger.claimBatch(source.id, listing.candidates, {
+      ...claimOptions,
+      listedAgoMs: Math.max(0, Date.now() - listing.listedAt),
+    });
     // Files left only because of maxInFlight: the poll may wait for room and claim them from this listing (an
     // ordered source lists each round, so it waits for its next poll instead).
     const inFlightFull =

@@ -123,6 +123,7 @@ export class Ledger {
     ];
     const versions = unique.map((c) => fileVersion(c.mtimeMs, c.size));
     args.push(unique.map((c, i) => `${c.path}\t${versions[i]}\n`).join(''));
+    args.push(opts.listedAgoMs === undefined ? '' : Math.max(0, Math.round(opts.listedAgoMs)));
     const reply = await this.run('claim', keys, args);
     return {
       claims: claimsOf(sourceId, unique, versions, reply),

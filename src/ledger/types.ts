@@ -29,6 +29,11 @@ export interface ClaimBatchOptions {
   versionPolicy: VersionPolicy;
   /** Write nothing; report what would be claimed and why each other candidate would not be. */
   dryRun?: boolean;
+  /**
+   * How long ago the listing of the candidates began. A record of another version claimed or finished since then
+   * is not taken over by this listing's version (skip reason `stale-listing`): the next listing decides.
+   */
+  listedAgoMs?: number;
 }
 
 /** One claim attempt of one file version. */
@@ -58,7 +63,8 @@ export interface RunningAttempt {
 }
 
 /** Why a candidate was not claimed, as counted in `ClaimBatchResult.skipped`. */
-export type SkipReason = 'done' | 'rejected' | 'in-flight' | 'leased' | 'retry-wait' | 'cap' | 'duplicate';
+export type SkipReason =
+  'done' | 'rejected' | 'in-flight' | 'leased' | 'retry-wait' | 'stale-listing' | 'cap' | 'duplicate';
 
 export interface RejectedFile {
   path: string;

@@ -20,6 +20,9 @@ export function assertClaimOptions(opts: ClaimBatchOptions): void {
   if (opts.versionPolicy !== 'reprocess' && opts.versionPolicy !== 'ignore') {
     throw new TypeError(`ledger: unknown versionPolicy ${String(opts.versionPolicy)}`);
   }
+  if (opts.listedAgoMs !== undefined && !(opts.listedAgoMs >= 0 && Number.isFinite(opts.listedAgoMs))) {
+    throw new TypeError(`ledger: listedAgoMs must be a finite number >= 0, got ${String(opts.listedAgoMs)}`);
+  }
 }
 
 export function assertReleaseOptions(opts: ReleaseOptions): void {

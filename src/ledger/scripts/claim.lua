@@ -3,7 +3,8 @@
 -- ARGV[1] clusterId, ARGV[2] pollRun, ARGV[3] leaseMs, ARGV[4] maxTries, ARGV[5] maxAcceptPerPoll,
 -- ARGV[6] maxInFlight, ARGV[7] versionPolicy ('reprocess' | 'ignore'), ARGV[8] dryRun ('1' writes nothing),
 -- ARGV[9] the candidates, one per line: '<path>\t<version>\n' (one argument: thousands of small ones cost far
--- more to send and unpack than the script's work; paths hold no control characters, DESIGN.md §8).
+-- more to send and unpack than the script's work; paths hold no control characters, DESIGN.md §8),
+-- ARGV[10] how long ago (ms) the listing that gave the candidates began ('' when unknown).
 -- The Redis calls are a constant few per batch, whatever its size: one HMGET reads every record, one INCRBY
 -- issues the batch's tokens, one HSET and one ZADD write its claims (a rare reject or stopped vanish clock adds one).
 -- Returns JSON { marks, first, lease, detail, skipped = { reason = count }, rejected = [...], decisions = [...] (dry
@@ -21,6 +22,11 @@ local dry_run = ARGV[8] == '1'
 -- Values per variadic call: Lua's unpack() has a bound on how many it spreads.
 local CHUNK = 2000
 local now = now_ms()
+-- When the listing began, in this server's time. A record of another version claimed or finished since then may
+-- be of a version this listing never saw (a later round of a poll claims from its first listing; a long listing
+-- takes minutes): the listing's version is no newer, and taking it would overwrite a newer DONE record.
+local listed_ago = tonumber(ARGV[10] or '')
+local listed_at = listed_ago and now - listed_ago
 
 -- Candidate i is paths[i], versions[i] (arrays, not a table per candidate: a batch has thousands).
 local paths, versions, count = {}, {}, 0
@@ -81,6 +87,15 @@ local function quick_skip(packed, version)
   return 'in-flight'
 end
 
+-- The record (of another version than the candidate's) was claimed or finished after the listing began.
+local function changed_since_listing(rec)
+  if listed_at == nil then
+    return false
+  end
+  local changed = math.max(tonumber(rec.lastTryAt or '0'), tonumber(rec.doneAt or '0'), tonumber(rec.rejectedAt or '0'))
+  return changed >= listed_at
+end
+
 -- What the rules make of one candidate: 'new' | 'retry' | 'restart' | 'reject' | 'same-run' | 'skip' (+ reason).
 local function decide(rec, version)
   local status = rec.status
@@ -91,6 +106,9 @@ local function decide(rec, version)
   if status == 'DONE' or status == 'REJECTED' then
     if same_version or policy == 'ignore' then
       return 'skip', status == 'DONE' and 'done' or 'rejected'
+    end
+    if changed_since_listing(rec) then
+      return 'skip', 'stale-listing'
     end
     return 'new'
   end
@@ -104,6 +122,9 @@ local function decide(rec, version)
     return 'skip', 'in-flight'
   end
   if not same_version then
+    if changed_since_listing(rec) then
+      return 'skip', 'stale-listing'
+    end
     return 'new'
   end
   if status == 'RETRY_WAIT' and tonumber(rec.retryAt or '0') > now then

@@ -130,6 +130,7 @@ export const backfillAction: Action<BackfillOptions, BackfillResult> = async (co
   const nowMs = Date.now();
 
   progress(`backfill ${source.id}: listing ${source.host}:${source.port}${source.remoteDir}…`);
+  const listedAt = Date.now();
   const entries = await listSource(source);
   const { selected, unmatchedGlobs } = select(entries, options);
   const files = new Map<string, BackfillFile>();
@@ -137,6 +138,14 @@ export const backfillAction: Action<BackfillOptions, BackfillResult> = async (co
     files.set(e.path, { path: e.path, mtime: isoTime(e.mtimeMs), size: e.size, decision, reason });
   };
   const failures = unmatchedGlobs.map((glob) => ({ path: glob, error: 'no listed file matches this glob' }));
+  // A directory or window that selects nothing is a slip (a mistyped --dir, one given as a full remote path), as a
+  // glob that matches nothing is.
+  if (
+    selected.length === 0 &&
+    unmatchedGlobs.length === 0 &&
+    (options.dir !== undefined || options.since !== undefined || options.until !== undefined)
+  )
+    failures.push({ path: selectionOf(options), error: 'no listed file is selected by it' });
 
   // Unsafe names: a poll rejects them (reason unsafe-name); a backfill never claims them.
   for (const e of selected) if (e.unsafe !== undefined) decide(e, 'unsafe', `unsafe-name: ${e.unsafe}`);
@@ -199,11 +208,13 @@ export const backfillAction: Action<BackfillOptions, BackfillResult> = async (co
     }
 
     const claimOptions = claimOptionsOf(config.clusterId, source, run);
+    // Rounds may wait minutes for room: each claims with the listing's age (a newer version recorded since is kept).
+    const fromListing = (): ClaimBatchOptions => ({ ...claimOptions, listedAgoMs: Math.max(0, Date.now() - listedAt) });
     const base = { source: source.id, dryRun: options.dryRun, run, listed: entries.length, selected: selected.length };
 
     if (options.dryRun) {
       const byCandidate = new Map(candidates.map((e) => [e.path, e]));
-      const decisions = await claimDryRun(ledger, source.id, candidates.map(candidateOf), claimOptions);
+      const decisions = await claimDryRun(ledger, source.id, candidates.map(candidateOf), fromListing());
       for (const d of decisions) {
         const e = byCandidate.get(d.path);
         if (!e) continue;
@@ -230,7 +241,8 @@ export const backfillAction: Action<BackfillOptions, BackfillResult> = async (co
 
     const plan = filePlanOf({ config } as ActivityDeps, source);
     return withClient(config, async (client) => {
-      for (const path of toReprocess) {
+      // Only those still to claim: --limit and an ordered source's `later` leave the others as they are.
+      for (const { path } of candidates.filter((e) => toReprocess.has(e.path))) {
         const reply = await ledger.reprocess(source.id, path);
         if (!reply.ok) failures.push({ path, error: `reprocess refused: ${reply.reason}` });
       }
@@ -242,7 +254,7 @@ export const backfillAction: Action<BackfillOptions, BackfillResult> = async (co
       let waitedSince: number | undefined;
       while (remaining.length > 0) {
         rounds += 1;
-        const result = await ledger.claimBatch(source.id, remaining, claimOptions);
+        const result = await ledger.claimBatch(source.id, remaining, fromListing());
         const done = new Set([...result.claims.map((c) => c.path), ...result.rejected.map((r) => r.path)]);
         for (const r of result.rejected) {
           const e = byPathEntry.get(r.path);
@@ -287,7 +299,7 @@ export const backfillAction: Action<BackfillOptions, BackfillResult> = async (co
       }
       // Why the ledger left the rest: its dry run over them, now (nothing written).
       const left = remaining.filter((c) => !files.has(c.path));
-      const reasons = new Map((await claimDryRun(ledger, source.id, left, claimOptions)).map((d) => [d.path, d]));
+      const reasons = new Map((await claimDryRun(ledger, source.id, left, fromListing())).map((d) => [d.path, d]));
       for (const c of left) {
         const e = byPathEntry.get(c.path);
         const d = reasons.get(c.path);
@@ -311,6 +323,17 @@ export const backfillAction: Action<BackfillOptions, BackfillResult> = async (co
   });
 };
 
+/** The operator's --dir / --since / --until, as given. */
+function selectionOf(options: BackfillOptions): string {
+  return [
+    options.dir !== undefined ? `--dir ${options.dir}` : '',
+    options.since !== undefined ? `--since ${isoTime(options.since)}` : '',
+    options.until !== undefined ? `--until ${isoTime(options.until)}` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
+
 function skipReason(reason: string | undefined, record: LedgerRecord | undefined): string {
   switch (reason) {
     case 'done':
@@ -323,6 +346,8 @@ function skipReason(reason: string | undefined, record: LedgerRecord | undefined
       return `in flight on ${record?.owner ?? 'another cluster'}, lease alive`;
     case 'retry-wait':
       return `RETRY_WAIT until ${isoTime(record?.retryAt) ?? '?'}`;
+    case 'stale-listing':
+      return `the ledger has version ${record?.version ?? '?'}, recorded after this listing began: list again`;
     default:
       return reason ?? 'skipped';
   }

@@ -49,7 +49,8 @@ const ACTIONS: Record<BatchResult['action'], { from: Status[]; run: Transition; 
 
 /**
  * Applies `retry` or `reprocess` to every ledger file that matches one of `patterns` (exact paths or globs),
- * or to every REJECTED file (`all`). A pattern that names no file, and a file in the wrong status, are failures.
+ * or to every REJECTED file (`all`). A pattern that names no file, and a file in the wrong status, are failures;
+ * `all` with no REJECTED file is not.
  */
 export async function operatorAction(
   config: AppConfig,
@@ -101,7 +102,8 @@ export async function operatorAction(
     }
     const failed = results.filter((r) => !r.ok).length;
     const data = { source: source.id, action, results, ok: results.length - failed, failed };
-    return { data, exitCode: failed > 0 || results.length === 0 ? EXIT.failed : EXIT.ok };
+    // --all-rejected on a source with nothing REJECTED has nothing to do: not a failure (a nightly job's clean run).
+    return { data, exitCode: failed > 0 ? EXIT.failed : EXIT.ok };
   });
 }
 

@@ -2,6 +2,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { STATUSES } from '../../ledger';
 import { backfillAction, type BackfillResult, type SelectStatus } from '../actions/backfill';
 import { configFrom, type GlobalOptions } from '../context';
+import { usageError } from '../errors';
 import { formatBytes, formatTime, note, printable, printJson, printLines, table } from '../output';
 import { collect, integer, status, time } from '../parse';
 
@@ -103,6 +104,8 @@ Examples:
   ftp-ingest backfill -s orders --path '*.csv' --status new --limit 500`,
     )
     .action(async (options: BackfillCommandOptions) => {
+      if (options.since !== undefined && options.until !== undefined && options.since >= options.until)
+        throw usageError('backfill: --since must be before --until (the window is [since, until))');
       const config = configFrom(program.opts<GlobalOptions>());
       const { data, exitCode } = await backfillAction(config, options.source, {
         globs: options.path ?? [],

@@ -13,6 +13,7 @@ interface BatchOptions {
 function printBatch(data: BatchResult, json: boolean | undefined): void {
   if (json) return printJson(data);
   const verb = data.action === 'retry' ? 'retried' : 'reprocessed';
+  if (data.results.length === 0) return printLines([`${data.action} ${data.source}: no REJECTED file, nothing to do`]);
   const rows = data.results.map((r) => [
     r.ok ? verb : 'FAILED',
     printable(r.path),

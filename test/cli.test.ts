@@ -9,7 +9,11 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { sourceKeys } from '../src/ledger/keys';
 import { FTP_PATH, FTP_SOURCE } from '../src/shared/search-attributes';
+import type { SourceConfig } from '../src/config';
+import { FtpPermanentError, FtpTlsError, FtpTransientError, RemoteLoginError, SftpHostKeyError } from '../src/remote';
 import { neverPolledLateness } from '../src/starter/actions/files';
+import { CliError } from '../src/starter/errors';
+import { ftpError } from '../src/starter/ftp';
 import { pollScheduleState, upsertPollSchedule } from '../src/starter/schedules';
 import { lateLine } from '../src/starter/views';
 import { PASSWORD, PASSWORD_ENV, usePipeline } from './helpers/pipeline';
@@ -516,12 +520,43 @@ describe('ftp-ingest CLI', () => {
       schedule: 'none',
       neverPolled: true,
     });
-    assert.equal(neverPolledLateness({ schedule: 'unknown' }, minute, now), undefined);
+    assert.deepEqual(neverPolledLateness({ schedule: 'unknown' }, minute, now), {
+      everyMs: minute,
+      schedule: 'unknown',
+      neverPolled: true,
+    });
+    assert.equal(
+      lateLine('x', neverPolledLateness({ schedule: 'unknown' }, minute, now)).join(''),
+      'LATE: no poll recorded yet; Temporal could not be asked about its schedule',
+    );
     const line = lateLine('x', neverPolledLateness({ ...active, createdAtMs: old }, minute, now)).join('');
     assert.match(
       line,
       /^LATE: no poll recorded yet, 1h\S* after its schedule was created \(every 1m expected\): poll ftp-poll\/x-1 still runs/,
     );
+  });
+
+  test("a server's refusals name the setting to fix: login and trust are exit 2, not 'unreachable'", () => {
+    const ftp = pipeline.config.sources.find((source) => source.id === 'cli')!;
+    const sftp = { ...ftp, protocol: 'sftp' as const };
+    const cases: [SourceConfig, Error, number, RegExp][] = [
+      [ftp, new FtpPermanentError('530 Login incorrect.', 530), 2, /refused the login .*cli\.passwordEnv/],
+      [sftp, new RemoteLoginError('sftp login refused: all methods failed', undefined), 2, /SFTP .*cli\.privateKeyEnv/],
+      [sftp, new SftpHostKeyError('h:22', 'not the pinned key', 'fingerprint-mismatch'), 2, /cli\.hostKeyFingerprint/],
+      [
+        ftp,
+        new FtpTlsError('h:21', 'self-signed certificate', 'DEPTH_ZERO_SELF_SIGNED_CERT'),
+        2,
+        /sources\.cli\.tls\)/,
+      ],
+      [ftp, new FtpTransientError('connection closed', undefined), 3, /unreachable/],
+    ];
+    for (const [source, err, code, message] of cases) {
+      const mapped = ftpError(source, err);
+      assert.ok(mapped instanceof CliError, `${err.name}: ${String(mapped)}`);
+      assert.equal(mapped.exitCode, code, `${err.name}: ${mapped.message}`);
+      assert.match(mapped.message, message);
+    }
   });
 
   // The files of the backfill tests, one of them DONE already (taken alone by a first backfill).

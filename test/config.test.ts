@@ -435,13 +435,21 @@ test('a password inside the Redis URL is refused without echoing it', () => {
   assertIssue(fromFile, 'redis.url', 'password', 'passwordEnv', 'redis://user:***@ledger:6379');
   const fromEnv = configError(() => parseConfig({}, { FTP_INGEST_REDIS_URL: `rediss://:${secret}@ledger:6380` }));
   assertIssue(fromEnv, 'redis.url', 'password', 'FTP_INGEST_REDIS_URL');
-  for (const err of [fromFile, fromEnv]) assert.ok(!err.message.includes(secret), err.message);
+  const inQuery = configError(() => parseConfig({ redis: { url: `redis://ledger:6379/?password=${secret}` } }));
+  assertIssue(inQuery, 'redis.url', 'query parameters', 'redis://ledger:6379/?password=***');
+  for (const err of [fromFile, fromEnv, inQuery]) assert.ok(!err.message.includes(secret), err.message);
 });
 
 test('a secret-reference setting never echoes its value (it may be the secret by mistake)', () => {
   const err = configError(() => parseConfig(oneSource({ passwordEnv: 'p@ss w0rd' })));
   assertIssue(err, 'sources[0].passwordEnv', 'environment variable name');
   assert.ok(!err.message.includes('p@ss w0rd'));
+  const sftp = configError(() =>
+    parseConfig(oneSource({ protocol: 'sftp', privateKeyEnv: 'key x', passphraseEnv: 'pass y' })),
+  );
+  assertIssue(sftp, 'sources[0].privateKeyEnv', 'environment variable name');
+  assertIssue(sftp, 'sources[0].passphraseEnv', 'environment variable name');
+  assert.ok(!sftp.message.includes('key x') && !sftp.message.includes('pass y'), sftp.message);
   const both = configError(() => parseConfig(oneSource({ passwordEnv: 'A', passwordFile: '/b' })));
   assertIssue(both, 'sources[0].passwordFile', 'not both');
 });

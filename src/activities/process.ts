@@ -63,19 +63,32 @@ export async function processFile(
           lease.heartbeat({ progress, checkpoint }, next !== undefined);
         },
       });
-      // A processor that ignores its signal still cannot hold the file past the deadline.
-      const result = await Promise.race([running, deadline.expired, checkpointRefused]);
+      // A processor that ignores its signal still cannot hold the file (and the slot) past the deadline, a lost
+      // claim or a cancellation: the run ends, and the processor goes on in the background (docs/EXTENDING.md).
+      const result = await Promise.race([running, deadline.expired, checkpointRefused, failsOnAbort(lease.signal)]);
       return { processor: source.processor.name, result: shortResult(result, secretsOf(deps)) };
     } catch (thrown) {
       // A processor's output (a command's stderr tail, say) may quote the worker's environment: the error goes
       // to history and the ledger, so no configured secret may stay in it.
       const err = redacted(thrown, secretsOf(deps));
-      if (isPermanent(err)) throw permanentFailure(err.message);
+      if (isPermanent(thrown)) throw permanentFailure(err.message);
+      failedInProcessor.add(err);
       throw err;
     } finally {
       deadline.clear();
     }
-  }).catch((err: unknown) => retryOrFail(err, isTransient));
+  }).catch((err: unknown) => retryOrFail(err, isEnvironment));
+}
+
+/**
+ * Errors the processor threw. Whatever they carry (its own database's ECONNREFUSED, say), they are the
+ * processor's failures and count (docs/EXTENDING.md): only the product's own servers being away is waited for
+ * without counting, or a processor whose dependency is down would hold its files for ever.
+ */
+const failedInProcessor = new WeakSet<object>();
+
+function isEnvironment(err: unknown): boolean {
+  return !(typeof err === 'object' && err !== null && failedInProcessor.has(err)) && isTransient(err);
 }
 
 interface ProcessDeadline {
@@ -124,6 +137,10 @@ function secretsOf(deps: ActivityDeps): string[] {
  * By name as well as by class: a plugin's `ftp-ingest/plugin` may be another copy of the class than the worker's
  * (the worker compiled to lib/, the plugin on the sources; or the plugin's own installed copy).
  */
-function isPermanent(err: Error): boolean {
-  return err instanceof PermanentProcessorError || err.name === 'PermanentProcessorError';
+/** By class, or by name (a plugin's own copy of the class, or a plain object thrown with that name). */
+function isPermanent(thrown: unknown): boolean {
+  if (thrown instanceof PermanentProcessorError) return true;
+  return (
+    typeof thrown === 'object' && thrown !== null && (thrown as { name?: unknown }).name === 'PermanentProcessorError'
+  );
 }

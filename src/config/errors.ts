@@ -154,7 +154,15 @@ function editDistance(a: string, b: string): number {
 // ---- Problems → issues ----
 
 /** Settings whose values are not echoed: people put the secret itself there by mistake. */
-const SECRET_REFS = new Set(['passwordEnv', 'passwordFile', 'apiKeyEnv', 'apiKeyFile']);
+const SECRET_REFS = new Set([
+  'passwordEnv',
+  'passwordFile',
+  'apiKeyEnv',
+  'apiKeyFile',
+  'privateKeyEnv',
+  'privateKeyFile',
+  'passphraseEnv',
+]);
 
 /** Problems → issues. `origins` maps a path ("redis.url") to the environment variable that set it. */
 export function toConfigIssues(
@@ -205,7 +213,10 @@ function showValue(value: unknown): string {
   return JSON.stringify(safe.length > MAX_SHOWN ? `${safe.slice(0, MAX_SHOWN)}…` : safe);
 }
 
-/** `redis://user:pw@host` → `redis://user:***@host`; works on strings that are not valid URLs too. */
+/**
+ * `redis://user:pw@host` → `redis://user:***@host`, and the values of query parameters (`?password=pw` →
+ * `?password=***`); works on strings that are not valid URLs too.
+ */
 export function redactUrlPassword(text: string): string {
-  return text.replace(/(\/\/[^/@\s:]*:)[^@\s]*@/g, '$1***@');
+  return text.replace(/(\/\/[^/@\s:]*:)[^@\s]*@/g, '$1***@').replace(/([?&][^=&#\s]*=)[^&#\s]*/g, '$1***');
 }

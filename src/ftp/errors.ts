@@ -52,6 +52,9 @@ export class FtpFileError extends FtpAccessError {}
 /** Any other permanent refusal: bad credentials (530), unsupported command (500/502/504), protocol trouble. */
 export class FtpPermanentError extends FtpAccessError {}
 
+/** The credentials were refused or cannot be used (an SFTP login refused, a private key that does not parse). */
+export class RemoteLoginError extends FtpPermanentError {}
+
 /** The remote file does not have the size it was listed with: it changed (or is still being written). */
 export class FtpSizeMismatchError extends FtpAccessError {
   constructor(

@@ -5,6 +5,7 @@ import {
   FtpPermanentError,
   FtpTransientError,
   NETWORK_ERRNOS,
+  RemoteLoginError,
   RemoteTrustError,
 } from '../ftp/errors';
 import { UnsafeNameError } from '../ftp/names';
@@ -69,7 +70,7 @@ export function classifySftpError(err: unknown): Error {
     }
   }
   if (level === 'client-authentication') {
-    return new FtpPermanentError(`sftp login refused: ${err.message}`, undefined, { cause: err });
+    return new RemoteLoginError(`sftp login refused: ${err.message}`, undefined, { cause: err });
   }
   if (level === 'client-socket' || level === 'client-timeout' || level === 'protocol' || level === 'handshake') {
     return new FtpTransientError(`sftp connection lost: ${err.message}`, undefined, { cause: err });

@@ -12,9 +12,9 @@ import {
   classifySftpError,
   FtpAccessError,
   FtpFileError,
-  FtpPermanentError,
   FtpSizeMismatchError,
   FtpTransientError,
+  RemoteLoginError,
   SFTP_STATUS,
   SftpHostKeyError,
   sftpStatus,
@@ -104,7 +104,7 @@ export function connectSftp(endpoint: SftpEndpoint): Promise<SftpConnection> {
     } catch (err) {
       // ssh2 parses the private key synchronously: a bad key or passphrase is a setup error, not the network.
       ssh.end();
-      reject(new FtpPermanentError(`sftp ${where}: cannot use the private key: ${(err as Error).message}`, undefined));
+      reject(new RemoteLoginError(`sftp ${where}: cannot use the private key: ${(err as Error).message}`, undefined));
     }
   });
 }

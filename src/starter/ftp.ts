@@ -9,7 +9,10 @@ import {
   FtpFileError,
   FtpTransientError,
   NETWORK_ERRNOS,
+  RemoteLoginError,
+  RemoteTrustError,
   remoteEndpointOf,
+  SftpHostKeyError,
   type RemoteSession,
 } from '../remote';
 import { CONNECT_TIMEOUT_MS } from './context';
@@ -19,16 +22,28 @@ const UNREACHABLE_ERRNOS = new Set([...NETWORK_ERRNOS, 'ENOTFOUND']);
 
 const where = (source: SourceConfig): string => `${source.user}@${source.host}:${source.port}`;
 
+const protocolName = (source: SourceConfig): string => (source.protocol === 'sftp' ? 'SFTP' : 'FTP');
+
 /** An FTP error of a source, in operator terms: unreachable (3), or the setting to fix (2). */
 export function ftpError(source: SourceConfig, err: unknown): unknown {
   if (err instanceof CliError || !(err instanceof Error)) return err;
   const reason = shortReason(err);
   const code = err instanceof FtpAccessError ? err.ftpCode : undefined;
-  if (code === 530) {
+  const settings = (...names: string[]): string => names.map((name) => `sources.${source.id}.${name}`).join(' / ');
+  if (code === 530 || err instanceof RemoteLoginError) {
+    const credentials =
+      source.protocol === 'sftp'
+        ? settings('user', 'passwordEnv', 'passwordFile', 'privateKeyEnv', 'privateKeyFile', 'passphraseEnv')
+        : settings('user', 'passwordEnv', 'passwordFile');
     return usageError(
-      `FTP server ${where(source)} refused the login of source ${source.id}: ${reason} (sources.${source.id}.user / passwordEnv / passwordFile)`,
+      `${protocolName(source)} server ${where(source)} refused the login of source ${source.id}: ${reason} (${credentials})`,
       err,
     );
+  }
+  // A certificate or host key that does not verify is the trust setup to fix, not the network (retrying won't help).
+  if (err instanceof RemoteTrustError) {
+    const trust = err instanceof SftpHostKeyError ? settings('knownHosts', 'hostKeyFingerprint') : settings('tls');
+    return usageError(`source ${source.id}: ${reason} (${trust})`, err);
   }
   if (err instanceof FtpFileError) {
     return usageError(

@@ -240,6 +240,41 @@ describe('processFile in MockActivityEnvironment', () => {
     assert.match(err.message, /^processor result is not JSON: TypeError: Do not know how to serialize a BigInt/);
   });
 
+  test("a processor's own network error counts against the file; a plain object named PermanentProcessorError rejects it", async () => {
+    const sourceId = freshSource();
+    const deps = depsFor(sourceId);
+    const input = await claimed(deps, sourceId);
+    // Its own database away: ECONNREFUSED like Redis's, but the processor's failure (retried, then the attempt fails).
+    steps.fn = () =>
+      Promise.reject(Object.assign(new Error('connect ECONNREFUSED 10.0.0.9:5432'), { code: 'ECONNREFUSED' }));
+    const err = await failureOf(mockEnv({ attempt: ATTEMPTS_PER_ACTIVITY }).run(processFile, deps, input));
+    assert.ok(err instanceof ApplicationFailure, String(err));
+    assert.equal(err.type, ErrorTypes.attemptFailed);
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what a careless processor does
+    steps.fn = () => Promise.reject({ name: 'PermanentProcessorError', message: 'no header row' });
+    const permanent = await failureOf(mockEnv({ attempt: 1 }).run(processFile, deps, input));
+    assert.ok(permanent instanceof ApplicationFailure, String(permanent));
+    assert.equal(permanent.type, ErrorTypes.permanent);
+  });
+
+  test('a processor that ignores its signal does not hold the run once the activity is cancelled', async () => {
+    const sourceId = freshSource();
+    const deps = depsFor(sourceId);
+    const input = await claimed(deps, sourceId);
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    steps.fn = () => {
+      started();
+      return new Promise(() => undefined); // never settles, never looks at ctx.signal
+    };
+    const env = mockEnv();
+    const outcome = failureOf(env.run(processFile, deps, input));
+    await running;
+    env.cancel();
+    const ended = await Promise.race([outcome.then(() => 'ended'), sleep(5_000).then(() => 'still running')]);
+    assert.equal(ended, 'ended');
+  });
+
   test("cancelling the activity aborts the processor's signal", async () => {
     const sourceId = freshSource();
     const deps = depsFor(sourceId);

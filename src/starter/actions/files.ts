@@ -96,11 +96,12 @@ async function latenessOf(
  * A source never polled is late once its schedule has been active that long without a poll recorded (no worker
  * ever ran its polls, or none reaches Redis): a schedule created lately is not. Without a schedule it is late at
  * once: nothing will ever poll it (a configured source whose `schedule create` was forgotten, or whose schedule was
- * deleted). (A ledger emptied while polls run looks late until the next poll records itself.)
+ * deleted); so it is when Temporal cannot be asked (a wrong `temporal.address` in a new deployment). (A ledger emptied while polls run looks late until the next poll records itself.)
  */
 export function neverPolledLateness(state: ScheduleState, everyMs: number, now: number): PollLateness | undefined {
   const { createdAtMs, ...rest } = state;
-  if (state.schedule === 'none') return { everyMs, ...rest, neverPolled: true };
+  // No schedule, or Temporal not reachable to tell: nothing says that anything will ever poll it.
+  if (state.schedule === 'none' || state.schedule === 'unknown') return { everyMs, ...rest, neverPolled: true };
   if (state.schedule !== 'active' || createdAtMs === undefined) return undefined;
   const sinceMs = now - createdAtMs;
   return sinceMs > lateAfterMs(everyMs) ? { sinceMs, everyMs, ...rest, neverPolled: true } : undefined;

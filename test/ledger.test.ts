@@ -64,6 +64,7 @@ describe('claimBatch', () => {
         mtimeMs: 1_700_000_000_000,
         size: 100,
         token: 1,
+        owner: 'A',
         tries: 1,
         attempt: 1,
         workflowId: fileWorkflowId(src, 'in/a.csv', version, 1),
@@ -482,6 +483,39 @@ describe('fencing', () => {
     assert.deepEqual(await fx.ledger.get(src, 'a'), before);
     assert.equal(await fx.ledger.inFlight(src, 'B'), 1);
     assert.equal((await fx.ledger.deadLetters(src)).length, 0);
+  });
+
+  test("a Redis that lost its last writes issues a token again: the other cluster's claim of it is told apart", async () => {
+    const src = freshSource();
+    const lost = await claimOne(src, 'a', { clusterId: 'A' });
+    assert.equal(lost.owner, 'A');
+    // The claim's writes are lost (a host crash before the AOF's fsync): no record, the counter back where it was.
+    await fx.redis.hdel(fx.ledger.keys(src)[1]!, 'a');
+    await fx.redis.decr(fx.ledger.keys(src)[0]!);
+    const again = await claimOne(src, 'a', { clusterId: 'B', pollRun: 'b-1' });
+    assert.equal(again.token, lost.token, 'the same token, issued again');
+    const before = await fx.ledger.get(src, 'a');
+
+    const renewed = await fx.ledger.renew(src, 'a', lost.token, 60_000, 'A');
+    assert.equal(!renewed.ok && renewed.reason, 'superseded');
+    const begun = await fx.ledger.beginRun(src, 'a', lost.token, {
+      step: 'download',
+      leaseMs: 60_000,
+      maxCrashes: 5,
+      owner: 'A',
+    });
+    assert.equal(!begun.ok && begun.reason, 'superseded');
+    const committed = await fx.ledger.commit(src, 'a', lost.token, 'twice', { owner: 'A' });
+    assert.equal(!committed.ok && committed.reason, 'superseded');
+    const released = await fx.ledger.release(src, 'a', lost.token, 'x', { ...RETRY_NOW, owner: 'A' });
+    assert.equal(!released.ok && released.reason, 'superseded');
+    const rejected = await fx.ledger.reject(src, 'a', lost.token, 'x', 'A');
+    assert.equal(!rejected.ok && rejected.reason, 'superseded');
+    assert.deepEqual(await fx.ledger.get(src, 'a'), before);
+    // B's own calls pass, and so does a repeat of its commit.
+    assert.ok((await fx.ledger.commit(src, 'a', again.token, '{}', { owner: 'B' })).ok);
+    const repeat = await fx.ledger.commit(src, 'a', again.token, '{}', { owner: 'B' });
+    assert.ok(repeat.ok && repeat.alreadyCommitted);
   });
 
   test("renewRunning extends only this cluster's current attempts; an expired one is then not retaken", async () => {

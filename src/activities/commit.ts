@@ -15,6 +15,7 @@ export async function commitFile(
   const actionGraceMs = source.remoteAction.type === 'none' ? undefined : source.retryTimeoutMs;
   const committed = await deps.ledger.commit(file.sourceId, file.path, file.token, JSON.stringify(result), {
     actionGraceMs,
+    owner: file.owner,
   });
   if (!committed.ok) throw claimLost(committed.reason);
   return { alreadyCommitted: committed.alreadyCommitted };

@@ -83,7 +83,7 @@ export async function withLease<Details, T>(
 
   const renew = async (): Promise<void> => {
     const { ledger, file, leaseMs } = options;
-    const renewed = await ledger.renew(file.sourceId, file.path, file.token, leaseMs);
+    const renewed = await ledger.renew(file.sourceId, file.path, file.token, leaseMs, file.owner);
     if (!renewed.ok && lostReason === undefined) {
       lostReason = renewed.reason;
       lost.abort(claimLost(renewed.reason));
@@ -140,7 +140,12 @@ export async function withLease<Details, T>(
 }
 
 async function beginRun({ ledger, file, step, leaseMs, maxCrashes }: LeaseKeeperOptions): Promise<void> {
-  const begun = await ledger.beginRun(file.sourceId, file.path, file.token, { step, leaseMs, maxCrashes });
+  const begun = await ledger.beginRun(file.sourceId, file.path, file.token, {
+    step,
+    leaseMs,
+    maxCrashes,
+    owner: file.owner,
+  });
   if (begun.ok) return;
   if (begun.reason === 'crash-loop') {
     throw permanentFailure(

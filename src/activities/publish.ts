@@ -18,7 +18,7 @@ export async function publishFile(
   { file, localPath }: { file: ClaimedFile; localPath: string },
 ): Promise<PublishResult> {
   const { retryTimeoutMs } = sourceOf(deps, file.sourceId);
-  const lease = await deps.ledger.renew(file.sourceId, file.path, file.token, retryTimeoutMs);
+  const lease = await deps.ledger.renew(file.sourceId, file.path, file.token, retryTimeoutMs, file.owner);
   if (!lease.ok) throw claimLost(lease.reason);
   return publishAttempt(deps, file, localPath);
 }

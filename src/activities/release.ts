@@ -19,10 +19,11 @@ export async function releaseFile(
   // The reason may come from a workflow processor's failure, which no activity redacted: the ledger keeps none.
   const error = redactSecrets(reason, configuredSecrets(deps.config, deps.env));
   const released = permanent
-    ? await deps.ledger.reject(file.sourceId, file.path, file.token, error)
+    ? await deps.ledger.reject(file.sourceId, file.path, file.token, error, file.owner)
     : await deps.ledger.release(file.sourceId, file.path, file.token, error, {
         retryDelayMs: source.retryTimeoutMs,
         maxTries: source.maxTries,
+        owner: file.owner,
       });
   await fs.rm(inside(deps.config.workDir, attemptFolder(file)), { recursive: true, force: true });
   if (!released.ok || released.status === 'REJECTED') await dropOrphanPublish(deps, file);

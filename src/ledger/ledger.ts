@@ -126,7 +126,7 @@ export class Ledger {
     args.push(opts.listedAgoMs === undefined ? '' : Math.max(0, Math.round(opts.listedAgoMs)));
     const reply = await this.run('claim', keys, args);
     return {
-      claims: claimsOf(sourceId, unique, versions, reply),
+      claims: claimsOf(sourceId, opts.clusterId, unique, versions, reply),
       skipped: { ...reply.skipped, ...extra },
       rejected: reply.rejected.map((r): RejectedFile => ({ ...r, error: r.error ?? '' })),
       ...(reply.decisions ? { decisions: reply.decisions } : {}),
@@ -134,11 +134,11 @@ export class Ledger {
   }
 
   /** Extends the lease while `token` still owns the IN_PROGRESS record. */
-  async renew(sourceId: string, path: string, token: number, leaseMs: number): Promise<RenewResult> {
+  async renew(sourceId: string, path: string, token: number, leaseMs: number, owner?: string): Promise<RenewResult> {
     assertToken(token);
     assertLeaseMs(leaseMs);
     const { due } = this.sourceKeys(sourceId);
-    const reply = await this.runOnFile('renew', sourceId, path, [due], [token, leaseMs]);
+    const reply = await this.runOnFile('renew', sourceId, path, [due], [claimArg(token, owner), leaseMs]);
     if (reply.ok) return { ok: true, leaseUntil: reply.leaseUntil };
     return this.fenceFailure(sourceId, path, reply);
   }
@@ -151,12 +151,12 @@ export class Ledger {
     sourceId: string,
     path: string,
     token: number,
-    opts: { step: RunStep; leaseMs: number; maxCrashes: number },
+    opts: { step: RunStep; leaseMs: number; maxCrashes: number; owner?: string },
   ): Promise<BeginRunResult> {
     assertToken(token);
     assertLeaseMs(opts.leaseMs);
     const k = this.sourceKeys(sourceId);
-    const args = [token, opts.leaseMs, opts.maxCrashes, opts.step];
+    const args = [claimArg(token, opts.owner), opts.leaseMs, opts.maxCrashes, opts.step];
     const reply = await this.runOnFile('beginRun', sourceId, path, [k.due, k.runs], args);
     if (reply.ok) return { ok: true, leaseUntil: reply.leaseUntil, crashes: reply.crashes };
     if (reply.reason === 'crash-loop') return { ok: false, reason: 'crash-loop', crashes: reply.crashes ?? 0 };
@@ -190,11 +190,11 @@ export class Ledger {
     path: string,
     token: number,
     result?: string,
-    opts: { actionGraceMs?: number } = {},
+    opts: { actionGraceMs?: number; owner?: string } = {},
   ): Promise<FenceResult> {
     assertToken(token);
     const k = this.sourceKeys(sourceId);
-    const args = [token, result ?? '', opts.actionGraceMs ?? ''];
+    const args = [claimArg(token, opts.owner), result ?? '', opts.actionGraceMs ?? ''];
     const reply = await this.runOnFile('commit', sourceId, path, [k.inflight, k.stats, k.due], args);
     if (!reply.ok) return this.fenceFailure(sourceId, path, reply);
     return { ok: true, alreadyCommitted: reply.alreadyCommitted, record: this.record(sourceId, path, reply.record) };
@@ -211,16 +211,17 @@ export class Ledger {
     assertToken(token);
     assertReleaseOptions(opts);
     const k = this.sourceKeys(sourceId);
-    const args = [token, error, opts.retryDelayMs, opts.maxTries];
+    const args = [claimArg(token, opts.owner), error, opts.retryDelayMs, opts.maxTries];
     const reply = await this.runOnFile('release', sourceId, path, [k.inflight, k.dlq, k.due, k.runs], args);
     return this.releaseResult(sourceId, path, reply);
   }
 
   /** Fenced: the attempt failed in a way no retry can fix → REJECTED with one dead letter. */
-  async reject(sourceId: string, path: string, token: number, error: string): Promise<ReleaseResult> {
+  async reject(sourceId: string, path: string, token: number, error: string, owner?: string): Promise<ReleaseResult> {
     assertToken(token);
     const k = this.sourceKeys(sourceId);
-    const reply = await this.runOnFile('reject', sourceId, path, [k.inflight, k.dlq, k.due, k.runs], [token, error]);
+    const args = [claimArg(token, owner), error];
+    const reply = await this.runOnFile('reject', sourceId, path, [k.inflight, k.dlq, k.due, k.runs], args);
     return this.releaseResult(sourceId, path, reply);
   }
 
@@ -531,8 +532,22 @@ export class Ledger {
   }
 }
 
+/**
+ * A fenced call's claim: its token, and the cluster it was made for when known (a Redis that lost its last writes
+ * issues lost tokens again, maybe for the same path to another cluster: the owner tells the two claims apart).
+ */
+function claimArg(token: number, owner: string | undefined): string {
+  return owner === undefined ? String(token) : `${token}@${owner}`;
+}
+
 /** The claims a claim script's reply names (its format: claim.lua), in candidate order. */
-function claimsOf(sourceId: string, candidates: Candidate[], versions: string[], reply: Reply<'claim'>): Claim[] {
+function claimsOf(
+  sourceId: string,
+  owner: string,
+  candidates: Candidate[],
+  versions: string[],
+  reply: Reply<'claim'>,
+): Claim[] {
   const { marks, first, lease, detail } = reply;
   if (marks !== '' && marks.length !== candidates.length) {
     throw new Error(`ledger script claim marked ${marks.length} of ${candidates.length} candidates`);
@@ -563,6 +578,7 @@ function claimsOf(sourceId: string, candidates: Candidate[], versions: string[],
       size: c.size,
       ...(c.exactTime ? { exactTime: true } : {}),
       token,
+      owner,
       tries,
       attempt,
       workflowId: fileWorkflowId(sourceId, c.path, version, attempt),

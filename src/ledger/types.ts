@@ -47,6 +47,11 @@ export interface Claim {
   exactTime?: boolean;
   /** Fencing token: only this attempt may renew, commit, release or reject. */
   token: number;
+  /**
+   * The cluster the claim was made for, checked with the token by the fenced calls. Absent in the input of a file
+   * workflow started by an earlier release.
+   */
+  owner?: string;
   /** Claims of this version since it was new or last reset by an operator; REJECTED at maxTries. */
   tries: number;
   /** Claims of this version ever (never reset): names the attempt in `workflowId`, so each id is new. */
@@ -186,6 +191,8 @@ export type ReleaseResult = { ok: true; status: 'RETRY_WAIT' | 'REJECTED'; recor
 export interface ReleaseOptions {
   retryDelayMs: number;
   maxTries: number;
+  /** The claim's cluster (Claim.owner), checked with the token. */
+  owner?: string;
 }
 
 export interface RejectUnsafeResult {

@@ -6,15 +6,16 @@
 -- that ends. Counted per step: the small-file fast path downloads again (and ends that run) before each process
 -- run, which must not hide a processor that kills its worker. `openRuns` (all steps, begun minus ended) stays as
 -- the scripts of earlier releases keep it: none means the attempt never began a run.
--- KEYS[1] records hash, KEYS[2] due zset, KEYS[3] runs hash. ARGV[1] path, ARGV[2] token, ARGV[3] leaseMs,
+-- KEYS[1] records hash, KEYS[2] due zset, KEYS[3] runs hash. ARGV[1] path, ARGV[2] token[@owner], ARGV[3] leaseMs,
 -- ARGV[4] maxCrashes, ARGV[5] step ('download' or 'process').
 -- Returns JSON { ok = true, leaseUntil, crashes } or { ok = false, reason ('crash-loop' or a fence reason), ... }.
 local records_key, due_key, runs_key = KEYS[1], KEYS[2], KEYS[3]
-local path, token, lease_ms, max_crashes = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local path, lease_ms, max_crashes = ARGV[1], tonumber(ARGV[3]), tonumber(ARGV[4])
+local token, owner = claim_of(ARGV[2])
 local step = RUN_STEPS[ARGV[5]] or error('begin-run: unknown step ' .. tostring(ARGV[5]))
 local rec = read_record(records_key, path)
 
-local verdict = fence(rec, token, {})
+local verdict = fence(rec, token, {}, owner)
 if verdict ~= 'act' then
   return verdict
 end

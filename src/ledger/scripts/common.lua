@@ -171,12 +171,23 @@ local function reject_record(records_key, inflight_key, dlq_key, due_key, path, 
   clear_due(due_key, path)
 end
 
--- Why `token` may not act on `rec`, or nil when it is the record's current claim.
-local function fence_failure(rec, token)
+-- A fenced call's claim argument: '<token>', or '<token>@<owner>' (the cluster the claim was made for). A Redis
+-- that lost its last writes (a host crash, a failover without waitForReplicas) issues the lost tokens again, maybe
+-- for the same paths to another cluster: the owner tells the two claims apart.
+local function claim_of(arg)
+  local token, owner = match(arg, '^(%d+)@(.*)$')
+  if token then
+    return token, owner
+  end
+  return arg, nil
+end
+
+-- Why the claim (`token`, and `owner` when given) may not act on `rec`, or nil when it is the record's current one.
+local function fence_failure(rec, token, owner)
   if rec.status == nil then
     return 'missing'
   end
-  if rec.token ~= token then
+  if rec.token ~= token or (owner ~= nil and rec.owner ~= owner) then
     return 'superseded'
   end
   return nil
@@ -189,11 +200,11 @@ local function failure(reason, rec)
   return cjson.encode({ ok = false, reason = reason, record = rec })
 end
 
--- The fence of every call made with a claim's token: 'act' when `token` owns the IN_PROGRESS record, 'repeat'
+-- The fence of every call made with a claim's token: 'act' when `token` (of `owner`) owns the IN_PROGRESS record, 'repeat'
 -- when it owns it in one of the `settled` statuses (the same call made again after it succeeded), else the
 -- JSON failure reply to return as it is.
-local function fence(rec, token, settled)
-  local reason = fence_failure(rec, token)
+local function fence(rec, token, settled, owner)
+  local reason = fence_failure(rec, token, owner)
   if reason == nil and settled[rec.status] then
     return 'repeat'
   end

@@ -61,9 +61,17 @@ async function publishLocalCopy(from: string, to: string, file: ClaimedFile): Pr
     if (code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR') {
       throw permanentFailure(`${Reasons.typeConflict}: cannot publish ${file.path}: ${(err as Error).message}`);
     }
-    throw err;
+    // processedDir's file system refuses this name (too long there, characters it does not take): the attempt
+    // fails and costs a try, so the file ends REJECTED at maxTries instead of holding its claim for ever.
+    if (code !== undefined && NAME_REFUSALS.has(code)) {
+      throw attemptFailed(`cannot publish ${file.path} into processedDir: ${(err as Error).message}`);
+    }
+    throw err; // anything else (permissions, a full or read-only disk, NFS away) is the environment: waited for
   }
 }
+
+/** Errno codes of a file system that refuses one name (where workDir took it). */
+const NAME_REFUSALS: ReadonlySet<string> = new Set(['ENAMETOOLONG', 'EINVAL', 'EILSEQ']);
 
 /** Syncs `dir` and each folder above it up to `top` (an ancestor of `dir`, or `dir` itself). */
 async function syncFoldersUpTo(dir: string, top: string): Promise<void> {

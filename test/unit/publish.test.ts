@@ -1,6 +1,7 @@
 // What an attempt that published and then lost its claim leaves in processedDir (releaseFile with a real Redis
 // ledger): its copy goes where it is an extra, and stays where it is, or will be, the committed output.
 import assert from 'node:assert/strict';
+import { ApplicationFailure } from '@temporalio/common';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -10,7 +11,7 @@ import { publishAttempt } from '../../src/activities/publish';
 import { releaseFile } from '../../src/activities/release';
 import { parseConfig } from '../../src/config';
 import { RemoteClients } from '../../src/remote';
-import type { ClaimedFile } from '../../src/shared/types';
+import { ErrorTypes, type ClaimedFile } from '../../src/shared/types';
 import { claimOptions, file, freshSource, sleep, useLedgerFixture } from '../helpers/ledger';
 import { tempDir } from '../helpers/servers';
 
@@ -98,5 +99,23 @@ describe('releaseFile: the published copy of an attempt that lost its claim', ()
 
     assert.deepEqual(await release(a, second, true), { status: 'REJECTED' });
     assert.equal(fs.existsSync(copy), false, 'a REJECTED version has no output');
+  });
+});
+
+describe('publishAttempt: a name that processedDir refuses', () => {
+  test('too long there (ENAMETOOLONG): the attempt fails and costs a try, instead of a retry for ever', async () => {
+    const sourceId = freshSource();
+    // A processedDir whose path leaves no room for the output's (PATH_MAX 4096), while workDir's path is short.
+    let deep = path.join(work, sourceId);
+    while (deep.length < 4_070) deep = path.join(deep, 'd'.repeat(Math.min(200, 4_070 - deep.length)));
+    const deps = clusterDeps('A', sourceId, deep);
+    const claimed = await claim(deps, sourceId);
+    const err = await publish(deps, claimed).then(
+      () => assert.fail('published into a path longer than PATH_MAX'),
+      (thrown: unknown) => thrown,
+    );
+    assert.ok(err instanceof ApplicationFailure, String(err));
+    assert.equal(err.type, ErrorTypes.attemptFailed);
+    assert.match(err.message, /cannot publish a\.csv into processedDir: .*ENAMETOOLONG/);
   });
 });

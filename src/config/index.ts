@@ -20,6 +20,7 @@ export {
   redisPassword,
   resolveSecret,
   SecretError,
+  secretEnvNames,
   sourcePassword,
   sourcePrivateKey,
   sourcePassphrase,

@@ -81,6 +81,13 @@ function secretRef(envName: string | undefined, file: string | undefined, settin
   return undefined;
 }
 
+/** The names of the environment variables that the config reads secrets from. */
+export function secretEnvNames(config: AppConfig): string[] {
+  const names = [config.temporal.apiKeyEnv, config.redis.passwordEnv];
+  for (const source of config.sources) names.push(source.passwordEnv, source.privateKeyEnv, source.passphraseEnv);
+  return [...new Set(names.filter((name): name is string => name !== undefined))];
+}
+
 /** The values of every configured secret that resolves (for redaction: text must never carry one). */
 export function configuredSecrets(config: AppConfig, env: NodeJS.ProcessEnv = process.env): string[] {
   const values: (string | undefined)[] = [];

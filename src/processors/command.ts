@@ -9,10 +9,25 @@ export interface CommandResult {
 
 const TAIL_BYTES = 512;
 
+/** Environment variables a command does not inherit: the ones that hold the worker's own secrets. */
+const withheld = new Set<string>();
+
+/**
+ * Names of environment variables that the `command` processor's commands do not get (set by the worker from its
+ * config: the variables that hold the FTP, Redis and Temporal secrets, which no user command needs).
+ */
+export function withholdFromCommands(names: Iterable<string>): void {
+  for (const name of names) withheld.add(name);
+}
+
+function inheritedEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !withheld.has(name)));
+}
+
 /**
  * Runs a user command on the file, without a shell: `options.command` is an argv array in which `{file}` is
- * replaced by the local path. The command gets FTP_INGEST_IDEMPOTENCY_KEY, FTP_INGEST_TOKEN, FTP_INGEST_SOURCE
- * and FTP_INGEST_PATH in its environment. A non-zero exit is retried; exit codes listed in
+ * replaced by the local path. The command gets the worker's environment without its secrets' variables, and
+ * FTP_INGEST_IDEMPOTENCY_KEY, FTP_INGEST_TOKEN, FTP_INGEST_SOURCE and FTP_INGEST_PATH. A non-zero exit is retried; exit codes listed in
  * `options.permanentExitCodes` reject the file at once.
  */
 export const command: Processor<CommandResult> = async (ctx) => {
@@ -23,7 +38,7 @@ export const command: Processor<CommandResult> = async (ctx) => {
     stdio: ['ignore', 'pipe', 'pipe'],
     signal: ctx.signal,
     env: {
-      ...process.env,
+      ...inheritedEnv(),
       FTP_INGEST_IDEMPOTENCY_KEY: ctx.idempotencyKey,
       FTP_INGEST_TOKEN: String(ctx.token),
       FTP_INGEST_SOURCE: ctx.file.sourceId,

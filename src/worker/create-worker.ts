@@ -1,7 +1,8 @@
 import os from 'node:os';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type Redis from 'ioredis';
-import { configuredSecrets, type AppConfig } from '../config';
+import { configuredSecrets, secretEnvNames, type AppConfig } from '../config';
+import { withholdFromCommands } from '../processors/command';
 import { createActivities } from '../activities';
 import { metrics } from '../observability/metrics';
 import { RemoteClients } from '../remote';
@@ -37,6 +38,7 @@ export function hostTaskQueue(config: AppConfig): string {
  */
 export async function createIngestWorker(options: IngestWorkerOptions): Promise<IngestWorker> {
   const { config, connection } = options;
+  withholdFromCommands(secretEnvNames(config));
   // One pool per server and credentials, whichever protocol; closed when the workers have drained.
   const remote = new RemoteClients();
   const unwatchPools = metrics.watchRemotePools(remote);

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { MAX_CHECKPOINT_BYTES } from '../../src/activities/processor-output';
+import { command, withholdFromCommands } from '../../src/processors/command';
 import type { AnyProcessor } from '../../src/processors/types';
 import { runProcessor } from '../../src/testing/run-processor';
 import { tempDir } from '../helpers/servers';
@@ -31,4 +32,20 @@ test('what the worker refuses throws: a result with no JSON form, a checkpoint o
     return Promise.resolve({});
   };
   await assert.rejects(runProcessor(hoarder, { localPath: input() }), /processor checkpoint is \d+ bytes, over/);
+});
+
+test("the command processor's commands do not inherit the variables of the worker's secrets", async () => {
+  process.env.UNIT_SECRET_VAR = 'sekret-0b9e';
+  process.env.UNIT_PLAIN_VAR = 'plain';
+  try {
+    withholdFromCommands(['UNIT_SECRET_VAR']);
+    const run = await runProcessor(command, {
+      localPath: input(),
+      options: { command: ['sh', '-c', 'echo "${UNIT_SECRET_VAR-withheld} ${UNIT_PLAIN_VAR-missing}"'] },
+    });
+    assert.deepEqual(run.result, { exitCode: 0, stdoutTail: 'withheld plain' });
+  } finally {
+    delete process.env.UNIT_SECRET_VAR;
+    delete process.env.UNIT_PLAIN_VAR;
+  }
 });

@@ -72,7 +72,8 @@ export async function processFile(
       // to history and the ledger, so no configured secret may stay in it.
       const err = redacted(thrown, secretsOf(deps));
       if (isPermanent(thrown)) throw permanentFailure(err.message);
-      failedInProcessor.add(err);
+      // The run's own ends (a lost claim, a cancellation) are not failures of the processor.
+      if (thrown !== lease.signal.reason) failedInProcessor.add(err);
       throw err;
     } finally {
       deadline.clear();

@@ -43,6 +43,17 @@ async function tokenCounter(src: string): Promise<number> {
   return Number(await fx.redis.get(fx.ledger.keys(src)[0] ?? ''));
 }
 
+test('a long path gets a short workflow id: its start and a digest of it (SQL stores keep 255 characters)', () => {
+  const dir = 'd'.repeat(150);
+  const long = `${dir}/é-${'x'.repeat(100)}.csv`;
+  const id = fileWorkflowId('s', long, '1-2', 12);
+  assert.ok(Buffer.byteLength(`${id}/process`) <= 255, `${Buffer.byteLength(id)} bytes: ${id}`);
+  assert.match(id, new RegExp(`^ftp/s/${dir.slice(0, 100)}.*~[0-9a-f]{28}@1-2#12$`));
+  assert.equal(fileWorkflowId('s', long, '1-2', 12), id, 'the same in every call');
+  assert.notEqual(fileWorkflowId('s', `${long}x`, '1-2', 12), id, 'another path, another id');
+  assert.equal(fileWorkflowId('s', 'in/short.csv', '1-2', 1), 'ftp/s/in/short.csv@1-2#1', 'short ids read as before');
+});
+
 test('a workflow id escapes only what would make it ambiguous or unreadable', () => {
   assert.equal(fileWorkflowId('s', 'in/plain.csv', '1-2', 1), 'ftp/s/in/plain.csv@1-2#1');
   assert.equal(fileWorkflowId('s#1', '/a@b/%c\u0001.csv', '1-2', 3), 'ftp/s%231/a%40b/%25c%01.csv@1-2#3');

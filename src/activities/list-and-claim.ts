@@ -6,7 +6,7 @@ import { log } from '../log';
 import { FtpAccessError, FtpTransientError, type RemoteEntry } from '../remote';
 import type { SourceConfig } from '../config';
 import type { Candidate } from '../ledger';
-import { fileVersion, fileWorkflowIdBase, MAX_WORKFLOW_ID_BYTES } from '../shared/ids';
+import { fileVersion, MAX_WORKFLOW_ID_BYTES, readableIdBase } from '../shared/ids';
 import {
   ErrorTypes,
   Reasons,
@@ -184,9 +184,9 @@ async function rejectUnsafeNames(deps: ActivityDeps, source: SourceConfig, entri
   return recorded;
 }
 
-/** Temporal refuses workflow ids over 1,000 bytes: such a path could never be started, so it is refused here. */
+/** A path too long to name in Temporal (its id, even shortened, and its `FtpPath` attribute) is refused here. */
 function idTooLong(source: SourceConfig, entry: RemoteEntry): boolean {
-  const base = fileWorkflowIdBase(source.id, entry.path, fileVersion(entry.mtimeMs, entry.size));
+  const base = readableIdBase(source.id, entry.path, fileVersion(entry.mtimeMs, entry.size));
   return Buffer.byteLength(base) > MAX_WORKFLOW_ID_BYTES;
 }
 

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import { sourceKeys } from '../src/ledger/keys';
 import { FTP_PATH, FTP_SOURCE } from '../src/shared/search-attributes';
@@ -29,6 +30,16 @@ const pipeline = usePipeline({
     { id: 'cli-slow', processor: { name: 'delay', options: { steps: 20, stepMs: 500 } } },
     { id: 'cli-wft' },
     { id: 'cli-late', pollInterval: '1m', retryTimeout: '5m' },
+    // One file in flight at most, each 4 s: a poll of two waits for room (until its Schedule's next time, a multiple
+    // of pollInterval), longer than a short --wait.
+    {
+      id: 'cli-room',
+      processor: { name: 'delay', options: { steps: 8, stepMs: 500 } },
+      maxInFlight: 1,
+      pollInterval: '10m',
+      retryTimeout: '11m',
+      vanishAfter: '20m',
+    },
     // Error cases: nothing listens on port 1; a wrong password; a remote dir that is not there.
     { id: 'cli-noport', port: 1 },
     { id: 'cli-badpw', passwordEnv: WRONG_PASSWORD_ENV },
@@ -557,6 +568,22 @@ describe('ftp-ingest CLI', () => {
       assert.equal(mapped.exitCode, code, `${err.name}: ${mapped.message}`);
       assert.match(mapped.message, message);
     }
+  });
+
+  test('poll: a poll a worker runs for longer than --wait goes on (exit 0); one no worker takes is stopped', async () => {
+    await startWorker();
+    // A poll waits for room only until shortly before its Schedule's next time (every 10 minutes from the epoch).
+    const toNextPoll = 600_000 - (Date.now() % 600_000);
+    if (toNextPoll < 30_000) await sleep(toNextPoll + 1_000);
+    for (const name of ['r1.csv', 'r2.csv']) pipeline.putRemote('cli-room', name, 'x\n');
+    const run = await cli('poll', '-s', 'cli-room', '--wait', '2');
+    assert.equal(run.code, 0, `${run.stdout}${run.stderr}`);
+    const running = /^poll cli-room: still running after 2s .*it goes on as workflow (\S+)$/m.exec(run.stdout);
+    assert.ok(running, run.stdout);
+    // Not terminated: once the first file is done it claims the second.
+    await pipeline.waitForStatus('cli-room', 'r2.csv', ['DONE']);
+    const described = await pipeline.client.workflow.getHandle(running[1]!).describe();
+    assert.notEqual(described.status.name, 'TERMINATED');
   });
 
   // The files of the backfill tests, one of them DONE already (taken alone by a first backfill).

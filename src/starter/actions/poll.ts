@@ -16,6 +16,8 @@ export interface PollOutcome {
   source: string;
   ok: boolean;
   summary?: PollSummary;
+  /** The poll's workflow id when it still ran at --wait (a worker runs it: a backlog's rounds take longer). */
+  running?: string;
   error?: string;
   exitCode: ExitCode;
 }
@@ -31,8 +33,8 @@ export const pollAction: Action<PollOptions, PollOutcome[], string | undefined> 
   for (const source of sources) {
     try {
       await checkSource(source);
-      const summary = await withClient(config, (client) => runPoll(client, config, source, options));
-      outcomes.push({ source: source.id, ok: true, summary, exitCode: EXIT.ok });
+      const polled = await withClient(config, (client) => runPoll(client, config, source, options));
+      outcomes.push({ source: source.id, ok: true, ...polled, exitCode: EXIT.ok });
     } catch (err) {
       const cliError = toCliError(err);
       // A single source: the command fails with this error (and its stack under --verbose).
@@ -49,7 +51,7 @@ async function runPoll(
   config: AppConfig,
   source: SourceConfig,
   options: PollOptions,
-): Promise<PollSummary> {
+): Promise<{ summary: PollSummary } | { running: string }> {
   const handle = await client.workflow.start(pollWorkflow, {
     taskQueue: config.temporal.taskQueue,
     workflowId: `ftp-poll/${source.id}/manual-${new Date().toISOString()}`,
@@ -70,7 +72,7 @@ async function runPoll(
   const deadline = Date.now() + options.waitMs;
   for (;;) {
     const done = await Promise.race([result.then(() => true), sleep(1_000).then(() => false)]);
-    if (done) return result;
+    if (done) return { summary: await result };
     const failing = await listingFailure(handle);
     if (failing) {
       await stop(handle, `listing failed: ${failing}`);
@@ -80,6 +82,8 @@ async function runPoll(
       );
     }
     if (Date.now() > deadline) {
+      // A worker runs it (a backlog claimed in rounds, a wait for room under maxInFlight): it goes on.
+      if (await workerTookIt(handle)) return { running: handle.workflowId };
       await stop(handle, 'no worker finished the poll in time');
       throw unreachableError(
         `poll of source ${source.id} did not finish within ${Math.round(options.waitMs / 1000)}s; is a worker running on task queue ${config.temporal.taskQueue} (temporal.taskQueue)? The poll was stopped.`,
@@ -95,6 +99,12 @@ async function listingFailure(handle: WorkflowHandle): Promise<string | undefine
     if ((pending.attempt ?? 0) >= 2 && pending.lastFailure?.message) return shortReason(pending.lastFailure.message);
   }
   return undefined;
+}
+
+/** A worker completed at least one of the poll's workflow tasks (started, scheduled, started, completed). */
+async function workerTookIt(handle: WorkflowHandle): Promise<boolean> {
+  const description = await handle.describe().catch(() => undefined);
+  return (description?.historyLength ?? 0) > 3;
 }
 
 async function stop(handle: WorkflowHandle, reason: string): Promise<void> {

@@ -26,7 +26,10 @@ export function registerPollCommand(program: Command): void {
     .description('poll now (a pollWorkflow outside the schedule): checks the FTP server, then prints each summary')
     .option('-s, --source <id>', 'only this source')
     .addOption(
-      new Option('--wait <seconds>', 'give up (and stop the poll) when no worker finished it by then')
+      new Option(
+        '--wait <seconds>',
+        'stop waiting then: a poll no worker took is stopped (exit 3), one a worker runs goes on (a backlog in rounds)',
+      )
         .argParser(integer(1))
         .default(60),
     )
@@ -35,8 +38,13 @@ export function registerPollCommand(program: Command): void {
       const config = configFrom(program.opts<GlobalOptions>());
       const { data, exitCode } = await pollAction(config, options.source, { waitMs: options.wait * 1000 });
       for (const outcome of data) {
-        if (options.json) printJson(outcome.summary ?? { sourceId: outcome.source, error: outcome.error });
+        if (options.json)
+          printJson(outcome.summary ?? { sourceId: outcome.source, running: outcome.running, error: outcome.error });
         else if (outcome.summary) printLines([summaryLine(outcome.summary)]);
+        else if (outcome.running)
+          printLines([
+            `poll ${outcome.source}: still running after ${options.wait}s (its rounds claim a backlog, or it waits for room under maxInFlight); it goes on as workflow ${outcome.running}`,
+          ]);
         else printLines([`poll ${outcome.source}: FAILED ${outcome.error ?? ''}`]);
       }
       process.exitCode = exitCode;

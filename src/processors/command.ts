@@ -27,8 +27,8 @@ function inheritedEnv(): NodeJS.ProcessEnv {
 /**
  * Runs a user command on the file, without a shell: `options.command` is an argv array in which `{file}` is
  * replaced by the local path. The command gets the worker's environment without its secrets' variables, and
- * FTP_INGEST_IDEMPOTENCY_KEY, FTP_INGEST_TOKEN, FTP_INGEST_SOURCE and FTP_INGEST_PATH. A non-zero exit is retried; exit codes listed in
- * `options.permanentExitCodes` reject the file at once.
+ * FTP_INGEST_IDEMPOTENCY_KEY, FTP_INGEST_TOKEN, FTP_INGEST_SOURCE and FTP_INGEST_PATH. A non-zero exit is
+ * retried; exit codes listed in `options.permanentExitCodes` reject the file at once.
  */
 export const command: Processor<CommandResult> = async (ctx) => {
   const argv = commandOption(ctx.options.command).map((arg) => arg.replaceAll('{file}', ctx.localPath));

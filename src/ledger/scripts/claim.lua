@@ -92,7 +92,8 @@ local function changed_since_listing(rec)
   if listed_at == nil then
     return false
   end
-  local changed = math.max(tonumber(rec.lastTryAt or '0'), tonumber(rec.doneAt or '0'), tonumber(rec.rejectedAt or '0'))
+  local done, rejected = tonumber(rec.doneAt or '0'), tonumber(rec.rejectedAt or '0')
+  local changed = math.max(tonumber(rec.lastTryAt or '0'), done, rejected)
   return changed >= listed_at
 end
 

@@ -200,9 +200,9 @@ local function failure(reason, rec)
   return cjson.encode({ ok = false, reason = reason, record = rec })
 end
 
--- The fence of every call made with a claim's token: 'act' when `token` (of `owner`) owns the IN_PROGRESS record, 'repeat'
--- when it owns it in one of the `settled` statuses (the same call made again after it succeeded), else the
--- JSON failure reply to return as it is.
+-- The fence of every call made with a claim's token: 'act' when `token` (of `owner`, when given) owns the
+-- IN_PROGRESS record, 'repeat' when it owns it in one of the `settled` statuses (the same call made again after it
+-- succeeded), else the JSON failure reply to return as it is.
 local function fence(rec, token, settled, owner)
   local reason = fence_failure(rec, token, owner)
   if reason == nil and settled[rec.status] then

@@ -96,7 +96,8 @@ async function latenessOf(
  * A source never polled is late once its schedule has been active that long without a poll recorded (no worker
  * ever ran its polls, or none reaches Redis): a schedule created lately is not. Without a schedule it is late at
  * once: nothing will ever poll it (a configured source whose `schedule create` was forgotten, or whose schedule was
- * deleted); so it is when Temporal cannot be asked (a wrong `temporal.address` in a new deployment). (A ledger emptied while polls run looks late until the next poll records itself.)
+ * deleted); so it is when Temporal cannot be asked (a wrong `temporal.address` in a new deployment). (A ledger
+ * emptied while polls run looks late until the next poll records itself.)
  */
 export function neverPolledLateness(state: ScheduleState, everyMs: number, now: number): PollLateness | undefined {
   const { createdAtMs, ...rest } = state;
